@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What the daxguard subcommands share. */
+#ifndef _DAXGUARD_CMD_H_
+#define _DAXGUARD_CMD_H_
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+#include <libsmartcols.h>
+
+#include "libdaxguard.h"
+
+/* Exit codes, documented in daxguard(8). */
+#define DG_EXIT_OK 0
+#define DG_EXIT_FAILURE 1
+#define DG_EXIT_USAGE 2
+
+struct dg_ctx;
+
+int cmd_who(int argc, char **argv, struct dg_ctx *ctx);
+
+/* util-linux style messages: "daxguard: ..." on stderr */
+void dg_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void dg_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* after a failed library call: its own one-line explanation */
+int dg_lib_fail(struct dg_ctx *ctx, const char *object, int rc);
+int dg_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* -o/--output columns, as util-linux declares them */
+struct dg_column {
+	const char *name;
+	double whint;
+	int flags; /* SCOLS_FL_* */
+	const char *help;
+	int table; /* which table of the command it belongs to */
+};
+
+struct dg_columns {
+	const struct dg_column *all;
+	size_t nr_all;
+	int *ids;
+	size_t nr;
+};
+
+int dg_columns_parse(struct dg_columns *cols, const char *list);
+void dg_columns_print_help(const struct dg_columns *cols, FILE *out);
+
+struct dg_output_opts {
+	bool json, raw, noheadings, bytes;
+};
+
+/* a size for a table cell: human unless --bytes */
+char *dg_fmt_size(const struct dg_output_opts *o, uint64_t bytes);
+char *dg_fmt_hex(uint64_t val);
+char *dg_fmt_devnum(dev_t dev);
+
+#endif

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* daxguard: git-style dispatcher to the subcommands. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daxguard.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv, struct dg_ctx *ctx);
+	const char *help;
+} commands[] = {
+	{ "who", cmd_who, "show the files, metadata and processes a device range hits" },
+};
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fputs("Usage:\n"
+	      " daxguard [--version] [--help] <command> [<args>]\n"
+	      "\n"
+	      "Find who uses a DAX or block device range, and make them let go.\n"
+	      "\n"
+	      "Commands:\n",
+	      out);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, " %-8s %s\n", commands[i].name, commands[i].help);
+	fputs("\nSee 'daxguard <command> --help' and daxguard(8).\n", out);
+}
+
+int main(int argc, char **argv)
+{
+	struct dg_ctx *ctx;
+	size_t i;
+	int rc;
+
+	if (argc < 2) {
+		usage(stderr);
+		return DG_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return DG_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("daxguard %s\n", VERSION);
+		return DG_EXIT_OK;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			break;
+	if (i == sizeof(commands) / sizeof(commands[0])) {
+		dg_errx("'%s' is not a daxguard command", argv[1]);
+		fputs("Try 'daxguard --help' for the list of commands.\n",
+		      stderr);
+		return DG_EXIT_USAGE;
+	}
+	rc = dg_new(&ctx);
+	if (rc) {
+		dg_errx("cannot create the library context");
+		return DG_EXIT_FAILURE;
+	}
+	rc = commands[i].fn(argc - 1, argv + 1, ctx);
+	dg_unref(ctx);
+	return rc;
+}

@@ -1,0 +1,695 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* daxguard who: the blast radius of a device range.  Changes nothing. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daxguard.h"
+#include "util/util.h"
+
+enum { TABLE_OWNERS, TABLE_USERS };
+
+enum {
+	COL_O_DEVICE,
+	COL_O_TYPE,
+	COL_O_OFFSET,
+	COL_O_LENGTH,
+	COL_O_INODE,
+	COL_O_FOFFSET,
+	COL_O_FLAGS,
+	COL_O_OWNER,
+	COL_U_PID,
+	COL_U_COMMAND,
+	COL_U_USE,
+	COL_U_FD,
+	COL_U_MODE,
+	COL_U_VMA,
+	COL_U_FRANGE,
+	COL_U_INODE,
+	COL_U_PATH,
+};
+
+static const struct dg_column who_columns[] = {
+	[COL_O_DEVICE] = { "DEVICE", 0.1, 0, "filesystem device", TABLE_OWNERS },
+	[COL_O_TYPE] = { "TYPE", 0.05, 0, "file, metadata, free or unknown", TABLE_OWNERS },
+	[COL_O_OFFSET] = { "OFFSET", 0.1, SCOLS_FL_RIGHT, "device offset of the affected part", TABLE_OWNERS },
+	[COL_O_LENGTH] = { "LENGTH", 0.08, SCOLS_FL_RIGHT, "length of the affected part", TABLE_OWNERS },
+	[COL_O_INODE] = { "INODE", 0.08, SCOLS_FL_RIGHT, "inode number", TABLE_OWNERS },
+	[COL_O_FOFFSET] = { "FILE-OFFSET", 0.1, SCOLS_FL_RIGHT, "where the affected part is in the file", TABLE_OWNERS },
+	[COL_O_FLAGS] = { "FLAGS", 0.08, 0, "attr_fork, extent_map, unwritten, shared, unlinked", TABLE_OWNERS },
+	[COL_O_OWNER] = { "OWNER", 0.3, 0, "file path, or the kind of metadata", TABLE_OWNERS },
+	[COL_U_PID] = { "PID", 0.05, SCOLS_FL_RIGHT, "process ID", TABLE_USERS },
+	[COL_U_COMMAND] = { "COMMAND", 0.1, 0, "command name", TABLE_USERS },
+	[COL_U_USE] = { "USE", 0.04, 0, "map, fd, cwd, root or exe", TABLE_USERS },
+	[COL_U_FD] = { "FD", 0.03, SCOLS_FL_RIGHT, "file descriptor", TABLE_USERS },
+	[COL_U_MODE] = { "MODE", 0.04, 0, "mapping permissions, s = shared, p = private", TABLE_USERS },
+	[COL_U_VMA] = { "VMA", 0.2, 0, "mapped address range", TABLE_USERS },
+	[COL_U_FRANGE] = { "FILE-RANGE", 0.15, 0, "affected file range the mapping covers", TABLE_USERS },
+	[COL_U_INODE] = { "INODE", 0.08, SCOLS_FL_RIGHT, "inode number", TABLE_USERS },
+	[COL_U_PATH] = { "PATH", 0.3, 0, "the file, as the process sees it", TABLE_USERS },
+};
+
+static const char *const default_columns =
+	"DEVICE,TYPE,OFFSET,LENGTH,FILE-OFFSET,OWNER,PID,COMMAND,USE,MODE,FILE-RANGE,PATH";
+
+static void usage(void)
+{
+	struct dg_columns cols = { .all = who_columns,
+				   .nr_all = ARRAY_SIZE(who_columns) };
+
+	fputs("Usage:\n"
+	      " daxguard who [options] <target>\n"
+	      "\n"
+	      "Show which files, metadata and processes a range of a device\n"
+	      "hits, or who uses the device at all.  Changes nothing.\n"
+	      "\n"
+	      "<target> is a block device (whole disk or partition), a\n"
+	      "mountpoint, or MAJ:MIN.  Without a range: the whole device.\n"
+	      "\n"
+	      "Options:\n"
+	      "     --offset <bytes>  start of a range on the target\n"
+	      "     --length <bytes>  length of that range (both may repeat)\n"
+	      "     --no-paths        do not resolve inode numbers to paths\n"
+	      "     --no-users        do not look for processes\n"
+	      " -J, --json            use JSON output format\n"
+	      " -o, --output <list>   output columns (see --list-columns)\n"
+	      "     --output-all      output all columns\n"
+	      " -H, --list-columns    list the available columns\n"
+	      " -n, --noheadings      do not print headings\n"
+	      " -r, --raw             use the raw output format\n"
+	      " -b, --bytes           print sizes in bytes\n"
+	      " -h, --help            display this help\n"
+	      "\n"
+	      "<bytes> is decimal, 0x hex, or has a K, M, G or T suffix.\n"
+	      "\n"
+	      "Available output columns:\n",
+	      stdout);
+	dg_columns_print_help(&cols, stdout);
+	fputs("\nFor more details see daxguard-who(8).\n", stdout);
+}
+
+struct who_opts {
+	struct dg_output_opts out;
+	struct dg_columns cols;
+	unsigned int flags;
+};
+
+static char *user_mode(struct dg_user *u)
+{
+	unsigned int f = dg_user_get_flags(u);
+	char m[5] = { f & DG_USER_READ ? 'r' : '-', f & DG_USER_WRITE ? 'w' : '-',
+		      f & DG_USER_EXEC ? 'x' : '-',
+		      f & DG_USER_SHARED ? 's' : 'p', 0 };
+
+	return strdup(m);
+}
+
+static const char *const owner_flag_names[] = {
+	"attr_fork", "extent_map", "unwritten", "shared",
+	"unlinked",  NULL,	   "directory",
+};
+
+static char *owner_flags_str(struct dg_owner *o)
+{
+	unsigned int f = dg_owner_get_flags(o);
+	char buf[128] = "";
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(owner_flag_names); i++) {
+		if (!(f & (1U << i)) || !owner_flag_names[i])
+			continue;
+		if (buf[0])
+			strcat(buf, ",");
+		strcat(buf, owner_flag_names[i]);
+	}
+	return strdup(buf);
+}
+
+static char *owner_cell(struct who_opts *opts, struct dg_owner *o, int col)
+{
+	bool file = dg_owner_get_type(o) == DG_OWNER_FILE;
+	bool ranged = !(dg_owner_get_flags(o) & DG_OWNER_NO_RANGE);
+	char *s = NULL;
+
+	switch (col) {
+	case COL_O_DEVICE:
+		return strdup(dg_fs_get_devname(dg_owner_get_fs(o)));
+	case COL_O_TYPE:
+		return strdup(dg_owner_type_name(dg_owner_get_type(o)));
+	case COL_O_OFFSET:
+		return ranged ? dg_fmt_hex(dg_owner_get_offset(o)) : NULL;
+	case COL_O_LENGTH:
+		return ranged ? dg_fmt_size(&opts->out, dg_owner_get_length(o)) :
+				NULL;
+	case COL_O_INODE:
+		if (file && asprintf(&s, "%" PRIu64, dg_owner_get_inode(o)) < 0)
+			s = NULL;
+		return s;
+	case COL_O_FOFFSET:
+		if (!file || !ranged ||
+		    (dg_owner_get_flags(o) & DG_OWNER_EXTENT_MAP))
+			return NULL;
+		return dg_fmt_hex(dg_owner_get_file_offset(o));
+	case COL_O_FLAGS:
+		return owner_flags_str(o);
+	case COL_O_OWNER:
+		if (dg_owner_get_type(o) == DG_OWNER_METADATA)
+			return strdup(dg_owner_get_metadata(o));
+		if (!file)
+			return NULL;
+		if (dg_owner_get_path(o))
+			return strdup(dg_owner_get_path(o));
+		if (asprintf(&s, "inode %" PRIu64 "%s", dg_owner_get_inode(o),
+			     dg_owner_get_flags(o) & DG_OWNER_UNLINKED ?
+				     " (unlinked)" :
+				     "") < 0)
+			s = NULL;
+		return s;
+	}
+	return NULL;
+}
+
+static char *user_cell(struct who_opts *opts, struct dg_user *u, int col)
+{
+	bool map = dg_user_get_use(u) == DG_USE_MAP;
+	char *s = NULL;
+	int rc = 0;
+
+	switch (col) {
+	case COL_U_PID:
+		rc = asprintf(&s, "%d", (int)dg_user_get_pid(u));
+		break;
+	case COL_U_COMMAND:
+		return strdup(dg_user_get_comm(u) ?: "?");
+	case COL_U_USE:
+		return strdup(dg_use_name(dg_user_get_use(u)));
+	case COL_U_FD:
+		if (dg_user_get_use(u) == DG_USE_FD)
+			rc = asprintf(&s, "%d", dg_user_get_fd(u));
+		break;
+	case COL_U_MODE:
+		return map ? user_mode(u) : NULL;
+	case COL_U_VMA:
+		if (map)
+			rc = asprintf(&s, "%#" PRIx64 "-%#" PRIx64,
+				      dg_user_get_vm_start(u),
+				      dg_user_get_vm_end(u));
+		break;
+	case COL_U_FRANGE:
+		if (map)
+			rc = asprintf(&s, "%#" PRIx64 "+%#" PRIx64,
+				      dg_user_get_file_offset(u),
+				      dg_user_get_file_length(u));
+		break;
+	case COL_U_INODE:
+		rc = asprintf(&s, "%" PRIu64, dg_user_get_inode(u));
+		break;
+	case COL_U_PATH:
+		return dg_user_get_path(u) ? strdup(dg_user_get_path(u)) : NULL;
+	}
+	return rc < 0 ? NULL : s;
+}
+
+static struct libscols_table *new_table(struct who_opts *opts, int which,
+					int *map, size_t *nr)
+{
+	struct libscols_table *tb = scols_new_table();
+	size_t i;
+
+	if (!tb)
+		return NULL;
+	scols_table_enable_raw(tb, opts->out.raw);
+	scols_table_enable_noheadings(tb, opts->out.noheadings);
+	*nr = 0;
+	for (i = 0; i < opts->cols.nr; i++) {
+		const struct dg_column *c = &who_columns[opts->cols.ids[i]];
+
+		if (c->table != which)
+			continue;
+		if (!scols_table_new_column(tb, c->name, c->whint, c->flags)) {
+			scols_unref_table(tb);
+			return NULL;
+		}
+		map[(*nr)++] = opts->cols.ids[i];
+	}
+	return tb;
+}
+
+static int print_tables(struct who_opts *opts, struct dg_result *res)
+{
+	int map[ARRAY_SIZE(who_columns)];
+	struct libscols_table *tb;
+	struct dg_owner *o;
+	struct dg_user *u;
+	size_t nr, i;
+
+	tb = new_table(opts, TABLE_OWNERS, map, &nr);
+	if (!tb)
+		return -ENOMEM;
+	if (nr && dg_owner_get_first(res)) {
+		dg_owner_foreach(res, o)
+		{
+			struct libscols_line *ln = scols_table_new_line(tb, NULL);
+
+			for (i = 0; ln && i < nr; i++) {
+				char *cell = owner_cell(opts, o, map[i]);
+
+				if (cell && scols_line_refer_data(ln, i, cell))
+					free(cell);
+			}
+		}
+		scols_print_table(tb);
+	} else if (nr) {
+		printf("nothing on the device in %s\n",
+		       dg_result_is_whole_device(res) ? "use" : "that range");
+	}
+	scols_unref_table(tb);
+
+	tb = new_table(opts, TABLE_USERS, map, &nr);
+	if (!tb)
+		return -ENOMEM;
+	if (nr && dg_user_get_first(res)) {
+		putchar('\n');
+		dg_user_foreach(res, u)
+		{
+			struct libscols_line *ln = scols_table_new_line(tb, NULL);
+
+			for (i = 0; ln && i < nr; i++) {
+				char *cell = user_cell(opts, u, map[i]);
+
+				if (cell && scols_line_refer_data(ln, i, cell))
+					free(cell);
+			}
+		}
+		scols_print_table(tb);
+	} else if (nr && !(opts->flags & DG_WHO_NO_USERS)) {
+		printf("\nno process uses it\n");
+	}
+	scols_unref_table(tb);
+	return 0;
+}
+
+static void print_topology(struct who_opts *opts, struct dg_target *t,
+			   struct dg_result *res)
+{
+	char sz[32];
+	struct dg_fs *fs;
+	size_t i;
+
+	printf("%s: %s", dg_target_get_devname(t),
+	       opts->out.bytes ? (snprintf(sz, sizeof(sz), "%" PRIu64 " bytes",
+					   dg_target_get_size(t)), sz) :
+				 dg_size_str(dg_target_get_size(t), sz, sizeof(sz)));
+	if (dg_target_get_backing_file(t))
+		printf(", loop device on %s", dg_target_get_backing_file(t));
+	putchar('\n');
+	dg_fs_foreach(t, fs)
+	{
+		struct dg_mount *m;
+
+		printf("  %s: %s, at %#" PRIx64 ", reverse map %s\n",
+		       dg_fs_get_devname(fs), dg_fs_get_type(fs),
+		       dg_fs_get_start(fs), dg_fs_get_rmap(fs) ?: "not used");
+		dg_mount_foreach(fs, m)
+		{
+			printf("    mounted on %s", dg_mount_get_target(m));
+			if (strcmp(dg_mount_get_root(m), "/"))
+				printf(" (bind of %s)", dg_mount_get_root(m));
+			if (!dg_mount_is_local(m))
+				printf(" in mount namespace %" PRIu64 " (pid %d)",
+				       dg_mount_get_mntns(m),
+				       (int)dg_mount_get_ns_pid(m));
+			putchar('\n');
+		}
+	}
+	for (i = 0; i < dg_result_get_nr_ranges(res); i++) {
+		const struct dg_range *r = dg_result_get_range(res, i);
+
+		printf("  range %#" PRIx64 "+%#" PRIx64 "\n", r->offset,
+		       r->length);
+	}
+	putchar('\n');
+}
+
+static json_object *jstr(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+static json_object *ju64(uint64_t v)
+{
+	return json_object_new_uint64(v);
+}
+
+static json_object *json_target(struct dg_target *t)
+{
+	json_object *jt = json_object_new_object(), *jfss = json_object_new_array();
+	struct dg_fs *fs;
+	char *dev = dg_fmt_devnum(dg_target_get_devnum(t));
+
+	json_object_object_add(jt, "device", jstr(dg_target_get_devname(t)));
+	json_object_object_add(jt, "devnum", jstr(dev));
+	free(dev);
+	json_object_object_add(jt, "size", ju64(dg_target_get_size(t)));
+	if (dg_target_get_backing_file(t))
+		json_object_object_add(jt, "backing_file",
+				       jstr(dg_target_get_backing_file(t)));
+	dg_fs_foreach(t, fs)
+	{
+		json_object *jfs = json_object_new_object();
+		json_object *jms = json_object_new_array();
+		struct dg_mount *m;
+
+		dev = dg_fmt_devnum(dg_fs_get_devnum(fs));
+		json_object_object_add(jfs, "device", jstr(dg_fs_get_devname(fs)));
+		json_object_object_add(jfs, "devnum", jstr(dev));
+		free(dev);
+		json_object_object_add(jfs, "fstype", jstr(dg_fs_get_type(fs)));
+		json_object_object_add(jfs, "start", ju64(dg_fs_get_start(fs)));
+		json_object_object_add(jfs, "size", ju64(dg_fs_get_size(fs)));
+		json_object_object_add(jfs, "rmap", jstr(dg_fs_get_rmap(fs)));
+		dg_mount_foreach(fs, m)
+		{
+			json_object *jm = json_object_new_object();
+
+			json_object_object_add(jm, "target",
+					       jstr(dg_mount_get_target(m)));
+			json_object_object_add(jm, "root",
+					       jstr(dg_mount_get_root(m)));
+			json_object_object_add(jm, "options",
+					       jstr(dg_mount_get_options(m)));
+			json_object_object_add(jm, "mntns",
+					       ju64(dg_mount_get_mntns(m)));
+			if (!dg_mount_is_local(m))
+				json_object_object_add(
+					jm, "pid",
+					json_object_new_int(dg_mount_get_ns_pid(m)));
+			json_object_object_add(
+				jm, "local",
+				json_object_new_boolean(dg_mount_is_local(m)));
+			json_object_array_add(jms, jm);
+		}
+		json_object_object_add(jfs, "mounts", jms);
+		json_object_array_add(jfss, jfs);
+	}
+	json_object_object_add(jt, "filesystems", jfss);
+	return jt;
+}
+
+static json_object *json_owner(struct dg_owner *o)
+{
+	json_object *jo = json_object_new_object(), *jf;
+	unsigned int f = dg_owner_get_flags(o);
+	size_t i;
+
+	json_object_object_add(jo, "filesystem",
+			       jstr(dg_fs_get_devname(dg_owner_get_fs(o))));
+	json_object_object_add(jo, "type",
+			       jstr(dg_owner_type_name(dg_owner_get_type(o))));
+	if (dg_owner_get_type(o) == DG_OWNER_METADATA)
+		json_object_object_add(jo, "kind",
+				       jstr(dg_owner_get_metadata(o)));
+	if (!(f & DG_OWNER_NO_RANGE)) {
+		json_object_object_add(jo, "offset", ju64(dg_owner_get_offset(o)));
+		json_object_object_add(jo, "length", ju64(dg_owner_get_length(o)));
+	}
+	if (dg_owner_get_type(o) != DG_OWNER_FILE)
+		return jo;
+	json_object_object_add(jo, "inode", ju64(dg_owner_get_inode(o)));
+	json_object_object_add(jo, "path", jstr(dg_owner_get_path(o)));
+	if (!(f & (DG_OWNER_NO_RANGE | DG_OWNER_EXTENT_MAP)))
+		json_object_object_add(jo, "file_offset",
+				       ju64(dg_owner_get_file_offset(o)));
+	json_object_object_add(jo, "unlinked",
+			       json_object_new_boolean(f & DG_OWNER_UNLINKED));
+	jf = json_object_new_array();
+	for (i = 0; i < ARRAY_SIZE(owner_flag_names); i++)
+		if ((f & (1U << i)) && owner_flag_names[i] &&
+		    (1U << i) != DG_OWNER_UNLINKED)
+			json_object_array_add(jf, jstr(owner_flag_names[i]));
+	json_object_object_add(jo, "flags", jf);
+	return jo;
+}
+
+static json_object *json_user(struct dg_user *u)
+{
+	json_object *ju = json_object_new_object();
+	unsigned int f = dg_user_get_flags(u);
+
+	json_object_object_add(ju, "pid", json_object_new_int(dg_user_get_pid(u)));
+	json_object_object_add(ju, "command", jstr(dg_user_get_comm(u)));
+	json_object_object_add(ju, "use", jstr(dg_use_name(dg_user_get_use(u))));
+	json_object_object_add(ju, "filesystem",
+			       jstr(dg_fs_get_devname(dg_user_get_fs(u))));
+	json_object_object_add(ju, "inode", ju64(dg_user_get_inode(u)));
+	json_object_object_add(ju, "path", jstr(dg_user_get_path(u)));
+	switch (dg_user_get_use(u)) {
+	case DG_USE_MAP:
+		json_object_object_add(ju, "vma_start",
+				       ju64(dg_user_get_vm_start(u)));
+		json_object_object_add(ju, "vma_end", ju64(dg_user_get_vm_end(u)));
+		json_object_object_add(ju, "vma_offset",
+				       ju64(dg_user_get_vm_pgoff(u)));
+		json_object_object_add(ju, "file_offset",
+				       ju64(dg_user_get_file_offset(u)));
+		json_object_object_add(ju, "file_length",
+				       ju64(dg_user_get_file_length(u)));
+		json_object_object_add(ju, "shared",
+				       json_object_new_boolean(f & DG_USER_SHARED));
+		json_object_object_add(ju, "readable",
+				       json_object_new_boolean(f & DG_USER_READ));
+		json_object_object_add(ju, "writable",
+				       json_object_new_boolean(f & DG_USER_WRITE));
+		break;
+	case DG_USE_FD:
+		json_object_object_add(ju, "fd",
+				       json_object_new_int(dg_user_get_fd(u)));
+		break;
+	default:
+		break;
+	}
+	return ju;
+}
+
+static int print_json(struct dg_target *t, struct dg_result *res)
+{
+	json_object *root = json_object_new_object(), *arr;
+	json_object *jt = json_target(t);
+	struct dg_owner *o;
+	struct dg_user *u;
+	const char *w;
+	size_t i;
+
+	json_object_object_add(root, "target", jt);
+	/* filesystems at the top level too: that is where people look */
+	json_object_object_add(root, "filesystems",
+			       json_object_get(json_object_object_get(jt, "filesystems")));
+	json_object_object_del(jt, "filesystems");
+	json_object_object_add(root, "whole_device",
+			       json_object_new_boolean(dg_result_is_whole_device(res)));
+	arr = json_object_new_array();
+	for (i = 0; i < dg_result_get_nr_ranges(res); i++) {
+		const struct dg_range *r = dg_result_get_range(res, i);
+		json_object *jr = json_object_new_object();
+
+		json_object_object_add(jr, "offset", ju64(r->offset));
+		json_object_object_add(jr, "length", ju64(r->length));
+		json_object_array_add(arr, jr);
+	}
+	json_object_object_add(root, "ranges", arr);
+	arr = json_object_new_array();
+	dg_owner_foreach(res, o)
+		json_object_array_add(arr, json_owner(o));
+	json_object_object_add(root, "owners", arr);
+	arr = json_object_new_array();
+	dg_user_foreach(res, u)
+		json_object_array_add(arr, json_user(u));
+	json_object_object_add(root, "users", arr);
+	arr = json_object_new_array();
+	dg_warning_foreach(res, w)
+		json_object_array_add(arr, jstr(w));
+	json_object_object_add(root, "warnings", arr);
+
+	puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+							  JSON_C_TO_STRING_SPACED |
+							  JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(root);
+	return 0;
+}
+
+static int parse_size_opt(const char *opt, const char *arg, uint64_t *val)
+{
+	int rc = dg_parse_size(arg, val);
+
+	if (rc == -ERANGE)
+		return dg_usage_error("who", "%s '%s': too large for 64 bits",
+				      opt, arg);
+	if (rc)
+		return dg_usage_error("who",
+				      "%s '%s': not a size (bytes, 0x hex, or a K/M/G/T suffix)",
+				      opt, arg);
+	return 0;
+}
+
+int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
+{
+	enum { OPT_OFFSET = 256, OPT_LENGTH, OPT_NO_PATHS, OPT_NO_USERS,
+	       OPT_OUTPUT_ALL };
+	static const struct option longopts[] = {
+		{ "offset", required_argument, NULL, OPT_OFFSET },
+		{ "length", required_argument, NULL, OPT_LENGTH },
+		{ "no-paths", no_argument, NULL, OPT_NO_PATHS },
+		{ "no-users", no_argument, NULL, OPT_NO_USERS },
+		{ "json", no_argument, NULL, 'J' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "output-all", no_argument, NULL, OPT_OUTPUT_ALL },
+		{ "list-columns", no_argument, NULL, 'H' },
+		{ "noheadings", no_argument, NULL, 'n' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "bytes", no_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct who_opts opts = { .cols = { .all = who_columns,
+					   .nr_all = ARRAY_SIZE(who_columns) } };
+	struct dg_range *ranges = NULL;
+	size_t nr_off = 0, nr_len = 0;
+	struct dg_target *target = NULL;
+	struct dg_result *res = NULL;
+	const char *columns = default_columns;
+	bool all_columns = false;
+	uint64_t val;
+	int c, rc, ret = DG_EXIT_FAILURE;
+
+	ranges = calloc((size_t)argc, sizeof(*ranges));
+	if (!ranges)
+		return DG_EXIT_FAILURE;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "Jo:Hnrbh", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_OFFSET:
+			if (parse_size_opt("--offset", optarg, &val)) {
+				ret = DG_EXIT_USAGE;
+				goto out;
+			}
+			ranges[nr_off++].offset = val;
+			break;
+		case OPT_LENGTH:
+			if (parse_size_opt("--length", optarg, &val)) {
+				ret = DG_EXIT_USAGE;
+				goto out;
+			}
+			if (val == 0) {
+				ret = dg_usage_error("who",
+						     "--length '%s': a range cannot be empty",
+						     optarg);
+				goto out;
+			}
+			ranges[nr_len++].length = val;
+			break;
+		case OPT_NO_PATHS:
+			opts.flags |= DG_WHO_NO_PATHS;
+			break;
+		case OPT_NO_USERS:
+			opts.flags |= DG_WHO_NO_USERS;
+			break;
+		case 'J':
+			opts.out.json = true;
+			break;
+		case 'o':
+			columns = optarg;
+			break;
+		case OPT_OUTPUT_ALL:
+			all_columns = true;
+			break;
+		case 'H':
+			dg_columns_print_help(&opts.cols, stdout);
+			ret = DG_EXIT_OK;
+			goto out;
+		case 'n':
+			opts.out.noheadings = true;
+			break;
+		case 'r':
+			opts.out.raw = true;
+			break;
+		case 'b':
+			opts.out.bytes = true;
+			break;
+		case 'h':
+			usage();
+			ret = DG_EXIT_OK;
+			goto out;
+		default:
+			ret = dg_usage_error("who", "invalid option");
+			goto out;
+		}
+	}
+	if (nr_off != nr_len) {
+		ret = dg_usage_error("who",
+				     "give --offset and --length together (%zu offset%s, %zu length%s)",
+				     nr_off, nr_off == 1 ? "" : "s", nr_len,
+				     nr_len == 1 ? "" : "s");
+		goto out;
+	}
+	if (optind != argc - 1) {
+		ret = dg_usage_error("who", optind == argc ?
+						    "no target given" :
+						    "too many arguments");
+		goto out;
+	}
+	if (all_columns) {
+		char *all = NULL;
+		size_t i, len = 0;
+
+		for (i = 0; i < ARRAY_SIZE(who_columns); i++)
+			len += strlen(who_columns[i].name) + 1;
+		all = calloc(1, len + 1);
+		for (i = 0; all && i < ARRAY_SIZE(who_columns); i++) {
+			if (i)
+				strcat(all, ",");
+			strcat(all, who_columns[i].name);
+		}
+		rc = all ? dg_columns_parse(&opts.cols, all) : -ENOMEM;
+		free(all);
+	} else {
+		rc = dg_columns_parse(&opts.cols, columns);
+	}
+	if (rc) {
+		ret = DG_EXIT_USAGE;
+		goto out;
+	}
+
+	rc = dg_target_new(ctx, argv[optind], &target);
+	if (rc) {
+		ret = dg_lib_fail(ctx, argv[optind], rc);
+		goto out;
+	}
+	rc = dg_who(target, ranges, nr_off, opts.flags, &res);
+	if (rc) {
+		ret = dg_lib_fail(ctx, argv[optind], rc);
+		goto out;
+	}
+	if (opts.out.json) {
+		print_json(target, res);
+	} else {
+		const char *w;
+
+		if (!opts.out.raw && !opts.out.noheadings)
+			print_topology(&opts, target, res);
+		print_tables(&opts, res);
+		fflush(stdout);
+		dg_warning_foreach(res, w)
+			dg_warnx("%s", w);
+	}
+	ret = DG_EXIT_OK;
+out:
+	dg_result_free(res);
+	dg_target_free(target);
+	free(opts.cols.ids);
+	free(ranges);
+	return ret;
+}

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libdaxguard: find out who uses a range of a DAX or block device, and make
+ * them let go.
+ *
+ * The library mirrors the kernel's memory-failure pipeline for fsdax
+ * (dax_holder_notify_failure -> ->notify_failure -> collect_procs_fsdax ->
+ * unmap_and_kill) in user space.  This header covers the read-only half:
+ *
+ *   topology  a target (block device, partition, mountpoint or MAJ:MIN) is
+ *             resolved to the filesystems on it and every mount of them;
+ *   holder    each filesystem's reverse map turns a device range into the
+ *             files and metadata that own it;
+ *   collect   the processes that map the affected pages, or (for a whole
+ *             device) use the filesystem at all.
+ *
+ * Conventions (as in libndctl): every object hangs off a struct dg_ctx,
+ * which is never shared between threads; functions that can fail return 0
+ * or a negative errno; lists are walked with dg_X_get_first()/get_next() or
+ * the dg_X_foreach() macros; the library never prints: messages go through
+ * the context's log function, whose level is set by DAXGUARD_LOG
+ * (err, info, debug) or dg_set_log_priority().  After a failure,
+ * dg_get_error() explains it in one line that names the object and the
+ * cause.
+ */
+#ifndef _LIBDAXGUARD_H_
+#define _LIBDAXGUARD_H_
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct dg_ctx;
+struct dg_target;
+struct dg_fs;
+struct dg_mount;
+struct dg_result;
+struct dg_owner;
+struct dg_user;
+
+/* ------------------------------------------------------------------ */
+/* Context                                                              */
+
+int dg_new(struct dg_ctx **ctx);
+struct dg_ctx *dg_ref(struct dg_ctx *ctx);
+struct dg_ctx *dg_unref(struct dg_ctx *ctx);
+
+typedef void (*dg_log_fn)(struct dg_ctx *ctx, int priority, const char *file,
+			  int line, const char *fn, const char *format,
+			  va_list args);
+void dg_set_log_fn(struct dg_ctx *ctx, dg_log_fn log_fn);
+/* syslog priorities: LOG_ERR (3), LOG_INFO (6), LOG_DEBUG (7) */
+int dg_get_log_priority(struct dg_ctx *ctx);
+void dg_set_log_priority(struct dg_ctx *ctx, int priority);
+void dg_set_userdata(struct dg_ctx *ctx, void *userdata);
+void *dg_get_userdata(struct dg_ctx *ctx);
+
+/*
+ * One line describing the last failure of a call on @ctx, naming the object
+ * and the cause ("/dev/loop9: no such device"), or NULL.
+ */
+const char *dg_get_error(struct dg_ctx *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Sizes and ranges                                                     */
+
+struct dg_range {
+	uint64_t offset; /* bytes from the start of the target */
+	uint64_t length; /* bytes, > 0 */
+};
+
+/*
+ * Parse a byte count: decimal, 0x hex, or a number with a binary suffix
+ * K, M, G, T, P (also KiB... and k); "4096", "0x1000", "4K", "1.5G" are
+ * accepted.  Returns -EINVAL for a malformed string, -ERANGE on overflow.
+ */
+int dg_parse_size(const char *str, uint64_t *bytes);
+
+/*
+ * Parse a range as "OFFSET+LENGTH" or "OFFSET-END" (END exclusive), each
+ * part in dg_parse_size() format, or as "SECTOR COUNT" in the kernel's
+ * badblocks format when @badblocks is true (512-byte sectors).
+ */
+int dg_parse_range(const char *str, bool badblocks, struct dg_range *range);
+
+/* ------------------------------------------------------------------ */
+/* Topology                                                             */
+
+enum dg_target_kind {
+	DG_TARGET_BLOCK = 1, /* a whole block device */
+	DG_TARGET_PARTITION, /* a partition of one */
+	DG_TARGET_DAX, /* a device-dax character device */
+};
+
+/*
+ * Resolve @spec (a /dev path, a mountpoint or any path on a mounted
+ * filesystem's root, or MAJ:MIN) to a device, the filesystems on it and
+ * their mounts in every mount namespace.  Fails with -ENOENT, -ENOTBLK,
+ * -ENODEV, ... and sets dg_get_error().
+ */
+int dg_target_new(struct dg_ctx *ctx, const char *spec,
+		  struct dg_target **target);
+void dg_target_free(struct dg_target *target);
+
+struct dg_ctx *dg_target_get_ctx(struct dg_target *target);
+const char *dg_target_get_devname(struct dg_target *target);
+dev_t dg_target_get_devnum(struct dg_target *target);
+uint64_t dg_target_get_size(struct dg_target *target);
+enum dg_target_kind dg_target_get_kind(struct dg_target *target);
+/* the loop device's backing file, or NULL */
+const char *dg_target_get_backing_file(struct dg_target *target);
+
+/* Every mounted filesystem on the target, in device order. */
+struct dg_fs *dg_fs_get_first(struct dg_target *target);
+struct dg_fs *dg_fs_get_next(struct dg_fs *fs);
+#define dg_fs_foreach(target, fs)                                            \
+	for (fs = dg_fs_get_first(target); fs != NULL; fs = dg_fs_get_next(fs))
+
+const char *dg_fs_get_devname(struct dg_fs *fs);
+dev_t dg_fs_get_devnum(struct dg_fs *fs);
+const char *dg_fs_get_type(struct dg_fs *fs);
+/* where the filesystem starts on the target (partition start), bytes */
+uint64_t dg_fs_get_start(struct dg_fs *fs);
+uint64_t dg_fs_get_size(struct dg_fs *fs);
+/* name of the reverse-map backend: "xfs-rmapbt", "fiemap", ... */
+const char *dg_fs_get_rmap(struct dg_fs *fs);
+
+/* Every mount of the filesystem, bind mounts and other namespaces too. */
+struct dg_mount *dg_mount_get_first(struct dg_fs *fs);
+struct dg_mount *dg_mount_get_next(struct dg_mount *mnt);
+#define dg_mount_foreach(fs, mnt)                                            \
+	for (mnt = dg_mount_get_first(fs); mnt != NULL;                      \
+	     mnt = dg_mount_get_next(mnt))
+
+const char *dg_mount_get_target(struct dg_mount *mnt);
+/* the subtree of the filesystem mounted there: "/" unless a bind mount */
+const char *dg_mount_get_root(struct dg_mount *mnt);
+const char *dg_mount_get_options(struct dg_mount *mnt);
+/* the mount namespace (its inode number) and a process inside it */
+uint64_t dg_mount_get_mntns(struct dg_mount *mnt);
+pid_t dg_mount_get_ns_pid(struct dg_mount *mnt);
+/* true when the mount is in daxguard's own mount namespace */
+bool dg_mount_is_local(struct dg_mount *mnt);
+
+/* ------------------------------------------------------------------ */
+/* who: the blast radius of a set of ranges                             */
+
+enum dg_who_flags {
+	DG_WHO_NO_PATHS = 1 << 0, /* do not resolve inode paths */
+	DG_WHO_NO_USERS = 1 << 1, /* do not scan processes */
+};
+
+/*
+ * Find the owners of @ranges on @target, and the processes whose mappings
+ * cover their pages.  With @nr_ranges == 0 the whole device is meant: the
+ * owners are then the files in use, and the users every process that maps,
+ * holds open, or has its cwd, root or executable on any of its filesystems.
+ * Never changes anything.  Processes that vanish or cannot be read are
+ * skipped and reported through dg_warning_*().
+ */
+int dg_who(struct dg_target *target, const struct dg_range *ranges,
+	   size_t nr_ranges, unsigned int flags, struct dg_result **result);
+void dg_result_free(struct dg_result *result);
+
+bool dg_result_is_whole_device(struct dg_result *result);
+size_t dg_result_get_nr_ranges(struct dg_result *result);
+const struct dg_range *dg_result_get_range(struct dg_result *result,
+					   size_t idx);
+
+/* Warnings collected on the way (unreadable processes, ...). */
+const char *dg_warning_get_first(struct dg_result *result);
+const char *dg_warning_get_next(struct dg_result *result, const char *prev);
+#define dg_warning_foreach(result, w)                                        \
+	for (w = dg_warning_get_first(result); w != NULL;                    \
+	     w = dg_warning_get_next(result, w))
+
+enum dg_owner_type {
+	DG_OWNER_FILE = 1, /* file data, attr fork or extent map of a file */
+	DG_OWNER_METADATA, /* filesystem metadata (see dg_owner_get_metadata) */
+	DG_OWNER_FREE, /* free space */
+	DG_OWNER_UNKNOWN, /* in use, owner not known to the backend */
+};
+
+enum dg_owner_flags {
+	DG_OWNER_ATTR_FORK = 1 << 0, /* extended attribute blocks */
+	DG_OWNER_EXTENT_MAP = 1 << 1, /* the file's extent map (bmbt) */
+	DG_OWNER_UNWRITTEN = 1 << 2, /* preallocated, never written */
+	DG_OWNER_SHARED = 1 << 3, /* shared with another file (reflink) */
+	DG_OWNER_UNLINKED = 1 << 4, /* no name left: held open only */
+	DG_OWNER_NO_RANGE = 1 << 5, /* whole-device result: no device range */
+	DG_OWNER_DIRECTORY = 1 << 6, /* the file is a directory */
+};
+
+struct dg_owner *dg_owner_get_first(struct dg_result *result);
+struct dg_owner *dg_owner_get_next(struct dg_owner *owner);
+#define dg_owner_foreach(result, owner)                                      \
+	for (owner = dg_owner_get_first(result); owner != NULL;              \
+	     owner = dg_owner_get_next(owner))
+
+struct dg_fs *dg_owner_get_fs(struct dg_owner *owner);
+enum dg_owner_type dg_owner_get_type(struct dg_owner *owner);
+const char *dg_owner_type_name(enum dg_owner_type type);
+/* the affected part: offset from the start of the target, and length */
+uint64_t dg_owner_get_offset(struct dg_owner *owner);
+uint64_t dg_owner_get_length(struct dg_owner *owner);
+unsigned int dg_owner_get_flags(struct dg_owner *owner);
+/* DG_OWNER_FILE: inode, and where the affected part is in the file */
+uint64_t dg_owner_get_inode(struct dg_owner *owner);
+uint64_t dg_owner_get_file_offset(struct dg_owner *owner);
+/* an absolute path in daxguard's mount namespace, or NULL if unknown */
+const char *dg_owner_get_path(struct dg_owner *owner);
+/* DG_OWNER_METADATA: "log", "inodes", "inode_btree", ... */
+const char *dg_owner_get_metadata(struct dg_owner *owner);
+
+enum dg_use {
+	DG_USE_MAP = 1, /* a mapping covers an affected page */
+	DG_USE_FD, /* an open file descriptor */
+	DG_USE_CWD, /* working directory */
+	DG_USE_ROOT, /* root directory */
+	DG_USE_EXE, /* executable */
+};
+
+enum dg_user_flags {
+	DG_USER_READ = 1 << 0,
+	DG_USER_WRITE = 1 << 1,
+	DG_USER_EXEC = 1 << 2,
+	DG_USER_SHARED = 1 << 3, /* MAP_SHARED, else private */
+};
+
+struct dg_user *dg_user_get_first(struct dg_result *result);
+struct dg_user *dg_user_get_next(struct dg_user *user);
+#define dg_user_foreach(result, user)                                        \
+	for (user = dg_user_get_first(result); user != NULL;                 \
+	     user = dg_user_get_next(user))
+
+pid_t dg_user_get_pid(struct dg_user *user);
+const char *dg_user_get_comm(struct dg_user *user);
+enum dg_use dg_user_get_use(struct dg_user *user);
+const char *dg_use_name(enum dg_use use);
+unsigned int dg_user_get_flags(struct dg_user *user);
+struct dg_fs *dg_user_get_fs(struct dg_user *user);
+uint64_t dg_user_get_inode(struct dg_user *user);
+/* the path as the process sees it (its own root and mount namespace) */
+const char *dg_user_get_path(struct dg_user *user);
+/* the owner this use hits, or NULL (whole-device queries) */
+struct dg_owner *dg_user_get_owner(struct dg_user *user);
+/* DG_USE_FD: the descriptor number */
+int dg_user_get_fd(struct dg_user *user);
+/* DG_USE_MAP: the mapping, its file offset, and the affected file range */
+uint64_t dg_user_get_vm_start(struct dg_user *user);
+uint64_t dg_user_get_vm_end(struct dg_user *user);
+uint64_t dg_user_get_vm_pgoff(struct dg_user *user); /* bytes */
+uint64_t dg_user_get_file_offset(struct dg_user *user);
+uint64_t dg_user_get_file_length(struct dg_user *user);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* _LIBDAXGUARD_H_ */

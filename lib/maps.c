@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The text format of /proc/PID/maps, for kernels without PROCMAP_QUERY. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/sysmacros.h>
+
+#include "private.h"
+
+static bool hex_field(const char **p, char stop, uint64_t *val)
+{
+	char *end;
+
+	errno = 0;
+	*val = strtoull(*p, &end, 16);
+	if (errno || end == *p || *end != stop)
+		return false;
+	*p = end + 1;
+	return true;
+}
+
+/*
+ * "start-end perms offset major:minor inode   path", as show_map_vma()
+ * prints it: numbers in hex except the inode, the path (if any) after
+ * padding.  Returns 1 for a file-backed mapping, 0 for an anonymous one,
+ * -EINVAL for a line that is not in this format.
+ */
+int dg_parse_maps_line(const char *line, struct dg_maps_entry *e)
+{
+	const char *p = line;
+	uint64_t maj, min;
+	char *end;
+
+	if (!hex_field(&p, '-', &e->start) || !hex_field(&p, ' ', &e->end))
+		return -EINVAL;
+	if (!p[0] || !p[1] || !p[2] || !p[3] || p[4] != ' ')
+		return -EINVAL;
+	e->flags = 0;
+	if (p[0] == 'r')
+		e->flags |= DG_USER_READ;
+	if (p[1] == 'w')
+		e->flags |= DG_USER_WRITE;
+	if (p[2] == 'x')
+		e->flags |= DG_USER_EXEC;
+	if (p[3] == 's')
+		e->flags |= DG_USER_SHARED;
+	p += 5;
+	if (!hex_field(&p, ' ', &e->offset) || !hex_field(&p, ':', &maj) ||
+	    !hex_field(&p, ' ', &min))
+		return -EINVAL;
+	errno = 0;
+	e->ino = strtoull(p, &end, 10);
+	if (errno || end == p || (*end && *end != ' '))
+		return -EINVAL;
+	p = end;
+	while (*p == ' ')
+		p++;
+	e->dev = makedev((unsigned int)maj, (unsigned int)min);
+	e->path = p;
+	if (e->end <= e->start)
+		return -EINVAL;
+	/* anonymous, [heap], [stack], [vdso]: inode 0 */
+	return e->ino != 0;
+}

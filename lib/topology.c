@@ -1,0 +1,609 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Topology: from what the operator typed down to the block devices, the
+ * filesystems on them and every mount of those filesystems.  This is the
+ * user-space counterpart of dax_dev->holder_data: the kernel knows the one
+ * holder of a dax device, we have to find it through sysfs and the mount
+ * tables.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <libmount.h>
+
+#include "private.h"
+
+/* A block device that may hold a filesystem: the target or a partition. */
+struct candidate {
+	dev_t devnum;
+	char name[NAME_MAX + 1];
+	uint64_t start, size;
+};
+
+static int parse_majmin(const char *s, dev_t *dev)
+{
+	unsigned int maj, min;
+	char tail;
+
+	if (sscanf(s, "%u:%u%c", &maj, &min, &tail) != 2)
+		return -EINVAL;
+	*dev = makedev(maj, min);
+	return 0;
+}
+
+static int sysfs_dev_dir(dev_t dev, bool block)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/dev/%s/%u:%u",
+		 block ? "block" : "char", major(dev), minor(dev));
+	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* The kernel name of a device, from its uevent (DEVNAME=...). */
+static int sysfs_devname(int dirfd, char *name, size_t size)
+{
+	char buf[1024], *p;
+	ssize_t n = dg_read_text(dirfd, "uevent", buf, sizeof(buf));
+
+	if (n < 0)
+		return (int)n;
+	p = strstr(buf, "DEVNAME=");
+	if (!p)
+		return -ENOENT;
+	p += strlen("DEVNAME=");
+	n = (ssize_t)strcspn(p, "\n");
+	if ((size_t)n >= size)
+		return -ENAMETOOLONG;
+	memcpy(name, p, (size_t)n);
+	name[n] = '\0';
+	return 0;
+}
+
+static void free_mounts(struct dg_mount *m)
+{
+	while (m) {
+		struct dg_mount *next = m->next;
+
+		free(m->target);
+		free(m->root);
+		free(m->options);
+		free(m);
+		m = next;
+	}
+}
+
+DG_EXPORT void dg_target_free(struct dg_target *t)
+{
+	struct dg_fs *fs;
+
+	if (!t)
+		return;
+	fs = t->fs_list;
+	while (fs) {
+		struct dg_fs *next = fs->next;
+
+		free_mounts(fs->mounts);
+		free(fs->devname);
+		free(fs->type);
+		free(fs);
+		fs = next;
+	}
+	free(t->devname);
+	free(t->backing_file);
+	dg_unref(t->ctx);
+	free(t);
+}
+
+/*
+ * Turn @spec into a device number.  A directory must be a mountpoint: the
+ * operator names a filesystem by where it is mounted, and a random
+ * directory on it is more likely a typo than a request for the whole
+ * device.
+ */
+static int resolve_spec(struct dg_ctx *ctx, const char *spec,
+			struct libmnt_table *tb, dev_t *dev, bool *is_char)
+{
+	struct stat st;
+
+	*is_char = false;
+	if (isdigit((unsigned char)spec[0]) && strchr(spec, ':') &&
+	    parse_majmin(spec, dev) == 0) {
+		int fd = sysfs_dev_dir(*dev, true);
+
+		if (fd < 0)
+			return dg_fail(ctx, -ENODEV,
+				       "%s: no block device with that number",
+				       spec);
+		close(fd);
+		return 0;
+	}
+	if (stat(spec, &st) < 0)
+		return dg_fail(ctx, -errno, "%s: %s", spec, strerror(errno));
+	if (S_ISBLK(st.st_mode)) {
+		*dev = st.st_rdev;
+		return 0;
+	}
+	if (S_ISCHR(st.st_mode)) {
+		*dev = st.st_rdev;
+		*is_char = true;
+		return 0;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		char *real = realpath(spec, NULL);
+		struct libmnt_fs *fs = NULL;
+
+		if (real) {
+			fs = mnt_table_find_target(tb, real,
+						   MNT_ITER_BACKWARD);
+			free(real);
+		}
+		if (!fs)
+			return dg_fail(ctx, -EINVAL,
+				       "%s: not a mountpoint (give the mountpoint or the device)",
+				       spec);
+		*dev = mnt_fs_get_devno(fs);
+		if (sysfs_dev_dir(*dev, true) < 0)
+			return dg_fail(ctx, -ENOTBLK,
+				       "%s: %s filesystem is not on a block device",
+				       spec, mnt_fs_get_fstype(fs) ?: "the");
+		close(sysfs_dev_dir(*dev, true));
+		return 0;
+	}
+	if (S_ISREG(st.st_mode))
+		return dg_fail(ctx, -ENOTBLK,
+			       "%s: is a regular file, not a device or a mountpoint",
+			       spec);
+	return dg_fail(ctx, -ENOTBLK, "%s: not a device or a mountpoint", spec);
+}
+
+/* The target itself, then (for a whole disk) each of its partitions. */
+static int find_candidates(struct dg_target *t, int devdir,
+			   struct candidate **out, size_t *nr)
+{
+	struct candidate *c = calloc(1, sizeof(*c));
+	size_t n = 1;
+	DIR *dir;
+	struct dirent *de;
+
+	if (!c)
+		return -ENOMEM;
+	c[0].devnum = t->devnum;
+	c[0].start = 0;
+	c[0].size = t->size;
+	snprintf(c[0].name, sizeof(c[0].name), "%s", t->devname + 5);
+
+	if (t->kind == DG_TARGET_BLOCK) {
+		dir = fdopendir(dup(devdir));
+		while (dir && (de = readdir(dir))) {
+			char path[NAME_MAX + 32], buf[32];
+			uint64_t start, sectors;
+			struct candidate *nc;
+			dev_t pdev;
+			int pfd;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/partition", de->d_name);
+			if (faccessat(devdir, path, F_OK, 0) != 0)
+				continue;
+			pfd = openat(devdir, de->d_name,
+				     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (pfd < 0)
+				continue;
+			if (dg_read_u64(pfd, "start", &start) ||
+			    dg_read_u64(pfd, "size", &sectors) ||
+			    dg_read_text(pfd, "dev", buf, sizeof(buf)) < 0 ||
+			    parse_majmin(buf, &pdev)) {
+				close(pfd);
+				continue;
+			}
+			close(pfd);
+			nc = realloc(c, (n + 1) * sizeof(*c));
+			if (!nc) {
+				closedir(dir);
+				free(c);
+				return -ENOMEM;
+			}
+			c = nc;
+			c[n].devnum = pdev;
+			c[n].start = start << 9;
+			c[n].size = sectors << 9;
+			snprintf(c[n].name, sizeof(c[n].name), "%s",
+				 de->d_name);
+			n++;
+		}
+		if (dir)
+			closedir(dir);
+	}
+	*out = c;
+	*nr = n;
+	return 0;
+}
+
+static struct dg_fs *fs_for(struct dg_target *t, const struct candidate *c,
+			    const char *fstype)
+{
+	struct dg_fs *fs, **pp;
+
+	for (pp = &t->fs_list; *pp; pp = &(*pp)->next)
+		if ((*pp)->devnum == c->devnum)
+			return *pp;
+	fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return NULL;
+	fs->target = t;
+	fs->devnum = c->devnum;
+	fs->start = c->start;
+	fs->size = c->size;
+	if (asprintf(&fs->devname, "/dev/%s", c->name) < 0)
+		fs->devname = NULL;
+	fs->type = strdup(fstype ?: "unknown");
+	if (!fs->devname || !fs->type) {
+		free(fs->devname);
+		free(fs->type);
+		free(fs);
+		return NULL;
+	}
+	/* keep device order so output reads like the partition table */
+	for (pp = &t->fs_list; *pp && (*pp)->start <= fs->start;
+	     pp = &(*pp)->next)
+		;
+	fs->next = *pp;
+	*pp = fs;
+	return fs;
+}
+
+static int add_mounts(struct dg_target *t, struct libmnt_table *tb,
+		      const struct candidate *cand, size_t nr, uint64_t mntns,
+		      pid_t ns_pid, bool local)
+{
+	struct libmnt_iter *itr = mnt_new_iter(MNT_ITER_FORWARD);
+	struct libmnt_fs *mfs;
+	int rc = 0;
+
+	if (!itr)
+		return -ENOMEM;
+	while (mnt_table_next_fs(tb, itr, &mfs) == 0) {
+		dev_t dev = mnt_fs_get_devno(mfs);
+		struct dg_mount *m, **pp;
+		struct dg_fs *fs;
+		size_t i;
+
+		for (i = 0; i < nr && cand[i].devnum != dev; i++)
+			;
+		if (i == nr)
+			continue;
+		fs = fs_for(t, &cand[i], mnt_fs_get_fstype(mfs));
+		m = calloc(1, sizeof(*m));
+		if (!fs || !m) {
+			free(m);
+			rc = -ENOMEM;
+			break;
+		}
+		m->fs = fs;
+		m->target = strdup(mnt_fs_get_target(mfs) ?: "");
+		m->root = strdup(mnt_fs_get_root(mfs) ?: "/");
+		m->options = strdup(mnt_fs_get_options(mfs) ?: "");
+		m->mntns = mntns;
+		m->ns_pid = ns_pid;
+		m->local = local;
+		for (pp = &fs->mounts; *pp; pp = &(*pp)->next)
+			;
+		*pp = m;
+		if (!m->target || !m->root || !m->options) {
+			rc = -ENOMEM;
+			break;
+		}
+		if (local && !fs->root_path && !strcmp(m->root, "/"))
+			fs->root_path = m->target;
+	}
+	mnt_free_iter(itr);
+	return rc;
+}
+
+static uint64_t read_mntns(const char *pid)
+{
+	char path[64], link[64];
+	unsigned long long ino;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%s/ns/mnt", pid);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return 0;
+	link[n] = '\0';
+	if (sscanf(link, "mnt:[%llu]", &ino) != 1)
+		return 0;
+	return ino;
+}
+
+/*
+ * Mounts in other mount namespaces: one process per namespace is enough to
+ * read its mount table.  A filesystem unmounted in our namespace may still
+ * be mounted (and busy) in a container's.
+ */
+static int add_foreign_mounts(struct dg_target *t, struct candidate *cand,
+			      size_t nr, uint64_t own_ns)
+{
+	uint64_t *seen = NULL;
+	size_t nseen = 0;
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+	int rc = 0;
+
+	if (!proc)
+		return -errno;
+	while ((de = readdir(proc))) {
+		struct libmnt_table *tb;
+		char path[NAME_MAX + 32];
+		uint64_t ns, *ns_seen;
+		size_t i;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		ns = read_mntns(de->d_name);
+		if (!ns || ns == own_ns)
+			continue;
+		for (i = 0; i < nseen && seen[i] != ns; i++)
+			;
+		if (i < nseen)
+			continue;
+		ns_seen = realloc(seen, (nseen + 1) * sizeof(*seen));
+		if (!ns_seen) {
+			rc = -ENOMEM;
+			break;
+		}
+		seen = ns_seen;
+		seen[nseen++] = ns;
+
+		snprintf(path, sizeof(path), "/proc/%s/mountinfo", de->d_name);
+		tb = mnt_new_table();
+		if (!tb) {
+			rc = -ENOMEM;
+			break;
+		}
+		if (mnt_table_parse_file(tb, path) == 0)
+			rc = add_mounts(t, tb, cand, nr, ns,
+					(pid_t)atoi(de->d_name), false);
+		mnt_unref_table(tb);
+		if (rc)
+			break;
+	}
+	closedir(proc);
+	free(seen);
+	return rc;
+}
+
+static int target_fill_device(struct dg_target *t, int devdir)
+{
+	struct dg_ctx *ctx = t->ctx;
+	char name[NAME_MAX + 1], buf[PATH_MAX];
+	uint64_t sectors;
+	int rc;
+
+	rc = sysfs_devname(devdir, name, sizeof(name));
+	if (rc)
+		return dg_fail(ctx, rc, "%u:%u: cannot read the device name",
+			       major(t->devnum), minor(t->devnum));
+	if (asprintf(&t->devname, "/dev/%s", name) < 0)
+		return -ENOMEM;
+	if (dg_read_u64(devdir, "size", &sectors))
+		return dg_fail(ctx, -EIO, "%s: cannot read the device size",
+			       t->devname);
+	t->size = sectors << 9;
+	t->kind = faccessat(devdir, "partition", F_OK, 0) == 0 ?
+			  DG_TARGET_PARTITION :
+			  DG_TARGET_BLOCK;
+
+	/* a loop device's backing file, also for a partition of one */
+	if (dg_read_text(devdir,
+			 t->kind == DG_TARGET_PARTITION ?
+				 "../loop/backing_file" :
+				 "loop/backing_file",
+			 buf, sizeof(buf)) > 0)
+		t->backing_file = strdup(buf);
+	return 0;
+}
+
+DG_EXPORT int dg_target_new(struct dg_ctx *ctx, const char *spec,
+			    struct dg_target **target)
+{
+	struct libmnt_table *tb = NULL;
+	struct candidate *cand = NULL;
+	struct dg_target *t = NULL;
+	struct dg_fs *fs;
+	size_t nr = 0;
+	bool is_char;
+	dev_t dev;
+	int devdir = -1, rc;
+
+	dg_clear_error(ctx);
+	if (!spec || !*spec)
+		return dg_fail(ctx, -EINVAL, "no target given");
+
+	tb = mnt_new_table();
+	if (!tb)
+		return -ENOMEM;
+	rc = mnt_table_parse_file(tb, "/proc/self/mountinfo");
+	if (rc) {
+		rc = dg_fail(ctx, rc, "/proc/self/mountinfo: cannot parse");
+		goto out;
+	}
+	rc = resolve_spec(ctx, spec, tb, &dev, &is_char);
+	if (rc)
+		goto out;
+	if (is_char) {
+		rc = dg_fail(ctx, -ENOTBLK,
+			     "%s: character device: device-dax targets are not supported yet",
+			     spec);
+		goto out;
+	}
+
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	t->ctx = dg_ref(ctx);
+	t->devnum = dev;
+	devdir = sysfs_dev_dir(dev, true);
+	if (devdir < 0) {
+		rc = dg_fail(ctx, -ENODEV, "%s: no such block device in sysfs",
+			     spec);
+		goto out;
+	}
+	rc = target_fill_device(t, devdir);
+	if (rc)
+		goto out;
+	rc = find_candidates(t, devdir, &cand, &nr);
+	if (rc)
+		goto out;
+	rc = add_mounts(t, tb, cand, nr, read_mntns("self"), getpid(), true);
+	if (rc)
+		goto out;
+	rc = add_foreign_mounts(t, cand, nr, read_mntns("self"));
+	if (rc)
+		goto out;
+	if (!t->fs_list) {
+		rc = dg_fail(ctx, -ENODEV,
+			     "%s: no mounted filesystem on the device%s", spec,
+			     nr > 1 ? " or its partitions" : "");
+		goto out;
+	}
+	dg_fs_foreach(t, fs)
+	{
+		/* a partition target: ranges are relative to it */
+		if (fs->devnum == t->devnum)
+			fs->start = 0;
+	}
+	*target = t;
+	t = NULL;
+out:
+	if (devdir >= 0)
+		close(devdir);
+	free(cand);
+	mnt_unref_table(tb);
+	dg_target_free(t);
+	return rc;
+}
+
+DG_EXPORT struct dg_ctx *dg_target_get_ctx(struct dg_target *t)
+{
+	return t->ctx;
+}
+
+DG_EXPORT const char *dg_target_get_devname(struct dg_target *t)
+{
+	return t->devname;
+}
+
+DG_EXPORT dev_t dg_target_get_devnum(struct dg_target *t)
+{
+	return t->devnum;
+}
+
+DG_EXPORT uint64_t dg_target_get_size(struct dg_target *t)
+{
+	return t->size;
+}
+
+DG_EXPORT enum dg_target_kind dg_target_get_kind(struct dg_target *t)
+{
+	return t->kind;
+}
+
+DG_EXPORT const char *dg_target_get_backing_file(struct dg_target *t)
+{
+	return t->backing_file;
+}
+
+DG_EXPORT struct dg_fs *dg_fs_get_first(struct dg_target *t)
+{
+	return t->fs_list;
+}
+
+DG_EXPORT struct dg_fs *dg_fs_get_next(struct dg_fs *fs)
+{
+	return fs->next;
+}
+
+DG_EXPORT const char *dg_fs_get_devname(struct dg_fs *fs)
+{
+	return fs->devname;
+}
+
+DG_EXPORT dev_t dg_fs_get_devnum(struct dg_fs *fs)
+{
+	return fs->devnum;
+}
+
+DG_EXPORT const char *dg_fs_get_type(struct dg_fs *fs)
+{
+	return fs->type;
+}
+
+DG_EXPORT uint64_t dg_fs_get_start(struct dg_fs *fs)
+{
+	return fs->start;
+}
+
+DG_EXPORT uint64_t dg_fs_get_size(struct dg_fs *fs)
+{
+	return fs->size;
+}
+
+DG_EXPORT const char *dg_fs_get_rmap(struct dg_fs *fs)
+{
+	return fs->holder ? fs->holder->name : NULL;
+}
+
+DG_EXPORT struct dg_mount *dg_mount_get_first(struct dg_fs *fs)
+{
+	return fs->mounts;
+}
+
+DG_EXPORT struct dg_mount *dg_mount_get_next(struct dg_mount *m)
+{
+	return m->next;
+}
+
+DG_EXPORT const char *dg_mount_get_target(struct dg_mount *m)
+{
+	return m->target;
+}
+
+DG_EXPORT const char *dg_mount_get_root(struct dg_mount *m)
+{
+	return m->root;
+}
+
+DG_EXPORT const char *dg_mount_get_options(struct dg_mount *m)
+{
+	return m->options;
+}
+
+DG_EXPORT uint64_t dg_mount_get_mntns(struct dg_mount *m)
+{
+	return m->mntns;
+}
+
+DG_EXPORT pid_t dg_mount_get_ns_pid(struct dg_mount *m)
+{
+	return m->ns_pid;
+}
+
+DG_EXPORT bool dg_mount_is_local(struct dg_mount *m)
+{
+	return m->local;
+}

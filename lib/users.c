@@ -1,0 +1,557 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Collect the processes that use the owners found: the user-space
+ * counterpart of collect_procs_fsdax().  The kernel walks the file's
+ * i_mmap tree; we have no such index, so we visit every process once and
+ * match its file-backed mappings on (device, inode, file range), to the
+ * page.  The PROCMAP_QUERY ioctl (6.11+) hands us the mappings as binary
+ * records; older kernels get /proc/PID/maps parsed.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "private.h"
+
+#ifndef PROCMAP_QUERY
+/* include/uapi/linux/fs.h, Linux 6.11 */
+struct procmap_query {
+	uint64_t size;
+	uint64_t query_flags;
+	uint64_t query_addr;
+	uint64_t vma_start;
+	uint64_t vma_end;
+	uint64_t vma_flags;
+	uint64_t vma_page_size;
+	uint64_t vma_offset;
+	uint64_t inode;
+	uint32_t dev_major;
+	uint32_t dev_minor;
+	uint32_t vma_name_size;
+	uint32_t build_id_size;
+	uint64_t vma_name_addr;
+	uint64_t build_id_addr;
+};
+#define PROCMAP_QUERY _IOWR('f', 17, struct procmap_query)
+#define PROCMAP_QUERY_VMA_READABLE 0x01
+#define PROCMAP_QUERY_VMA_WRITABLE 0x02
+#define PROCMAP_QUERY_VMA_EXECUTABLE 0x04
+#define PROCMAP_QUERY_VMA_SHARED 0x08
+#define PROCMAP_QUERY_COVERING_OR_NEXT_VMA 0x10
+#define PROCMAP_QUERY_FILE_BACKED_VMA 0x20
+#endif
+
+/* A file range whose mappers we want, page aligned. */
+struct want {
+	dev_t dev;
+	uint64_t ino;
+	uint64_t start, end;
+	struct dg_owner *owner;
+};
+
+/* One file-backed mapping, from either source. */
+struct vma {
+	uint64_t start, end, pgoff;
+	dev_t dev;
+	uint64_t ino;
+	unsigned int flags;
+};
+
+struct collect {
+	struct dg_result *res;
+	int procfd;
+	bool whole;
+	bool need_fds; /* range mode: some owner is held open only */
+	bool no_procmap_query;
+	struct want *wants;
+	size_t nr_wants;
+	uint64_t page_mask;
+	/* per process */
+	pid_t pid;
+	char comm[64];
+	bool have_comm;
+	int mapsfd;
+	char *buf;
+	size_t bufsize;
+	unsigned int vanished, denied;
+};
+
+static int cmp_want(const void *a, const void *b)
+{
+	const struct want *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return 0;
+}
+
+/* First want for (dev, ino), or NULL. */
+static struct want *find_wants(struct collect *c, dev_t dev, uint64_t ino)
+{
+	size_t lo = 0, hi = c->nr_wants;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		struct want *w = &c->wants[mid];
+
+		if (w->dev < dev || (w->dev == dev && w->ino < ino))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < c->nr_wants && c->wants[lo].dev == dev &&
+	    c->wants[lo].ino == ino)
+		return &c->wants[lo];
+	return NULL;
+}
+
+static struct dg_fs *fs_by_dev(struct dg_result *res, dev_t dev)
+{
+	struct dg_fs *fs;
+
+	dg_fs_foreach(res->target, fs)
+		if (fs->devnum == dev)
+			return fs;
+	return NULL;
+}
+
+static const char *proc_comm(struct collect *c)
+{
+	char path[64];
+
+	if (!c->have_comm) {
+		snprintf(path, sizeof(path), "%d/comm", c->pid);
+		if (dg_read_text(c->procfd, path, c->comm, sizeof(c->comm)) < 0)
+			snprintf(c->comm, sizeof(c->comm), "?");
+		c->have_comm = true;
+	}
+	return c->comm;
+}
+
+static int add_user(struct collect *c, struct dg_user *u, const char *path)
+{
+	u->pid = c->pid;
+	if (!dg_result_add_user(c->res, u, proc_comm(c), path))
+		return -ENOMEM;
+	return 0;
+}
+
+/* The name of the mapping at @addr, through a second, named query. */
+static void vma_name(struct collect *c, uint64_t addr, char *name,
+		     size_t size)
+{
+	struct procmap_query q = {
+		.size = sizeof(q),
+		.query_addr = addr,
+		.vma_name_addr = (uintptr_t)name,
+		.vma_name_size = (uint32_t)size,
+	};
+
+	name[0] = '\0';
+	if (ioctl(c->mapsfd, PROCMAP_QUERY, &q) < 0)
+		name[0] = '\0';
+}
+
+static int match_vma(struct collect *c, const struct vma *v,
+		     const char *name)
+{
+	char namebuf[PATH_MAX];
+	uint64_t vend = v->pgoff + (v->end - v->start);
+	struct dg_user u = { .use = DG_USE_MAP, .flags = v->flags,
+			     .ino = v->ino, .fd = -1, .vm_start = v->start,
+			     .vm_end = v->end, .vm_pgoff = v->pgoff };
+	struct want *w;
+	int rc;
+
+	if (c->whole) {
+		u.fs = fs_by_dev(c->res, v->dev);
+		if (!u.fs)
+			return 0;
+		if (!name) {
+			vma_name(c, v->start, namebuf, sizeof(namebuf));
+			name = namebuf;
+		}
+		u.file_offset = v->pgoff;
+		u.file_length = v->end - v->start;
+		return add_user(c, &u, name);
+	}
+
+	w = find_wants(c, v->dev, v->ino);
+	for (; w && w < c->wants + c->nr_wants && w->dev == v->dev &&
+	       w->ino == v->ino;
+	     w++) {
+		uint64_t s = DG_MAX(w->start, v->pgoff);
+		uint64_t e = DG_MIN(w->end, vend);
+
+		if (s >= e)
+			continue;
+		if (!name) {
+			vma_name(c, v->start, namebuf, sizeof(namebuf));
+			name = namebuf;
+		}
+		u.fs = w->owner->fs;
+		u.owner = w->owner;
+		u.file_offset = s;
+		u.file_length = e - s;
+		rc = add_user(c, &u, name);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int scan_maps_query(struct collect *c)
+{
+	struct procmap_query q;
+	uint64_t addr = 0;
+	int rc;
+
+	for (;;) {
+		memset(&q, 0, sizeof(q));
+		q.size = sizeof(q);
+		q.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA |
+				PROCMAP_QUERY_FILE_BACKED_VMA;
+		q.query_addr = addr;
+		if (ioctl(c->mapsfd, PROCMAP_QUERY, &q) < 0)
+			break;
+		if (c->whole || find_wants(c, makedev(q.dev_major, q.dev_minor),
+					   q.inode)) {
+			struct vma v = {
+				.start = q.vma_start,
+				.end = q.vma_end,
+				.pgoff = q.vma_offset,
+				.dev = makedev(q.dev_major, q.dev_minor),
+				.ino = q.inode,
+			};
+
+			if (q.vma_flags & PROCMAP_QUERY_VMA_READABLE)
+				v.flags |= DG_USER_READ;
+			if (q.vma_flags & PROCMAP_QUERY_VMA_WRITABLE)
+				v.flags |= DG_USER_WRITE;
+			if (q.vma_flags & PROCMAP_QUERY_VMA_EXECUTABLE)
+				v.flags |= DG_USER_EXEC;
+			if (q.vma_flags & PROCMAP_QUERY_VMA_SHARED)
+				v.flags |= DG_USER_SHARED;
+			rc = match_vma(c, &v, NULL);
+			if (rc)
+				return rc;
+		}
+		addr = q.vma_end;
+	}
+	switch (errno) {
+	case ENOENT: /* no more mappings */
+	case ESRCH: /* no mm: a kernel thread, or an exiting process */
+		return 0;
+	case ENOTTY:
+	case EINVAL:
+		/* kernel older than 6.11: fall back to the text */
+		c->no_procmap_query = true;
+		return -ENOTTY;
+	default:
+		return -errno;
+	}
+}
+
+/* Read all of /proc/PID/maps; returns its length or a negative errno. */
+static ssize_t read_all(struct collect *c)
+{
+	size_t len = 0;
+
+	for (;;) {
+		ssize_t n;
+
+		if (c->bufsize - len < 4096) {
+			size_t sz = c->bufsize ? c->bufsize * 2 : 65536;
+			char *nb = realloc(c->buf, sz);
+
+			if (!nb)
+				return -ENOMEM;
+			c->buf = nb;
+			c->bufsize = sz;
+		}
+		n = read(c->mapsfd, c->buf + len, c->bufsize - len - 1);
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	c->buf[len] = '\0';
+	return (ssize_t)len;
+}
+
+static int scan_maps_text(struct collect *c)
+{
+	ssize_t len = read_all(c);
+	char *line, *next;
+	int rc;
+
+	if (len < 0)
+		return (int)len;
+	for (line = c->buf; line && *line; line = next) {
+		struct dg_maps_entry e;
+		struct vma v;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (dg_parse_maps_line(line, &e) != 1)
+			continue;
+		v = (struct vma){ .start = e.start, .end = e.end,
+				  .pgoff = e.offset, .dev = e.dev,
+				  .ino = e.ino, .flags = e.flags };
+		if (!c->whole && !find_wants(c, v.dev, v.ino))
+			continue;
+		rc = match_vma(c, &v, e.path);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static bool path_is_deleted(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n > 10 && !strcmp(path + n - 10, " (deleted)");
+}
+
+/* fd, cwd, root and exe: the uses that keep a filesystem busy. */
+static int check_link(struct collect *c, const char *name, enum dg_use use,
+		      int fd)
+{
+	char path[NAME_MAX + 32], target[PATH_MAX];
+	struct dg_user u = { .use = use, .fd = fd };
+	struct dg_fs *fs;
+	struct stat st;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%d/%s", c->pid, name);
+	if (fstatat(c->procfd, path, &st, 0) < 0)
+		return 0;
+	fs = fs_by_dev(c->res, st.st_dev);
+	if (!fs)
+		return 0;
+	u.fs = fs;
+	u.ino = st.st_ino;
+	if (!c->whole) {
+		struct want *w = find_wants(c, st.st_dev, st.st_ino);
+
+		if (!w || !(w->owner->flags & DG_OWNER_UNLINKED))
+			return 0;
+		u.owner = w->owner;
+	}
+	n = readlinkat(c->procfd, path, target, sizeof(target) - 1);
+	target[n > 0 ? n : 0] = '\0';
+	return add_user(c, &u, target);
+}
+
+static int scan_links(struct collect *c)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *dir;
+	int dfd, rc = 0;
+
+	if (c->whole) {
+		static const struct {
+			const char *name;
+			enum dg_use use;
+		} links[] = { { "cwd", DG_USE_CWD },
+			      { "root", DG_USE_ROOT },
+			      { "exe", DG_USE_EXE } };
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(links); i++) {
+			rc = check_link(c, links[i].name, links[i].use, -1);
+			if (rc)
+				return rc;
+		}
+	}
+	snprintf(path, sizeof(path), "%d/fd", c->pid);
+	dfd = openat(c->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == EACCES ? -EACCES : 0;
+	dir = fdopendir(dfd);
+	if (!dir) {
+		close(dfd);
+		return 0;
+	}
+	while ((de = readdir(dir))) {
+		char name[NAME_MAX + 8];
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(name, sizeof(name), "fd/%s", de->d_name);
+		rc = check_link(c, name, DG_USE_FD, atoi(de->d_name));
+		if (rc)
+			break;
+	}
+	closedir(dir);
+	return rc;
+}
+
+static int scan_process(struct collect *c, pid_t pid)
+{
+	char path[64];
+	int rc = 0;
+
+	c->pid = pid;
+	c->have_comm = false;
+	snprintf(path, sizeof(path), "%d/maps", pid);
+	c->mapsfd = openat(c->procfd, path, O_RDONLY | O_CLOEXEC);
+	if (c->mapsfd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	rc = -ENOTTY;
+	if (!c->no_procmap_query)
+		rc = scan_maps_query(c);
+	if (rc == -ENOTTY)
+		rc = scan_maps_text(c);
+	close(c->mapsfd);
+	c->mapsfd = -1;
+	if (rc)
+		goto out;
+	if (c->whole || c->need_fds)
+		rc = scan_links(c);
+out:
+	switch (rc) {
+	case 0:
+		return 0;
+	case -ENOENT:
+	case -ESRCH:
+		c->vanished++;
+		return 0;
+	case -EACCES:
+	case -EPERM:
+		c->denied++;
+		dg_result_warn(c->res,
+			       "pid %d (%s): /proc/%d: %s; its uses were not checked",
+			       pid, proc_comm(c), pid, strerror(-rc));
+		return 0;
+	default:
+		return rc;
+	}
+}
+
+static int build_wants(struct collect *c)
+{
+	struct dg_owner *o;
+	size_t n = 0;
+
+	dg_owner_foreach(c->res, o)
+		if (o->type == DG_OWNER_FILE)
+			n++;
+	c->wants = calloc(n ? n : 1, sizeof(*c->wants));
+	if (!c->wants)
+		return -ENOMEM;
+	dg_owner_foreach(c->res, o)
+	{
+		struct want *w;
+
+		/* the extent map and xattrs are never mapped by processes */
+		if (o->type != DG_OWNER_FILE ||
+		    (o->flags & (DG_OWNER_ATTR_FORK | DG_OWNER_EXTENT_MAP)))
+			continue;
+		w = &c->wants[c->nr_wants++];
+		w->dev = o->fs->devnum;
+		w->ino = o->ino;
+		w->start = o->file_offset & c->page_mask;
+		w->end = (o->file_offset + o->length + ~c->page_mask) &
+			 c->page_mask;
+		w->owner = o;
+		if (o->flags & DG_OWNER_UNLINKED)
+			c->need_fds = true;
+	}
+	qsort(c->wants, c->nr_wants, sizeof(*c->wants), cmp_want);
+	return 0;
+}
+
+/* Whole device: each file in use becomes an owner, for paths and counts. */
+static int owners_from_users(struct dg_result *res)
+{
+	struct dg_user *u;
+
+	dg_user_foreach(res, u)
+	{
+		struct dg_owner *o, tmpl = { .type = DG_OWNER_FILE,
+					     .flags = DG_OWNER_NO_RANGE };
+
+		dg_owner_foreach(res, o)
+			if (o->fs == u->fs && o->ino == u->ino)
+				break;
+		if (!o) {
+			tmpl.ino = u->ino;
+			if (u->use == DG_USE_CWD || u->use == DG_USE_ROOT)
+				tmpl.flags |= DG_OWNER_DIRECTORY;
+			o = dg_result_add_owner(res, u->fs, &tmpl);
+			if (!o)
+				return -ENOMEM;
+		}
+		if (u->path && path_is_deleted(u->path))
+			o->flags |= DG_OWNER_UNLINKED;
+		u->owner = o;
+	}
+	return 0;
+}
+
+int dg_users_collect(struct dg_result *res)
+{
+	struct collect c = { .res = res, .whole = res->whole, .mapsfd = -1 };
+	pid_t self = getpid();
+	struct dirent *de;
+	DIR *proc;
+	int rc = 0;
+
+	c.page_mask = ~((uint64_t)sysconf(_SC_PAGESIZE) - 1);
+	if (!c.whole) {
+		rc = build_wants(&c);
+		if (rc)
+			return rc;
+		if (!c.nr_wants)
+			goto out; /* nothing a process could map */
+	}
+	proc = opendir("/proc");
+	if (!proc) {
+		rc = -errno;
+		goto out;
+	}
+	c.procfd = dirfd(proc);
+	while ((de = readdir(proc))) {
+		pid_t pid;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		pid = (pid_t)atoi(de->d_name);
+		if (pid == self)
+			continue;
+		rc = scan_process(&c, pid);
+		if (rc)
+			break;
+	}
+	closedir(proc);
+	if (c.vanished)
+		dg_result_warn(res, "%u process%s exited during the scan",
+			       c.vanished, c.vanished == 1 ? "" : "es");
+	if (!rc && c.whole)
+		rc = owners_from_users(res);
+out:
+	free(c.wants);
+	free(c.buf);
+	return rc;
+}

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * who: the read-only half of the pipeline, in the kernel's order:
+ * dax_holder_notify_failure() finds the holder, the holder's
+ * ->notify_failure walks its reverse map, collect_procs_fsdax() finds the
+ * processes.  Nothing here changes the system.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "private.h"
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct dg_range *x = a, *y = b;
+
+	if (x->offset != y->offset)
+		return x->offset < y->offset ? -1 : 1;
+	return 0;
+}
+
+/* Check, sort and merge the ranges; overlapping ones would double owners. */
+static int normalize_ranges(struct dg_target *t, const struct dg_range *in,
+			    size_t nr, struct dg_range **out, size_t *nr_out)
+{
+	struct dg_ctx *ctx = t->ctx;
+	struct dg_range *r;
+	char sz[32];
+	size_t i, n = 0;
+
+	for (i = 0; i < nr; i++) {
+		uint64_t end;
+
+		if (!in[i].length)
+			return dg_fail(ctx, -EINVAL,
+				       "%s: range at offset %#" PRIx64 " has zero length",
+				       t->devname, in[i].offset);
+		if (__builtin_add_overflow(in[i].offset, in[i].length, &end))
+			return dg_fail(ctx, -ERANGE,
+				       "%s: offset %#" PRIx64 " + length %#" PRIx64 " overflows 64 bits",
+				       t->devname, in[i].offset, in[i].length);
+		if (in[i].offset >= t->size)
+			return dg_fail(ctx, -ERANGE,
+				       "%s: offset %#" PRIx64 " is past the end of the device (%s)",
+				       t->devname, in[i].offset,
+				       dg_size_str(t->size, sz, sizeof(sz)));
+		if (end > t->size)
+			return dg_fail(ctx, -ERANGE,
+				       "%s: range %#" PRIx64 "+%#" PRIx64 " runs past the end of the device (%s)",
+				       t->devname, in[i].offset, in[i].length,
+				       dg_size_str(t->size, sz, sizeof(sz)));
+	}
+	r = malloc((nr ? nr : 1) * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	memcpy(r, in, nr * sizeof(*r));
+	qsort(r, nr, sizeof(*r), cmp_range);
+	for (i = 0; i < nr; i++) {
+		if (n && r[i].offset <= r[n - 1].offset + r[n - 1].length) {
+			uint64_t end = DG_MAX(r[n - 1].offset + r[n - 1].length,
+					      r[i].offset + r[i].length);
+
+			r[n - 1].length = end - r[n - 1].offset;
+		} else {
+			r[n++] = r[i];
+		}
+	}
+	*out = r;
+	*nr_out = n;
+	return 0;
+}
+
+/*
+ * A descriptor on the filesystem's root for the ioctls.  A filesystem
+ * mounted only in another namespace is reached through a process there.
+ */
+static int open_fs_root(struct dg_fs *fs)
+{
+	struct dg_mount *m;
+	char path[4200];
+
+	if (fs->root_path)
+		return open(fs->root_path,
+			    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dg_mount_foreach(fs, m)
+	{
+		int fd;
+
+		if (strcmp(m->root, "/"))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/root%s", m->ns_pid,
+			 m->target);
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+	}
+	return -ENOENT;
+}
+
+static int rmap_fs(struct dg_fs *fs, int rootfd, struct dg_result *res)
+{
+	struct dg_fs_range *fr;
+	size_t i, n = 0;
+	int rc;
+
+	fr = malloc(res->nr_ranges * sizeof(*fr));
+	if (!fr)
+		return -ENOMEM;
+	for (i = 0; i < res->nr_ranges; i++) {
+		const struct dg_range *r = &res->ranges[i];
+		uint64_t s = DG_MAX(r->offset, fs->start);
+		uint64_t e = DG_MIN(r->offset + r->length, fs->start + fs->size);
+
+		if (s >= e)
+			continue;
+		fr[n].offset = s - fs->start;
+		fr[n].length = e - s;
+		n++;
+	}
+	rc = n ? fs->holder->rmap(fs, rootfd, fr, n, res) : 0;
+	free(fr);
+	return rc;
+}
+
+DG_EXPORT int dg_who(struct dg_target *t, const struct dg_range *ranges,
+		     size_t nr_ranges, unsigned int flags,
+		     struct dg_result **result)
+{
+	struct dg_ctx *ctx = t->ctx;
+	struct dg_result *res;
+	struct dg_fs *fs;
+	int rc;
+
+	dg_clear_error(ctx);
+	res = calloc(1, sizeof(*res));
+	if (!res)
+		return -ENOMEM;
+	res->target = t;
+	res->owners_tail = &res->owners;
+	res->users_tail = &res->users;
+	res->warnings_tail = &res->warnings;
+	res->whole = nr_ranges == 0;
+	rc = normalize_ranges(t, ranges, nr_ranges, &res->ranges,
+			      &res->nr_ranges);
+	if (rc)
+		goto err;
+
+	if (!res->whole) {
+		dg_fs_foreach(t, fs)
+		{
+			int rootfd = open_fs_root(fs);
+
+			if (rootfd < 0) {
+				dg_result_warn(res,
+					       "%s: no mount of its root to query; skipped",
+					       fs->devname);
+				continue;
+			}
+			if (!fs->holder)
+				fs->holder = dg_holder_probe(fs, rootfd);
+			rc = rmap_fs(fs, rootfd, res);
+			if (!rc && !(flags & DG_WHO_NO_PATHS))
+				rc = dg_paths_resolve(fs, rootfd, res);
+			close(rootfd);
+			if (rc) {
+				rc = dg_fail(ctx, rc,
+					     "%s: reverse map (%s) failed: %s",
+					     fs->devname, fs->holder->name,
+					     strerror(-rc));
+				goto err;
+			}
+		}
+		dg_result_sort_owners(res);
+	}
+
+	if (!(flags & DG_WHO_NO_USERS)) {
+		rc = dg_users_collect(res);
+		if (rc) {
+			rc = dg_fail(ctx, rc, "/proc: collecting users failed: %s",
+				     strerror(-rc));
+			goto err;
+		}
+	}
+	if (res->whole && !(flags & DG_WHO_NO_PATHS)) {
+		dg_fs_foreach(t, fs)
+		{
+			int rootfd = open_fs_root(fs);
+
+			if (rootfd < 0)
+				continue;
+			if (!fs->holder)
+				fs->holder = dg_holder_probe(fs, rootfd);
+			rc = dg_paths_resolve(fs, rootfd, res);
+			close(rootfd);
+			if (rc)
+				goto err;
+		}
+	}
+	*result = res;
+	return 0;
+err:
+	dg_result_free(res);
+	return rc;
+}

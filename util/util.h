@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Small helpers shared by the library and the command. */
+#ifndef _DG_UTIL_H_
+#define _DG_UTIL_H_
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define DG_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define DG_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+
+static inline void closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+#define _cleanup_close_ __attribute__((cleanup(closep)))
+
+/*
+ * Read a small text file (a sysfs attribute) into @buf, without the
+ * trailing newline.  Returns the length or a negative errno.
+ */
+ssize_t dg_read_text(int dirfd, const char *path, char *buf, size_t size);
+/* Same, parsed as an unsigned decimal number. */
+int dg_read_u64(int dirfd, const char *path, uint64_t *val);
+
+/* "1.5 GiB" style, into @buf; returns @buf. */
+const char *dg_size_str(uint64_t bytes, char *buf, size_t size);
+
+#endif
