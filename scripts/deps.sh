@@ -1,0 +1,28 @@
+#!/bin/bash
+# Install what daxguard needs to build and test, on Debian 12.  Idempotent:
+# apt is only asked when a package is missing.
+set -euo pipefail
+
+pkgs=(
+	build-essential meson ninja-build pkg-config
+	libmount-dev libsmartcols-dev libjson-c-dev libudev-dev libext2fs-dev
+	comerr-dev xfslibs-dev
+	xfsprogs e2fsprogs util-linux fdisk psmisc lsof jq groff-base
+)
+# the sanitizer run needs the runtimes gcc links against
+pkgs+=(libasan8 libubsan1)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps.sh: need root to install: ${missing[*]}" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
