@@ -20,6 +20,8 @@
 struct dg_ctx;
 
 int cmd_who(int argc, char **argv, struct dg_ctx *ctx);
+int cmd_fail(int argc, char **argv, struct dg_ctx *ctx);
+int cmd_remove(int argc, char **argv, struct dg_ctx *ctx);
 
 /* util-linux style messages: "daxguard: ..." on stderr */
 void dg_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -51,6 +53,12 @@ void dg_columns_print_help(const struct dg_columns *cols, FILE *out);
 struct dg_output_opts {
 	bool json, raw, noheadings, bytes;
 };
+
+/* who.c: the owners and users of a result, for every command */
+json_object *dg_json_who(struct dg_target *t, struct dg_result *res);
+void dg_json_print(json_object *root);
+void dg_print_who(const struct dg_output_opts *out, struct dg_target *t,
+		  struct dg_result *res, bool owners);
 
 /* a size for a table cell: human unless --bytes */
 char *dg_fmt_size(const struct dg_output_opts *o, uint64_t bytes);

@@ -12,6 +12,8 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "who", cmd_who, "show the files, metadata and processes a device range hits" },
+	{ "fail", cmd_fail, "a range failed: act on exactly the processes it hits" },
+	{ "remove", cmd_remove, "the device is going: stop its users, unmount, release it" },
 };
 
 static void usage(FILE *out)

@@ -311,9 +311,11 @@ static void print_topology(struct who_opts *opts, struct dg_target *t,
 	{
 		struct dg_mount *m;
 
-		printf("  %s: %s, at %#" PRIx64 ", reverse map %s\n",
-		       dg_fs_get_devname(fs), dg_fs_get_type(fs),
-		       dg_fs_get_start(fs), dg_fs_get_rmap(fs) ?: "not used");
+		printf("  %s: %s, at %#" PRIx64, dg_fs_get_devname(fs),
+		       dg_fs_get_type(fs), dg_fs_get_start(fs));
+		if (dg_fs_get_rmap(fs))
+			printf(", reverse map %s", dg_fs_get_rmap(fs));
+		putchar('\n');
 		dg_mount_foreach(fs, m)
 		{
 			printf("    mounted on %s", dg_mount_get_target(m));
@@ -475,7 +477,7 @@ static json_object *json_user(struct dg_user *u)
 	return ju;
 }
 
-static int print_json(struct dg_target *t, struct dg_result *res)
+json_object *dg_json_who(struct dg_target *t, struct dg_result *res)
 {
 	json_object *root = json_object_new_object(), *arr;
 	json_object *jt = json_target(t);
@@ -513,12 +515,31 @@ static int print_json(struct dg_target *t, struct dg_result *res)
 	dg_warning_foreach(res, w)
 		json_object_array_add(arr, jstr(w));
 	json_object_object_add(root, "warnings", arr);
+	return root;
+}
 
+void dg_json_print(json_object *root)
+{
 	puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 							  JSON_C_TO_STRING_SPACED |
 							  JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);
-	return 0;
+}
+
+void dg_print_who(const struct dg_output_opts *out, struct dg_target *t,
+		  struct dg_result *res, bool owners)
+{
+	struct who_opts opts = { .out = *out,
+				 .cols = { .all = who_columns,
+					   .nr_all = ARRAY_SIZE(who_columns) } };
+
+	/* a removal is about processes; the files in use are in PATH */
+	if (dg_columns_parse(&opts.cols, owners ? default_columns :
+						  "PID,COMMAND,USE,MODE,PATH"))
+		return;
+	print_topology(&opts, t, res);
+	print_tables(&opts, res);
+	free(opts.cols.ids);
 }
 
 static int parse_size_opt(const char *opt, const char *arg, uint64_t *val)
@@ -674,7 +695,7 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 		goto out;
 	}
 	if (opts.out.json) {
-		print_json(target, res);
+		dg_json_print(dg_json_who(target, res));
 	} else {
 		const char *w;
 

@@ -122,3 +122,30 @@ void dg_clear_error(struct dg_ctx *ctx)
 	free(ctx->error);
 	ctx->error = NULL;
 }
+
+void dg_ctx_add_helper(struct dg_ctx *ctx, pid_t pid)
+{
+	if (ctx->nr_helpers < ARRAY_SIZE(ctx->helpers))
+		ctx->helpers[ctx->nr_helpers++] = pid;
+}
+
+void dg_ctx_del_helper(struct dg_ctx *ctx, pid_t pid)
+{
+	unsigned int i;
+
+	for (i = 0; i < ctx->nr_helpers; i++)
+		if (ctx->helpers[i] == pid) {
+			ctx->helpers[i] = ctx->helpers[--ctx->nr_helpers];
+			return;
+		}
+}
+
+bool dg_ctx_is_helper(struct dg_ctx *ctx, pid_t pid)
+{
+	unsigned int i;
+
+	for (i = 0; i < ctx->nr_helpers; i++)
+		if (ctx->helpers[i] == pid)
+			return true;
+	return false;
+}

@@ -259,6 +259,125 @@ uint64_t dg_user_get_vm_pgoff(struct dg_user *user); /* bytes */
 uint64_t dg_user_get_file_offset(struct dg_user *user);
 uint64_t dg_user_get_file_length(struct dg_user *user);
 
+
+/* ------------------------------------------------------------------ */
+/* Acting: the failure flow and the pre-remove flow                    */
+
+/*
+ * dg_notify_failure() is the user-space dax_holder_notify_failure().  For
+ * a failed range it freezes the filesystems the range touches, maps the
+ * range to its owners and the processes that map them (a consistent
+ * answer: nothing can allocate or write while frozen), thaws, acts on
+ * those processes by policy, and drops the cached pages of the affected
+ * ranges.  With DG_MF_PRE_REMOVE the whole device is about to go: every
+ * user of every filesystem on it is stopped, every mount of each is
+ * unmounted (in every mount namespace), and the device is released.
+ *
+ * Safety: a filesystem is never left frozen (a guardian process thaws it
+ * if the caller dies or a deadline passes); a process is signalled only
+ * after it was pinned with a pidfd and verified, through /proc, to still
+ * use the target; DG_MF_DRY_RUN changes nothing.
+ */
+enum dg_mf_flags {
+	DG_MF_PRE_REMOVE = 1 << 0, /* the whole device is going away */
+	DG_MF_DRY_RUN = 1 << 1, /* plan only: no freeze, signal, unmount */
+	DG_MF_PUNCH = 1 << 2, /* punch the failed file ranges out */
+	DG_MF_SHUTDOWN = 1 << 3, /* shut down a filesystem whose metadata failed */
+	DG_MF_NO_RELEASE = 1 << 4, /* pre-remove: unmount, keep the device */
+	DG_MF_INCLUDE_ANCESTORS = 1 << 5, /* signal our own ancestors too */
+	DG_MF_FORCE = 1 << 6, /* remove the device holding / or daxguard */
+};
+
+enum dg_action {
+	DG_ACTION_REPORT = 1, /* signal nobody */
+	DG_ACTION_TERM, /* SIGTERM, a grace period, then SIGKILL */
+	DG_ACTION_KILL, /* SIGKILL */
+	DG_ACTION_BUS, /* SIGBUS, for applications that handle it */
+};
+const char *dg_action_name(enum dg_action action);
+int dg_action_parse(const char *name, enum dg_action *action);
+
+struct dg_mf_opts {
+	unsigned int flags; /* enum dg_mf_flags */
+	enum dg_action action;
+	unsigned int grace_ms; /* term: how long SIGTERM gets */
+	unsigned int freeze_deadline_ms; /* the guardian thaws after this; 0: 30 s */
+	unsigned int max_rounds; /* pre-remove: collect-stop-unmount rounds; 0: 5 */
+	const pid_t *protect; /* never signalled, reported as blockers */
+	size_t nr_protect;
+};
+
+/*
+ * Stages, in order: "collect", "freeze", "rmap", "thaw", "signal",
+ * "wait", "invalidate", "punch", "shutdown", "unmount", "release".
+ * The stage function is called when each begins and ends, and about five
+ * times a second while waiting for processes to exit; a caller can use it
+ * for progress and to pause (it may block: a freeze stays guarded).
+ */
+enum dg_stage_event {
+	DG_STAGE_BEGIN = 1,
+	DG_STAGE_END,
+	DG_STAGE_PROGRESS,
+};
+typedef void (*dg_stage_fn)(struct dg_ctx *ctx, const char *stage,
+			    enum dg_stage_event event, unsigned int pending,
+			    uint64_t elapsed_ms);
+void dg_set_stage_fn(struct dg_ctx *ctx, dg_stage_fn fn);
+
+struct dg_report;
+struct dg_victim;
+struct dg_step;
+
+int dg_notify_failure(struct dg_target *target, const struct dg_range *ranges,
+		      size_t nr_ranges, const struct dg_mf_opts *opts,
+		      struct dg_report **report);
+void dg_report_free(struct dg_report *report);
+
+/* what was found (owners and users), as dg_who() gives it */
+struct dg_result *dg_report_get_result(struct dg_report *report);
+/* true when every user let go and every requested step succeeded */
+bool dg_report_is_complete(struct dg_report *report);
+/* a range of metadata failed: the filesystem cannot vouch for itself */
+bool dg_report_metadata_hit(struct dg_report *report);
+
+enum dg_victim_state {
+	DG_VICTIM_REPORTED = 1, /* policy report, or a dry run */
+	DG_VICTIM_EXITED, /* signalled and exited */
+	DG_VICTIM_SURVIVED, /* signalled and still running */
+	DG_VICTIM_GONE, /* exited, or let go, before we signalled it */
+	DG_VICTIM_PROTECTED, /* never signalled: ourselves, pid 1, ... */
+};
+
+struct dg_victim *dg_victim_get_first(struct dg_report *report);
+struct dg_victim *dg_victim_get_next(struct dg_victim *victim);
+#define dg_victim_foreach(report, v)                                         \
+	for (v = dg_victim_get_first(report); v != NULL;                     \
+	     v = dg_victim_get_next(v))
+pid_t dg_victim_get_pid(struct dg_victim *v);
+const char *dg_victim_get_comm(struct dg_victim *v);
+enum dg_victim_state dg_victim_get_state(struct dg_victim *v);
+const char *dg_victim_state_name(enum dg_victim_state state);
+/* why it is protected or gone, or NULL */
+const char *dg_victim_get_reason(struct dg_victim *v);
+/* the signals sent, in order, e.g. "TERM,KILL"; "" for none */
+const char *dg_victim_get_signals(struct dg_victim *v);
+/* ms since the flow began: first signal, exit; 0 = never */
+uint64_t dg_victim_get_signalled_ms(struct dg_victim *v);
+uint64_t dg_victim_get_exited_ms(struct dg_victim *v);
+
+/* Steps: each thing done (or planned, in a dry run), in order. */
+struct dg_step *dg_step_get_first(struct dg_report *report);
+struct dg_step *dg_step_get_next(struct dg_step *step);
+#define dg_step_foreach(report, s)                                           \
+	for (s = dg_step_get_first(report); s != NULL; s = dg_step_get_next(s))
+const char *dg_step_get_stage(struct dg_step *s);
+const char *dg_step_get_object(struct dg_step *s);
+const char *dg_step_get_message(struct dg_step *s);
+/* 0 on success, else a negative errno */
+int dg_step_get_status(struct dg_step *s);
+uint64_t dg_step_get_start_ms(struct dg_step *s);
+uint64_t dg_step_get_duration_ms(struct dg_step *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,7 +18,18 @@ struct dg_ctx {
 	int log_priority;
 	void *userdata;
 	char *error;
+	dg_stage_fn stage_fn;
+	/*
+	 * Our own helper processes (freeze guardians): they hold the
+	 * filesystem open on purpose and are never users.
+	 */
+	pid_t helpers[16];
+	unsigned int nr_helpers;
 };
+
+void dg_ctx_add_helper(struct dg_ctx *ctx, pid_t pid);
+void dg_ctx_del_helper(struct dg_ctx *ctx, pid_t pid);
+bool dg_ctx_is_helper(struct dg_ctx *ctx, pid_t pid);
 
 void dg_log(struct dg_ctx *ctx, int priority, const char *file, int line,
 	    const char *fn, const char *format, ...)
@@ -192,6 +203,28 @@ int dg_paths_resolve(struct dg_fs *fs, int rootfd, struct dg_result *res);
 
 /* users.c: collect processes */
 int dg_users_collect(struct dg_result *res);
+/*
+ * A collector answers "does this one process use what @res is about?"
+ * again, later: the verification before a signal.  dg_collector_scan()
+ * returns the number of uses, -ESRCH if the process is gone.
+ */
+struct dg_collector;
+int dg_collector_new(struct dg_result *res, bool count_only,
+		     struct dg_collector **out);
+int dg_collector_scan(struct dg_collector *c, pid_t pid);
+void dg_collector_free(struct dg_collector *c);
+
+/* freeze.c */
+struct dg_freeze {
+	int rootfd; /* our own descriptor on the filesystem root */
+	int wfd; /* the guardian's lifeline */
+	pid_t guardian;
+	bool frozen;
+	uint64_t frozen_at_ms;
+};
+int dg_freeze(struct dg_ctx *ctx, const char *name, int rootfd,
+	      unsigned int deadline_ms, struct dg_freeze *f);
+int dg_thaw(struct dg_ctx *ctx, struct dg_freeze *f);
 
 /* maps.c: one line of /proc/PID/maps */
 struct dg_maps_entry {
@@ -201,5 +234,87 @@ struct dg_maps_entry {
 	const char *path; /* points into the line */
 };
 int dg_parse_maps_line(const char *line, struct dg_maps_entry *e);
+
+/* ------------------------------------------------------------------ */
+/* Flows: report.c, kill.c, invalidate.c, unmount.c, notify.c */
+
+struct dg_victim {
+	struct dg_victim *next;
+	pid_t pid;
+	int pidfd;
+	char *comm;
+	enum dg_victim_state state;
+	char reason[128];
+	char signals[32];
+	uint64_t signalled_ms, exited_ms;
+	bool round; /* part of the current round */
+};
+
+struct dg_step {
+	struct dg_step *next;
+	const char *stage;
+	char *object;
+	char *message;
+	int status;
+	uint64_t start_ms, duration_ms;
+};
+
+struct dg_report {
+	struct dg_target *target;
+	struct dg_result *result;
+	struct dg_victim *victims, **victims_tail;
+	struct dg_step *steps, **steps_tail;
+	uint64_t t0;
+	bool complete;
+	bool metadata_hit;
+};
+
+uint64_t dg_now_ms(void);
+uint64_t dg_report_elapsed(struct dg_report *rep);
+struct dg_report *dg_report_new(struct dg_target *t);
+struct dg_step *dg_step_begin(struct dg_report *rep, const char *stage,
+			      const char *object);
+void dg_step_end(struct dg_report *rep, struct dg_step *s, int status,
+		 const char *format, ...) __attribute__((format(printf, 4, 5)));
+void dg_stage_notify(struct dg_ctx *ctx, const char *stage,
+		     enum dg_stage_event ev, unsigned int pending,
+		     uint64_t elapsed);
+
+/*
+ * kill.c: the user-space unmap_and_kill().  Act on every process that
+ * uses what @res describes, by @action; every signal goes through a pidfd
+ * after a fresh check that the process still uses it.  @grace_ms: how
+ * long TERM (and BUS) get before KILL (or before giving up).
+ */
+int dg_unmap_and_kill(struct dg_ctx *ctx, struct dg_report *rep,
+		      struct dg_result *res, enum dg_action action,
+		      unsigned int grace_ms, const struct dg_mf_opts *opts,
+		      bool wait);
+/* wait for the signalled victims of the round; returns how many still run */
+unsigned int dg_victims_wait(struct dg_ctx *ctx, struct dg_report *rep,
+			     unsigned int timeout_ms);
+#define DG_KILL_WAIT_MS 10000 /* how long SIGKILLed processes get to exit */
+/* how many victims of the last round still run */
+unsigned int dg_victims_survivors(struct dg_report *rep);
+
+/* unmount.c */
+int dg_unmount_all(struct dg_ctx *ctx, struct dg_report *rep,
+		   struct dg_target *t, bool dry_run);
+int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t,
+	       bool dry_run);
+
+/* invalidate.c */
+int dg_invalidate(struct dg_report *rep, struct dg_result *res, bool punch);
+int dg_shutdown_fs(struct dg_report *rep, struct dg_fs *fs);
+
+/* who.c */
+int dg_open_fs_root(struct dg_fs *fs);
+/* check ranges against the target; sorted and merged into *out */
+int dg_normalize_ranges(struct dg_target *t, const struct dg_range *in,
+			size_t nr, struct dg_range **out, size_t *nr_out);
+
+/* topology.c */
+int dg_target_refresh_mounts(struct dg_target *t);
+bool dg_target_is_mounted(struct dg_target *t);
 
 #endif /* _LIBDAXGUARD_PRIVATE_H_ */

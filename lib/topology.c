@@ -422,7 +422,6 @@ DG_EXPORT int dg_target_new(struct dg_ctx *ctx, const char *spec,
 	struct libmnt_table *tb = NULL;
 	struct candidate *cand = NULL;
 	struct dg_target *t = NULL;
-	struct dg_fs *fs;
 	size_t nr = 0;
 	bool is_char;
 	dev_t dev;
@@ -481,12 +480,6 @@ DG_EXPORT int dg_target_new(struct dg_ctx *ctx, const char *spec,
 			     nr > 1 ? " or its partitions" : "");
 		goto out;
 	}
-	dg_fs_foreach(t, fs)
-	{
-		/* a partition target: ranges are relative to it */
-		if (fs->devnum == t->devnum)
-			fs->start = 0;
-	}
 	*target = t;
 	t = NULL;
 out:
@@ -496,6 +489,62 @@ out:
 	mnt_unref_table(tb);
 	dg_target_free(t);
 	return rc;
+}
+
+/*
+ * Read the mount tables again: a pre-remove unmounts what is there now,
+ * including bind mounts made after the flow began.
+ */
+int dg_target_refresh_mounts(struct dg_target *t)
+{
+	struct libmnt_table *tb;
+	struct candidate *cand;
+	struct dg_fs *fs;
+	size_t n = 0;
+	int rc;
+
+	dg_fs_foreach(t, fs)
+		n++;
+	cand = calloc(n ? n : 1, sizeof(*cand));
+	if (!cand)
+		return -ENOMEM;
+	n = 0;
+	dg_fs_foreach(t, fs)
+	{
+		cand[n].devnum = fs->devnum;
+		cand[n].start = fs->start;
+		cand[n].size = fs->size;
+		snprintf(cand[n].name, sizeof(cand[n].name), "%s",
+			 fs->devname + 5);
+		n++;
+		free_mounts(fs->mounts);
+		fs->mounts = NULL;
+		fs->root_path = NULL;
+	}
+	tb = mnt_new_table();
+	if (!tb) {
+		free(cand);
+		return -ENOMEM;
+	}
+	rc = mnt_table_parse_file(tb, "/proc/self/mountinfo");
+	if (!rc)
+		rc = add_mounts(t, tb, cand, n, read_mntns("self"), getpid(),
+				true);
+	if (!rc)
+		rc = add_foreign_mounts(t, cand, n, read_mntns("self"));
+	mnt_unref_table(tb);
+	free(cand);
+	return rc;
+}
+
+bool dg_target_is_mounted(struct dg_target *t)
+{
+	struct dg_fs *fs;
+
+	dg_fs_foreach(t, fs)
+		if (fs->mounts)
+			return true;
+	return false;
 }
 
 DG_EXPORT struct dg_ctx *dg_target_get_ctx(struct dg_target *t)

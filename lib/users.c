@@ -67,9 +67,11 @@ struct vma {
 	unsigned int flags;
 };
 
-struct collect {
+struct dg_collector {
 	struct dg_result *res;
 	int procfd;
+	bool count_only; /* verification: count the uses, record nothing */
+	unsigned int count;
 	bool whole;
 	bool need_fds; /* range mode: some owner is held open only */
 	bool no_procmap_query;
@@ -100,7 +102,7 @@ static int cmp_want(const void *a, const void *b)
 }
 
 /* First want for (dev, ino), or NULL. */
-static struct want *find_wants(struct collect *c, dev_t dev, uint64_t ino)
+static struct want *find_wants(struct dg_collector *c, dev_t dev, uint64_t ino)
 {
 	size_t lo = 0, hi = c->nr_wants;
 
@@ -129,7 +131,7 @@ static struct dg_fs *fs_by_dev(struct dg_result *res, dev_t dev)
 	return NULL;
 }
 
-static const char *proc_comm(struct collect *c)
+static const char *proc_comm(struct dg_collector *c)
 {
 	char path[64];
 
@@ -142,8 +144,11 @@ static const char *proc_comm(struct collect *c)
 	return c->comm;
 }
 
-static int add_user(struct collect *c, struct dg_user *u, const char *path)
+static int add_user(struct dg_collector *c, struct dg_user *u, const char *path)
 {
+	c->count++;
+	if (c->count_only)
+		return 0;
 	u->pid = c->pid;
 	if (!dg_result_add_user(c->res, u, proc_comm(c), path))
 		return -ENOMEM;
@@ -151,7 +156,7 @@ static int add_user(struct collect *c, struct dg_user *u, const char *path)
 }
 
 /* The name of the mapping at @addr, through a second, named query. */
-static void vma_name(struct collect *c, uint64_t addr, char *name,
+static void vma_name(struct dg_collector *c, uint64_t addr, char *name,
 		     size_t size)
 {
 	struct procmap_query q = {
@@ -166,7 +171,7 @@ static void vma_name(struct collect *c, uint64_t addr, char *name,
 		name[0] = '\0';
 }
 
-static int match_vma(struct collect *c, const struct vma *v,
+static int match_vma(struct dg_collector *c, const struct vma *v,
 		     const char *name)
 {
 	char namebuf[PATH_MAX];
@@ -214,7 +219,7 @@ static int match_vma(struct collect *c, const struct vma *v,
 	return 0;
 }
 
-static int scan_maps_query(struct collect *c)
+static int scan_maps_query(struct dg_collector *c)
 {
 	struct procmap_query q;
 	uint64_t addr = 0;
@@ -267,7 +272,7 @@ static int scan_maps_query(struct collect *c)
 }
 
 /* Read all of /proc/PID/maps; returns its length or a negative errno. */
-static ssize_t read_all(struct collect *c)
+static ssize_t read_all(struct dg_collector *c)
 {
 	size_t len = 0;
 
@@ -294,7 +299,7 @@ static ssize_t read_all(struct collect *c)
 	return (ssize_t)len;
 }
 
-static int scan_maps_text(struct collect *c)
+static int scan_maps_text(struct dg_collector *c)
 {
 	ssize_t len = read_all(c);
 	char *line, *next;
@@ -331,7 +336,7 @@ static bool path_is_deleted(const char *path)
 }
 
 /* fd, cwd, root and exe: the uses that keep a filesystem busy. */
-static int check_link(struct collect *c, const char *name, enum dg_use use,
+static int check_link(struct dg_collector *c, const char *name, enum dg_use use,
 		      int fd)
 {
 	char path[NAME_MAX + 32], target[PATH_MAX];
@@ -360,7 +365,7 @@ static int check_link(struct collect *c, const char *name, enum dg_use use,
 	return add_user(c, &u, target);
 }
 
-static int scan_links(struct collect *c)
+static int scan_links(struct dg_collector *c)
 {
 	char path[64];
 	struct dirent *de;
@@ -405,7 +410,7 @@ static int scan_links(struct collect *c)
 	return rc;
 }
 
-static int scan_process(struct collect *c, pid_t pid)
+static int scan_process(struct dg_collector *c, pid_t pid)
 {
 	char path[64];
 	int rc = 0;
@@ -436,10 +441,12 @@ out:
 	case -ENOENT:
 	case -ESRCH:
 		c->vanished++;
-		return 0;
+		return c->count_only ? -ESRCH : 0;
 	case -EACCES:
 	case -EPERM:
 		c->denied++;
+		if (c->count_only)
+			return rc;
 		dg_result_warn(c->res,
 			       "pid %d (%s): /proc/%d: %s; its uses were not checked",
 			       pid, proc_comm(c), pid, strerror(-rc));
@@ -449,7 +456,7 @@ out:
 	}
 }
 
-static int build_wants(struct collect *c)
+static int build_wants(struct dg_collector *c)
 {
 	struct dg_owner *o;
 	size_t n = 0;
@@ -510,48 +517,95 @@ static int owners_from_users(struct dg_result *res)
 	return 0;
 }
 
+int dg_collector_new(struct dg_result *res, bool count_only,
+		     struct dg_collector **out)
+{
+	struct dg_collector *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (!c)
+		return -ENOMEM;
+	c->res = res;
+	c->whole = res->whole;
+	c->count_only = count_only;
+	c->mapsfd = -1;
+	c->page_mask = ~((uint64_t)sysconf(_SC_PAGESIZE) - 1);
+	c->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->procfd < 0) {
+		rc = -errno;
+		free(c);
+		return rc;
+	}
+	if (!c->whole) {
+		rc = build_wants(c);
+		if (rc) {
+			dg_collector_free(c);
+			return rc;
+		}
+	}
+	*out = c;
+	return 0;
+}
+
+void dg_collector_free(struct dg_collector *c)
+{
+	if (!c)
+		return;
+	if (c->procfd >= 0)
+		close(c->procfd);
+	free(c->wants);
+	free(c->buf);
+	free(c);
+}
+
+int dg_collector_scan(struct dg_collector *c, pid_t pid)
+{
+	int rc;
+
+	c->count = 0;
+	if (!c->whole && !c->nr_wants)
+		return 0; /* nothing a process could map */
+	rc = scan_process(c, pid);
+	return rc < 0 ? rc : (int)c->count;
+}
+
 int dg_users_collect(struct dg_result *res)
 {
-	struct collect c = { .res = res, .whole = res->whole, .mapsfd = -1 };
+	struct dg_collector *c;
 	pid_t self = getpid();
 	struct dirent *de;
 	DIR *proc;
-	int rc = 0;
+	int rc;
 
-	c.page_mask = ~((uint64_t)sysconf(_SC_PAGESIZE) - 1);
-	if (!c.whole) {
-		rc = build_wants(&c);
-		if (rc)
-			return rc;
-		if (!c.nr_wants)
-			goto out; /* nothing a process could map */
-	}
+	rc = dg_collector_new(res, false, &c);
+	if (rc)
+		return rc;
+	if (!c->whole && !c->nr_wants)
+		goto out;
 	proc = opendir("/proc");
 	if (!proc) {
 		rc = -errno;
 		goto out;
 	}
-	c.procfd = dirfd(proc);
 	while ((de = readdir(proc))) {
 		pid_t pid;
 
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		pid = (pid_t)atoi(de->d_name);
-		if (pid == self)
+		if (pid == self || dg_ctx_is_helper(res->target->ctx, pid))
 			continue;
-		rc = scan_process(&c, pid);
+		rc = scan_process(c, pid);
 		if (rc)
 			break;
 	}
 	closedir(proc);
-	if (c.vanished)
+	if (c->vanished)
 		dg_result_warn(res, "%u process%s exited during the scan",
-			       c.vanished, c.vanished == 1 ? "" : "es");
-	if (!rc && c.whole)
+			       c->vanished, c->vanished == 1 ? "" : "es");
+	if (!rc && c->whole)
 		rc = owners_from_users(res);
 out:
-	free(c.wants);
-	free(c.buf);
+	dg_collector_free(c);
 	return rc;
 }

@@ -25,7 +25,7 @@ static int cmp_range(const void *a, const void *b)
 }
 
 /* Check, sort and merge the ranges; overlapping ones would double owners. */
-static int normalize_ranges(struct dg_target *t, const struct dg_range *in,
+int dg_normalize_ranges(struct dg_target *t, const struct dg_range *in,
 			    size_t nr, struct dg_range **out, size_t *nr_out)
 {
 	struct dg_ctx *ctx = t->ctx;
@@ -79,7 +79,7 @@ static int normalize_ranges(struct dg_target *t, const struct dg_range *in,
  * A descriptor on the filesystem's root for the ioctls.  A filesystem
  * mounted only in another namespace is reached through a process there.
  */
-static int open_fs_root(struct dg_fs *fs)
+int dg_open_fs_root(struct dg_fs *fs)
 {
 	struct dg_mount *m;
 	char path[4200];
@@ -145,7 +145,7 @@ DG_EXPORT int dg_who(struct dg_target *t, const struct dg_range *ranges,
 	res->users_tail = &res->users;
 	res->warnings_tail = &res->warnings;
 	res->whole = nr_ranges == 0;
-	rc = normalize_ranges(t, ranges, nr_ranges, &res->ranges,
+	rc = dg_normalize_ranges(t, ranges, nr_ranges, &res->ranges,
 			      &res->nr_ranges);
 	if (rc)
 		goto err;
@@ -153,7 +153,7 @@ DG_EXPORT int dg_who(struct dg_target *t, const struct dg_range *ranges,
 	if (!res->whole) {
 		dg_fs_foreach(t, fs)
 		{
-			int rootfd = open_fs_root(fs);
+			int rootfd = dg_open_fs_root(fs);
 
 			if (rootfd < 0) {
 				dg_result_warn(res,
@@ -189,7 +189,7 @@ DG_EXPORT int dg_who(struct dg_target *t, const struct dg_range *ranges,
 	if (res->whole && !(flags & DG_WHO_NO_PATHS)) {
 		dg_fs_foreach(t, fs)
 		{
-			int rootfd = open_fs_root(fs);
+			int rootfd = dg_open_fs_root(fs);
 
 			if (rootfd < 0)
 				continue;

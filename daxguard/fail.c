@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* daxguard fail: a range of the device failed; act on exactly who it hits. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "act.h"
+
+static void usage(void)
+{
+	printf("Usage:\n"
+	       " daxguard fail [options] --offset <bytes> --length <bytes> <target>\n"
+	       "\n"
+	       "A range of the device failed.  Freeze the filesystems it is on,\n"
+	       "find the files, metadata and processes it hits, thaw, act on\n"
+	       "exactly those processes, and drop the cached pages of the range.\n"
+	       "\n"
+	       "Options:\n"
+	       "     --offset <bytes>    start of the failed range (may repeat)\n"
+	       "     --length <bytes>    its length (one per --offset)\n"
+	       " -a, --action <policy>   report (default), term, kill or bus\n"
+	       " -g, --grace <seconds>   term: time between SIGTERM and SIGKILL;\n"
+	       "                         bus: time to wait for exits (default 10)\n"
+	       "     --punch             punch the failed file ranges out (the data\n"
+	       "                         there is lost; on pmem this clears the poison)\n"
+	       "     --shutdown          shut the filesystem down if metadata is hit\n"
+	       "     --include-ancestors also signal daxguard's own ancestors\n"
+	       " -n, --dry-run           show what would be done, change nothing\n"
+	       "     --pause-after <stage> stop after a stage until Enter or SIGUSR1\n"
+	       "                         (%s)\n"
+	       " -J, --json              use JSON output format\n"
+	       " -r, --raw               use the raw output format\n"
+	       " -b, --bytes             print sizes in bytes\n"
+	       " -h, --help              display this help\n"
+	       "\n"
+	       "For more details see daxguard-fail(8).\n",
+	       act_stage_list());
+}
+
+int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
+{
+	enum { OPT_OFFSET = 256, OPT_LENGTH, OPT_PUNCH, OPT_SHUTDOWN,
+	       OPT_ANCESTORS, OPT_PAUSE };
+	static const struct option longopts[] = {
+		{ "offset", required_argument, NULL, OPT_OFFSET },
+		{ "length", required_argument, NULL, OPT_LENGTH },
+		{ "action", required_argument, NULL, 'a' },
+		{ "grace", required_argument, NULL, 'g' },
+		{ "punch", no_argument, NULL, OPT_PUNCH },
+		{ "shutdown", no_argument, NULL, OPT_SHUTDOWN },
+		{ "include-ancestors", no_argument, NULL, OPT_ANCESTORS },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "pause-after", required_argument, NULL, OPT_PAUSE },
+		{ "json", no_argument, NULL, 'J' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "bytes", no_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct dg_mf_opts mf = { .action = DG_ACTION_REPORT, .grace_ms = 10000 };
+	struct dg_output_opts out = { 0 };
+	struct dg_target *target = NULL;
+	struct dg_report *rep = NULL;
+	struct dg_range *ranges;
+	size_t nr_off = 0, nr_len = 0;
+	int c, rc, ret = DG_EXIT_USAGE;
+
+	ranges = calloc((size_t)argc, sizeof(*ranges));
+	if (!ranges)
+		return DG_EXIT_FAILURE;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "a:g:nJrbh", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_OFFSET:
+		case OPT_LENGTH: {
+			const char *name = c == OPT_OFFSET ? "--offset" : "--length";
+			uint64_t v;
+
+			rc = dg_parse_size(optarg, &v);
+			if (rc) {
+				dg_usage_error("fail", "%s '%s': %s", name, optarg,
+					       rc == -ERANGE ? "too large for 64 bits" :
+							       "not a size (bytes, 0x hex, or a K/M/G/T suffix)");
+				goto out;
+			}
+			if (c == OPT_OFFSET) {
+				ranges[nr_off++].offset = v;
+			} else if (!v) {
+				dg_usage_error("fail", "--length '%s': a range cannot be empty",
+					       optarg);
+				goto out;
+			} else {
+				ranges[nr_len++].length = v;
+			}
+			break;
+		}
+		case 'a':
+			if (dg_action_parse(optarg, &mf.action)) {
+				dg_usage_error("fail", "--action '%s': not one of report, term, kill, bus",
+					       optarg);
+				goto out;
+			}
+			break;
+		case 'g':
+			if (act_parse_seconds("fail", optarg, &mf.grace_ms))
+				goto out;
+			break;
+		case OPT_PUNCH:
+			mf.flags |= DG_MF_PUNCH;
+			break;
+		case OPT_SHUTDOWN:
+			mf.flags |= DG_MF_SHUTDOWN;
+			break;
+		case OPT_ANCESTORS:
+			mf.flags |= DG_MF_INCLUDE_ANCESTORS;
+			break;
+		case 'n':
+			mf.flags |= DG_MF_DRY_RUN;
+			break;
+		case OPT_PAUSE:
+			if (act_set_pause(optarg)) {
+				dg_usage_error("fail", "--pause-after '%s': not a stage (%s)",
+					       optarg, act_stage_list());
+				goto out;
+			}
+			break;
+		case 'J':
+			out.json = true;
+			break;
+		case 'r':
+			out.raw = true;
+			break;
+		case 'b':
+			out.bytes = true;
+			break;
+		case 'h':
+			usage();
+			ret = DG_EXIT_OK;
+			goto out;
+		default:
+			dg_usage_error("fail", "invalid option");
+			goto out;
+		}
+	}
+	if (nr_off != nr_len || !nr_off) {
+		dg_usage_error("fail", "give --offset and --length, together (%zu and %zu given)",
+			       nr_off, nr_len);
+		goto out;
+	}
+	if (optind != argc - 1) {
+		dg_usage_error("fail", optind == argc ? "no target given" :
+							"too many arguments");
+		goto out;
+	}
+	ret = DG_EXIT_FAILURE;
+	rc = dg_target_new(ctx, argv[optind], &target);
+	if (rc) {
+		dg_lib_fail(ctx, argv[optind], rc);
+		goto out;
+	}
+	dg_set_stage_fn(ctx, act_stage_fn);
+	rc = dg_notify_failure(target, ranges, nr_off, &mf, &rep);
+	if (rep)
+		act_print(&out, target, rep, dg_action_name(mf.action),
+			  mf.flags & DG_MF_DRY_RUN, false);
+	if (rc) {
+		dg_lib_fail(ctx, argv[optind], rc);
+		goto out;
+	}
+	ret = dg_report_is_complete(rep) ? DG_EXIT_OK : DG_EXIT_FAILURE;
+out:
+	dg_report_free(rep);
+	dg_target_free(target);
+	free(ranges);
+	return ret;
+}

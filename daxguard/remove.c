@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * daxguard remove: the device is about to go.  Stop every user, unmount
+ * every mount, check nothing holds it, release it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "act.h"
+
+static void usage(void)
+{
+	printf("Usage:\n"
+	       " daxguard remove [options] <target>\n"
+	       "\n"
+	       "Prepare a device for removal: stop every process that uses a\n"
+	       "filesystem on it (in every mount namespace, through every bind\n"
+	       "mount), unmount every mount of them, check that nothing holds the\n"
+	       "device, and release it (detach a loop device, unbind a driver).\n"
+	       "Unmounting writes back what reached the filesystems: nothing is lost.\n"
+	       "\n"
+	       "Options:\n"
+	       " -a, --action <policy>   term (default: SIGTERM, grace, SIGKILL),\n"
+	       "                         kill, bus or report (signal nobody)\n"
+	       " -g, --grace <seconds>   time SIGTERM gets before SIGKILL (default 10)\n"
+	       "     --no-release        unmount, but leave the device attached\n"
+	       "     --include-ancestors also signal daxguard's own ancestors\n"
+	       " -f, --force             remove a device that holds /, daxguard's\n"
+	       "                         executable or its working directory\n"
+	       " -n, --dry-run           show the plan, change nothing\n"
+	       "     --pause-after <stage> stop after a stage until Enter or SIGUSR1\n"
+	       "                         (%s)\n"
+	       " -J, --json              use JSON output format\n"
+	       " -r, --raw               use the raw output format\n"
+	       " -h, --help              display this help\n"
+	       "\n"
+	       "For more details see daxguard-remove(8).\n",
+	       act_stage_list());
+}
+
+int cmd_remove(int argc, char **argv, struct dg_ctx *ctx)
+{
+	enum { OPT_NO_RELEASE = 256, OPT_ANCESTORS, OPT_PAUSE };
+	static const struct option longopts[] = {
+		{ "action", required_argument, NULL, 'a' },
+		{ "grace", required_argument, NULL, 'g' },
+		{ "no-release", no_argument, NULL, OPT_NO_RELEASE },
+		{ "include-ancestors", no_argument, NULL, OPT_ANCESTORS },
+		{ "force", no_argument, NULL, 'f' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "pause-after", required_argument, NULL, OPT_PAUSE },
+		{ "json", no_argument, NULL, 'J' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct dg_mf_opts mf = { .flags = DG_MF_PRE_REMOVE,
+				 .action = DG_ACTION_TERM,
+				 .grace_ms = 10000 };
+	struct dg_output_opts out = { 0 };
+	struct dg_target *target = NULL;
+	struct dg_report *rep = NULL;
+	int c, rc, ret = DG_EXIT_USAGE;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "a:g:fnJrh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			if (dg_action_parse(optarg, &mf.action)) {
+				dg_usage_error("remove", "--action '%s': not one of term, kill, bus, report",
+					       optarg);
+				goto out;
+			}
+			break;
+		case 'g':
+			if (act_parse_seconds("remove", optarg, &mf.grace_ms))
+				goto out;
+			break;
+		case OPT_NO_RELEASE:
+			mf.flags |= DG_MF_NO_RELEASE;
+			break;
+		case OPT_ANCESTORS:
+			mf.flags |= DG_MF_INCLUDE_ANCESTORS;
+			break;
+		case 'f':
+			mf.flags |= DG_MF_FORCE;
+			break;
+		case 'n':
+			mf.flags |= DG_MF_DRY_RUN;
+			break;
+		case OPT_PAUSE:
+			if (act_set_pause(optarg)) {
+				dg_usage_error("remove", "--pause-after '%s': not a stage (%s)",
+					       optarg, act_stage_list());
+				goto out;
+			}
+			break;
+		case 'J':
+			out.json = true;
+			break;
+		case 'r':
+			out.raw = true;
+			break;
+		case 'h':
+			usage();
+			ret = DG_EXIT_OK;
+			goto out;
+		default:
+			dg_usage_error("remove", "invalid option");
+			goto out;
+		}
+	}
+	if (optind != argc - 1) {
+		dg_usage_error("remove", optind == argc ? "no target given" :
+							  "too many arguments");
+		goto out;
+	}
+	ret = DG_EXIT_FAILURE;
+	rc = dg_target_new(ctx, argv[optind], &target);
+	if (rc) {
+		dg_lib_fail(ctx, argv[optind], rc);
+		goto out;
+	}
+	dg_set_stage_fn(ctx, act_stage_fn);
+	rc = dg_notify_failure(target, NULL, 0, &mf, &rep);
+	if (rep)
+		act_print(&out, target, rep, dg_action_name(mf.action),
+			  mf.flags & DG_MF_DRY_RUN, true);
+	if (rc) {
+		dg_lib_fail(ctx, argv[optind], rc);
+		goto out;
+	}
+	ret = dg_report_is_complete(rep) ? DG_EXIT_OK : DG_EXIT_FAILURE;
+out:
+	dg_report_free(rep);
+	dg_target_free(target);
+	return ret;
+}

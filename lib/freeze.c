@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Freeze and thaw, with a guardian.
+ *
+ * The kernel's notify_failure freezes with FREEZE_HOLDER_KERNEL and always
+ * thaws on the same call path.  From user space a freeze is global state
+ * that outlives us: if daxguard is SIGKILLed between FIFREEZE and FITHAW,
+ * every writer on the filesystem hangs until somebody notices.  So before
+ * freezing we fork a guardian: a separate process, in its own session,
+ * that holds its own descriptor on the filesystem root and the read end of
+ * a pipe whose only write end we hold.  When we thaw, we tell it so and it
+ * exits.  When we die for any reason, the kernel closes our end, the
+ * guardian sees EOF and thaws at once.  (A socketpair, not a pipe: our
+ * word to an already dead guardian must not raise SIGPIPE in the caller.)  When the deadline passes first, it
+ * thaws too.  FITHAW needs no writes, so the guardian never blocks on the
+ * frozen filesystem.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/fs.h>
+
+#include "private.h"
+
+#define GUARD_DONE 'D' /* parent thawed: exit without touching anything */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void close_all_but(int keep1, int keep2)
+{
+	int fd, max = (int)sysconf(_SC_OPEN_MAX);
+
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (fd = 3; fd < max; fd++)
+		if (fd != keep1 && fd != keep2)
+			close(fd);
+}
+
+static __attribute__((noreturn)) void guardian(int rootfd, int rfd,
+					       unsigned int deadline_ms)
+{
+	uint64_t end = now_ms() + deadline_ms;
+	char c = 0;
+
+	/*
+	 * Out of the caller's session and process group: a Ctrl-C or a
+	 * kill of the group must not take the guardian with it.  Nothing
+	 * of ours on the frozen filesystem: no cwd there.
+	 */
+	setsid();
+	if (chdir("/") < 0)
+		_exit(1);
+	close_all_but(rootfd, rfd);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_NAME, "daxguard-guard", 0, 0, 0);
+
+	for (;;) {
+		struct pollfd p = { .fd = rfd, .events = POLLIN };
+		uint64_t t = now_ms();
+		int n;
+
+		if (t >= end)
+			break; /* deadline */
+		n = poll(&p, 1, (int)(end - t));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break; /* deadline or error: thaw */
+		n = (int)read(rfd, &c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		break; /* EOF: the caller died; or its word */
+	}
+	if (c != GUARD_DONE)
+		ioctl(rootfd, FITHAW, 0);
+	_exit(0);
+}
+
+int dg_freeze(struct dg_ctx *ctx, const char *name, int rootfd,
+	      unsigned int deadline_ms, struct dg_freeze *f)
+{
+	int p[2], rc;
+	pid_t pid;
+
+	memset(f, 0, sizeof(*f));
+	f->rootfd = -1;
+	f->wfd = -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
+		return dg_fail(ctx, -errno, "%s: socketpair: %s", name,
+			       strerror(errno));
+	f->rootfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	if (f->rootfd < 0) {
+		rc = -errno;
+		close(p[0]);
+		close(p[1]);
+		return dg_fail(ctx, rc, "%s: %s", name, strerror(-rc));
+	}
+	pid = fork();
+	if (pid < 0) {
+		rc = -errno;
+		close(p[0]);
+		close(p[1]);
+		close(f->rootfd);
+		f->rootfd = -1;
+		return dg_fail(ctx, rc, "%s: cannot start the freeze guardian: %s",
+			       name, strerror(-rc));
+	}
+	if (pid == 0) {
+		close(p[1]);
+		guardian(f->rootfd, p[0], deadline_ms);
+	}
+	close(p[0]);
+	f->wfd = p[1];
+	f->guardian = pid;
+	dg_ctx_add_helper(ctx, pid);
+
+	if (ioctl(f->rootfd, FIFREEZE, 0) < 0) {
+		rc = -errno;
+		/* EBUSY: frozen by somebody else; theirs to thaw, not ours */
+		dg_thaw(ctx, f);
+		return dg_fail(ctx, rc, "%s: cannot freeze: %s", name,
+			       rc == -EBUSY ? "it is already frozen" :
+					      strerror(-rc));
+	}
+	f->frozen = true;
+	f->frozen_at_ms = now_ms();
+	return 0;
+}
+
+int dg_thaw(struct dg_ctx *ctx, struct dg_freeze *f)
+{
+	char c = GUARD_DONE;
+	int rc = 0;
+
+	if (f->frozen && ioctl(f->rootfd, FITHAW, 0) < 0 && errno != EINVAL)
+		rc = -errno;
+	f->frozen = false;
+	if (f->wfd >= 0) {
+		/*
+		 * If our thaw failed, closing without a word makes the
+		 * guardian try it too.
+		 */
+		if (!rc && send(f->wfd, &c, 1, MSG_NOSIGNAL) != 1)
+			rc = 0;
+		close(f->wfd);
+		f->wfd = -1;
+	}
+	if (f->guardian > 0) {
+		while (waitpid(f->guardian, NULL, 0) < 0 && errno == EINTR)
+			;
+		dg_ctx_del_helper(ctx, f->guardian);
+		f->guardian = 0;
+	}
+	if (f->rootfd >= 0) {
+		close(f->rootfd);
+		f->rootfd = -1;
+	}
+	return rc;
+}

@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * dg_notify_failure(): the user-space dax_holder_notify_failure(), for a
+ * failed range and for a device about to be removed (MF_MEM_PRE_REMOVE).
+ *
+ * Failure:    freeze -> rmap + collect -> thaw -> signal -> wait ->
+ *             invalidate [-> punch] [-> shutdown]
+ * Pre-remove: collect -> signal (TERM, grace, thawed) -> wait ->
+ *             round { freeze -> collect -> signal (KILL) -> thaw -> wait ->
+ *                     unmount } -> release
+ *
+ * The kernel freezes, kills and thaws in one go; we keep the grace period
+ * outside the freeze, because a process that flushes its data on SIGTERM
+ * must not block on a frozen filesystem.  The frozen sweep in each round
+ * catches whoever appeared meanwhile, against an on-disk image that is
+ * clean at that moment: should the device vanish before the unmount, what
+ * had reached the filesystem is on the media.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "private.h"
+
+#define DEFAULT_GRACE_MS 10000
+#define DEFAULT_FREEZE_DEADLINE_MS 30000
+#define DEFAULT_ROUNDS 5
+
+struct frozen {
+	struct dg_fs *fs;
+	struct dg_freeze f;
+};
+
+static void stage(struct dg_ctx *ctx, const char *name, enum dg_stage_event ev)
+{
+	dg_stage_notify(ctx, name, ev, 0, 0);
+}
+
+/* Freeze each filesystem @want accepts; the guardians watch over them. */
+static int freeze_all(struct dg_ctx *ctx, struct dg_report *rep,
+		      const struct dg_mf_opts *o, struct frozen **out,
+		      size_t *nr, bool (*want)(struct dg_fs *, void *),
+		      void *arg)
+{
+	struct dg_fs *fs;
+	struct frozen *fz;
+	size_t n = 0;
+
+	dg_fs_foreach(rep->target, fs)
+		n++;
+	fz = calloc(n ? n : 1, sizeof(*fz));
+	if (!fz)
+		return -ENOMEM;
+	*out = fz;
+	*nr = 0;
+	stage(ctx, "freeze", DG_STAGE_BEGIN);
+	dg_fs_foreach(rep->target, fs)
+	{
+		struct dg_step *s;
+		int rootfd, rc;
+
+		if (want && !want(fs, arg))
+			continue;
+		s = dg_step_begin(rep, "freeze", fs->devname);
+		rootfd = dg_open_fs_root(fs);
+		if (rootfd < 0) {
+			dg_step_end(rep, s, 0, "not reachable, not frozen");
+			continue;
+		}
+		rc = dg_freeze(ctx, fs->devname, rootfd, o->freeze_deadline_ms,
+			       &fz[*nr].f);
+		close(rootfd);
+		if (rc) {
+			/*
+			 * Frozen by somebody else, or a filesystem that
+			 * cannot freeze: go on without, and say so.
+			 */
+			dg_step_end(rep, s, 0, "not frozen: %s",
+				    dg_get_error(ctx) ?: strerror(-rc));
+			dg_clear_error(ctx);
+			continue;
+		}
+		fz[*nr].fs = fs;
+		(*nr)++;
+		dg_step_end(rep, s, 0, "frozen, guardian pid %d (thaws within %u ms if daxguard dies)",
+			    (int)fz[*nr - 1].f.guardian, o->freeze_deadline_ms);
+	}
+	stage(ctx, "freeze", DG_STAGE_END);
+	return 0;
+}
+
+static int thaw_all(struct dg_ctx *ctx, struct dg_report *rep,
+		    struct frozen *fz, size_t nr)
+{
+	size_t i;
+	int rc = 0;
+
+	if (!nr) {
+		free(fz);
+		return 0;
+	}
+	stage(ctx, "thaw", DG_STAGE_BEGIN);
+	for (i = 0; i < nr; i++) {
+		struct dg_step *s = dg_step_begin(rep, "thaw", fz[i].fs->devname);
+		uint64_t held = dg_now_ms() - fz[i].f.frozen_at_ms;
+		int r = dg_thaw(ctx, &fz[i].f);
+
+		if (r)
+			dg_step_end(rep, s, r, "thaw: %s (the guardian retries)",
+				    strerror(-r));
+		else
+			dg_step_end(rep, s, 0, "thawed after %" PRIu64 " ms",
+				    held);
+		if (r && !rc)
+			rc = r;
+	}
+	free(fz);
+	stage(ctx, "thaw", DG_STAGE_END);
+	return rc;
+}
+
+static bool fs_in_ranges(struct dg_fs *fs, void *arg)
+{
+	struct dg_result *q = arg; /* carries the normalized ranges */
+	size_t i;
+
+	for (i = 0; i < q->nr_ranges; i++) {
+		const struct dg_range *r = &q->ranges[i];
+
+		if (r->offset < fs->start + fs->size &&
+		    r->offset + r->length > fs->start)
+			return true;
+	}
+	return false;
+}
+
+static int failure(struct dg_ctx *ctx, struct dg_report *rep,
+		   const struct dg_range *ranges, size_t nr,
+		   const struct dg_mf_opts *o)
+{
+	bool dry = o->flags & DG_MF_DRY_RUN;
+	struct dg_result probe = { 0 };
+	struct frozen *fz = NULL;
+	struct dg_owner *ow;
+	struct dg_step *s;
+	size_t nfz = 0;
+	int rc;
+
+	if (!nr)
+		return dg_fail(ctx, -EINVAL, "%s: a failure needs a range",
+			       rep->target->devname);
+	/* bad ranges are refused before anything is frozen */
+	rc = dg_normalize_ranges(rep->target, ranges, nr, &probe.ranges,
+				 &probe.nr_ranges);
+	if (rc)
+		return rc;
+	if (!dry)
+		rc = freeze_all(ctx, rep, o, &fz, &nfz, fs_in_ranges, &probe);
+	free(probe.ranges);
+	if (rc)
+		return rc;
+	stage(ctx, "rmap", DG_STAGE_BEGIN);
+	s = dg_step_begin(rep, "rmap", rep->target->devname);
+	rc = dg_who(rep->target, ranges, nr, 0, &rep->result);
+	if (rc) {
+		dg_step_end(rep, s, rc, "%s", dg_get_error(ctx) ?: strerror(-rc));
+		thaw_all(ctx, rep, fz, nfz);
+		return rc;
+	}
+	dg_step_end(rep, s, 0, "%zu owner record%s",
+		    rep->result->nr_owners,
+		    rep->result->nr_owners == 1 ? "" : "s");
+	stage(ctx, "rmap", DG_STAGE_END);
+	stage(ctx, "collect", DG_STAGE_END);
+	rc = thaw_all(ctx, rep, fz, nfz);
+	if (rc)
+		return dg_fail(ctx, rc, "%s: thaw failed: %s",
+			       rep->target->devname, strerror(-rc));
+
+	dg_owner_foreach(rep->result, ow)
+		if (ow->type == DG_OWNER_METADATA)
+			rep->metadata_hit = true;
+
+	rc = dg_unmap_and_kill(ctx, rep, rep->result, o->action, o->grace_ms,
+			       o, true);
+	if (rc)
+		return rc;
+	if (dry)
+		return 0;
+
+	stage(ctx, "invalidate", DG_STAGE_BEGIN);
+	dg_invalidate(rep, rep->result, false);
+	stage(ctx, "invalidate", DG_STAGE_END);
+	if (o->flags & DG_MF_PUNCH) {
+		stage(ctx, "punch", DG_STAGE_BEGIN);
+		dg_invalidate(rep, rep->result, true);
+		stage(ctx, "punch", DG_STAGE_END);
+	}
+	if ((o->flags & DG_MF_SHUTDOWN) && rep->metadata_hit) {
+		struct dg_fs *fs;
+
+		stage(ctx, "shutdown", DG_STAGE_BEGIN);
+		dg_fs_foreach(rep->target, fs)
+		{
+			for (ow = rep->result->owners; ow; ow = ow->next)
+				if (ow->fs == fs && ow->type == DG_OWNER_METADATA)
+					break;
+			if (ow)
+				dg_shutdown_fs(rep, fs);
+		}
+		stage(ctx, "shutdown", DG_STAGE_END);
+	}
+	return 0;
+}
+
+/* Refuse to remove what daxguard itself stands on, unless forced. */
+static int check_self(struct dg_ctx *ctx, struct dg_target *t)
+{
+	static const struct {
+		const char *path;
+		const char *what;
+	} self[] = {
+		{ "/", "the root filesystem" },
+		{ "/proc/self/exe", "daxguard's own executable" },
+		{ "/proc/self/cwd", "daxguard's working directory" },
+	};
+	struct dg_fs *fs;
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(self); i++) {
+		if (stat(self[i].path, &st) < 0)
+			continue;
+		dg_fs_foreach(t, fs)
+			if (fs->devnum == st.st_dev)
+				return dg_fail(ctx, -EBUSY,
+					       "%s: %s holds %s; refusing without --force",
+					       t->devname, fs->devname,
+					       self[i].what);
+	}
+	return 0;
+}
+
+static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep,
+		      const struct dg_mf_opts *o)
+{
+	struct dg_target *t = rep->target;
+	bool dry = o->flags & DG_MF_DRY_RUN;
+	struct dg_step *s;
+	unsigned int round;
+	int rc;
+
+	if (!(o->flags & DG_MF_FORCE)) {
+		rc = check_self(ctx, t);
+		if (rc)
+			return rc;
+	}
+	stage(ctx, "collect", DG_STAGE_BEGIN);
+	s = dg_step_begin(rep, "collect", t->devname);
+	rc = dg_who(t, NULL, 0, 0, &rep->result);
+	if (rc) {
+		dg_step_end(rep, s, rc, "%s", dg_get_error(ctx) ?: strerror(-rc));
+		return rc;
+	}
+	dg_step_end(rep, s, 0, "%s", rep->result->users ?
+					     "in use" :
+					     "no process uses it");
+	stage(ctx, "collect", DG_STAGE_END);
+
+	/* the polite round: SIGTERM and the grace period, thawed */
+	rc = dg_unmap_and_kill(ctx, rep, rep->result, o->action, o->grace_ms,
+			       o, true);
+	if (rc)
+		return rc;
+	if (dry) {
+		dg_unmount_all(ctx, rep, t, true);
+		if (!(o->flags & DG_MF_NO_RELEASE)) {
+			s = dg_step_begin(rep, "release", t->devname);
+			dg_step_end(rep, s, 0, "would check that nothing holds it, then release it%s",
+				    t->backing_file ? " (detach the loop device)" : "");
+		}
+		return 0;
+	}
+
+	for (round = 0; round < o->max_rounds; round++) {
+		struct dg_result *res = NULL;
+		struct frozen *fz = NULL;
+		size_t nfz = 0;
+
+		rc = freeze_all(ctx, rep, o, &fz, &nfz, NULL, NULL);
+		if (rc)
+			return rc;
+		stage(ctx, "collect", DG_STAGE_BEGIN);
+		s = dg_step_begin(rep, "collect", "frozen sweep");
+		rc = dg_who(t, NULL, 0, DG_WHO_NO_PATHS, &res);
+		dg_step_end(rep, s, rc, "%s", rc ? strerror(-rc) : "done");
+		stage(ctx, "collect", DG_STAGE_END);
+		if (!rc && (o->action == DG_ACTION_TERM ||
+			    o->action == DG_ACTION_KILL)) {
+			/* signal while frozen; they finish dying once thawed */
+			rc = dg_unmap_and_kill(ctx, rep, res, DG_ACTION_KILL, 0,
+					       o, false);
+		}
+		thaw_all(ctx, rep, fz, nfz);
+		dg_result_free(res);
+		if (rc)
+			return rc;
+		dg_victims_wait(ctx, rep, DG_KILL_WAIT_MS);
+
+		stage(ctx, "unmount", DG_STAGE_BEGIN);
+		rc = dg_target_refresh_mounts(t);
+		if (!rc)
+			rc = dg_unmount_all(ctx, rep, t, false);
+		if (!rc)
+			rc = dg_target_refresh_mounts(t);
+		stage(ctx, "unmount", DG_STAGE_END);
+		if (!rc && !dg_target_is_mounted(t))
+			break;
+		rc = rc ? rc : -EBUSY;
+	}
+	if (rc) {
+		dg_result_free(rep->result);
+		rep->result = NULL;
+		dg_who(t, NULL, 0, 0, &rep->result);
+		return dg_fail(ctx, rc,
+			       "%s: still mounted after %u rounds: %s",
+			       t->devname, o->max_rounds,
+			       rep->result && rep->result->users ?
+				       "processes still use it" :
+				       "busy without a process using it (a submount, swap, a loop device on a file in it?)");
+	}
+	if (o->flags & DG_MF_NO_RELEASE)
+		return 0;
+	stage(ctx, "release", DG_STAGE_BEGIN);
+	rc = dg_release(ctx, rep, t, false);
+	stage(ctx, "release", DG_STAGE_END);
+	return rc;
+}
+
+DG_EXPORT int dg_notify_failure(struct dg_target *t,
+				const struct dg_range *ranges, size_t nr,
+				const struct dg_mf_opts *uopts,
+				struct dg_report **report)
+{
+	struct dg_ctx *ctx = t->ctx;
+	struct dg_mf_opts o = { .action = DG_ACTION_REPORT };
+	struct dg_report *rep;
+	int rc;
+
+	dg_clear_error(ctx);
+	if (uopts)
+		o = *uopts;
+	if (!o.action)
+		o.action = (o.flags & DG_MF_PRE_REMOVE) ? DG_ACTION_TERM :
+							  DG_ACTION_REPORT;
+	if (!o.grace_ms && o.action == DG_ACTION_TERM && !uopts)
+		o.grace_ms = DEFAULT_GRACE_MS;
+	if (!o.freeze_deadline_ms)
+		o.freeze_deadline_ms = DEFAULT_FREEZE_DEADLINE_MS;
+	if (!o.max_rounds)
+		o.max_rounds = DEFAULT_ROUNDS;
+	if ((o.flags & DG_MF_PRE_REMOVE) && nr)
+		return dg_fail(ctx, -EINVAL,
+			       "%s: a removal is of the whole device, not a range",
+			       t->devname);
+	rep = dg_report_new(t);
+	if (!rep)
+		return -ENOMEM;
+	if (o.flags & DG_MF_PRE_REMOVE)
+		rc = pre_remove(ctx, rep, &o);
+	else
+		rc = failure(ctx, rep, ranges, nr, &o);
+	if (rc)
+		rep->complete = false;
+	else
+		dg_clear_error(ctx);
+	*report = rep;
+	return rc;
+}

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The end of a pre-remove: every mount of every filesystem on the device
+ * goes, in every mount namespace, then the device is checked to be unheld
+ * and released.  "Unmount before unplug": unmounting flushes what reached
+ * the filesystem, which a kernel-side shutdown would lose.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/loop.h>
+
+#include "private.h"
+
+/*
+ * Unmount @m in its own namespace: a child joins the namespace (and the
+ * root of a process there, since mountinfo paths are relative to it) and
+ * unmounts.  setns() into a mount namespace needs a single-threaded
+ * caller: the child is one.
+ */
+static int umount_foreign(struct dg_mount *m)
+{
+	char path[64];
+	int nsfd, rootfd, status;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", m->ns_pid);
+	nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/root", m->ns_pid);
+	rootfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		close(nsfd);
+		return -ESRCH;
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(nsfd);
+		close(rootfd);
+		return -errno;
+	}
+	if (pid == 0) {
+		if (setns(nsfd, CLONE_NEWNS) < 0 || fchdir(rootfd) < 0 ||
+		    chroot(".") < 0)
+			_exit(errno & 0xff);
+		_exit(umount2(m->target, UMOUNT_NOFOLLOW) < 0 ? errno & 0xff : 0);
+	}
+	close(nsfd);
+	close(rootfd);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFEXITED(status))
+		return -EINTR;
+	return -WEXITSTATUS(status);
+}
+
+int dg_unmount_all(struct dg_ctx *ctx, struct dg_report *rep,
+		   struct dg_target *t, bool dry_run)
+{
+	struct dg_fs *fs;
+	int rc, first_err = 0;
+
+	dg_fs_foreach(t, fs)
+	{
+		struct dg_mount **v, *m;
+		size_t n = 0, i;
+
+		dg_mount_foreach(fs, m)
+			n++;
+		v = calloc(n ? n : 1, sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		n = 0;
+		dg_mount_foreach(fs, m)
+			v[n++] = m;
+		/* last mounted first: what is stacked on top goes first */
+		for (i = n; i-- > 0;) {
+			char obj[PATH_MAX + 64];
+			struct dg_step *s;
+
+			m = v[i];
+			if (m->local)
+				snprintf(obj, sizeof(obj), "%s", m->target);
+			else
+				snprintf(obj, sizeof(obj),
+					 "%s (mount namespace %llu)", m->target,
+					 (unsigned long long)m->mntns);
+			s = dg_step_begin(rep, "unmount", obj);
+			if (dry_run) {
+				dg_step_end(rep, s, 0, "would unmount %s",
+					    fs->devname);
+				continue;
+			}
+			if (m->local)
+				rc = umount2(m->target, UMOUNT_NOFOLLOW) < 0 ?
+					     -errno :
+					     0;
+			else
+				rc = umount_foreign(m);
+			if (rc == -ESRCH) {
+				/* the namespace died with its last process */
+				dg_step_end(rep, s, 0,
+					    "namespace gone: its mounts went with it");
+				continue;
+			}
+			dg_step_end(rep, s, rc, "%s",
+				    rc ? strerror(-rc) : "unmounted");
+			if (rc && !first_err)
+				first_err = rc;
+		}
+		free(v);
+	}
+	(void)ctx;
+	return first_err;
+}
+
+/* Nobody holds the block device: an exclusive open succeeds. */
+static int open_excl(const char *devname)
+{
+	int fd = open(devname, O_RDONLY | O_EXCL | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int sysfs_unbind(struct dg_target *t, char *msg, size_t size)
+{
+	char path[128], link[PATH_MAX], *name;
+	ssize_t n;
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/device",
+		 major(t->devnum), minor(t->devnum));
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -ENODEV;
+	link[n] = '\0';
+	name = strrchr(link, '/');
+	name = name ? name + 1 : link;
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/device/driver/unbind",
+		 major(t->devnum), minor(t->devnum));
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ENODEV;
+	if (write(fd, name, strlen(name)) < 0)
+		rc = -errno;
+	close(fd);
+	snprintf(msg, size, "%s unbound from its driver", name);
+	return rc;
+}
+
+int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t,
+	       bool dry_run)
+{
+	struct dg_step *s = dg_step_begin(rep, "release", t->devname);
+	char msg[PATH_MAX + 64] = "";
+	int fd, rc;
+
+	if (t->kind == DG_TARGET_PARTITION) {
+		dg_step_end(rep, s, 0,
+			    "a partition: unheld, the disk it is on stays");
+		return 0;
+	}
+	fd = open_excl(t->devname);
+	if (fd < 0) {
+		dg_step_end(rep, s, fd, "still held: %s",
+			    fd == -EBUSY ? "an exclusive open failed (a mount, dm or md device, or swap uses it)" :
+					   strerror(-fd));
+		return dg_fail(ctx, fd, "%s: still held after unmount", t->devname);
+	}
+	if (dry_run) {
+		close(fd);
+		dg_step_end(rep, s, 0, "would release %s%s", t->devname,
+			    t->backing_file ? " (detach the loop device)" : "");
+		return 0;
+	}
+	if (t->backing_file) {
+		rc = ioctl(fd, LOOP_CLR_FD, 0) < 0 ? -errno : 0;
+		close(fd);
+		dg_step_end(rep, s, rc, rc ? "detach: %s" : "loop device detached from %s",
+			    rc ? strerror(-rc) : t->backing_file);
+		return rc;
+	}
+	close(fd);
+	rc = sysfs_unbind(t, msg, sizeof(msg));
+	if (rc == -ENODEV) {
+		dg_step_end(rep, s, 0, "unheld; it has no driver to unbind, left bound");
+		return 0;
+	}
+	dg_step_end(rep, s, rc, "%s", rc ? strerror(-rc) : msg);
+	return rc;
+}
