@@ -25,9 +25,63 @@
 
 static int open_owner(struct dg_owner *o, int flags)
 {
+	char path[64];
+
+	if (o->fd >= 0) {
+		/* reopen for the access we need; the inode stays the same */
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", o->fd);
+		return open(path, flags | O_CLOEXEC | O_NONBLOCK);
+	}
 	if (!o->path)
 		return -ENOENT;
 	return open(o->path, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+}
+
+/*
+ * An unlinked file is reachable only through the processes that hold it,
+ * and the signal stage is about to end them: open it through one of them
+ * first, so the invalidate and punch stages can still reach it.
+ */
+void dg_hold_unlinked(struct dg_result *res)
+{
+	struct dg_user *u;
+	char path[128];
+
+	dg_user_foreach(res, u)
+	{
+		struct dg_owner *o = u->owner;
+
+		if (!o || o->fd >= 0 || o->path)
+			continue;
+		if (u->use == DG_USE_FD)
+			snprintf(path, sizeof(path), "/proc/%d/fd/%d", u->pid,
+				 u->fd);
+		else if (u->use == DG_USE_MAP)
+			snprintf(path, sizeof(path),
+				 "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
+				 u->pid, u->vm_start, u->vm_end);
+		else
+			continue;
+		o->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (o->fd < 0)
+			o->fd = -1;
+	}
+	/* every record of the same inode shares the descriptor's reach */
+	{
+		struct dg_owner *o, *p;
+
+		dg_owner_foreach(res, o)
+		{
+			if (o->fd >= 0 || o->path || o->type != DG_OWNER_FILE)
+				continue;
+			dg_owner_foreach(res, p)
+				if (p != o && p->fs == o->fs && p->ino == o->ino &&
+				    p->fd >= 0) {
+					o->fd = fcntl(p->fd, F_DUPFD_CLOEXEC, 3);
+					break;
+				}
+		}
+	}
 }
 
 int dg_invalidate(struct dg_report *rep, struct dg_result *res, bool punch)
@@ -46,14 +100,25 @@ int dg_invalidate(struct dg_report *rep, struct dg_result *res, bool punch)
 		    (o->flags & (DG_OWNER_ATTR_FORK | DG_OWNER_EXTENT_MAP |
 				 DG_OWNER_NO_RANGE | DG_OWNER_DIRECTORY)))
 			continue;
+		char name[64];
+
+		snprintf(name, sizeof(name), "inode %" PRIu64 " (unlinked)",
+			 o->ino);
 		s = dg_step_begin(rep, punch ? "punch" : "invalidate",
-				  o->path ? o->path : "(unlinked file)");
+				  o->path ? o->path : name);
 		fd = open_owner(o, punch ? O_WRONLY : O_RDONLY);
+		if (fd == -ENOENT) {
+			/* nobody holds it any more: its pages went with it */
+			dg_step_end(rep, s, 0,
+				    "inode %" PRIu64 ": unlinked and closed, nothing left to drop",
+				    o->ino);
+			continue;
+		}
 		if (fd < 0) {
-			dg_step_end(rep, s, fd == -ENOENT ? -ENOENT : -errno,
-				    "inode %" PRIu64 ": cannot open: %s", o->ino,
-				    o->path ? strerror(errno) : "no path");
-			rc = rc ? rc : -ENOENT;
+			r = -errno;
+			dg_step_end(rep, s, r, "inode %" PRIu64 ": cannot open: %s",
+				    o->ino, strerror(-r));
+			rc = rc ? rc : r;
 			continue;
 		}
 		/* whole filesystem blocks: a partial block cannot be punched */

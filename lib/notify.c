@@ -185,6 +185,8 @@ static int failure(struct dg_ctx *ctx, struct dg_report *rep,
 	dg_owner_foreach(rep->result, ow)
 		if (ow->type == DG_OWNER_METADATA)
 			rep->metadata_hit = true;
+	if (!dry)
+		dg_hold_unlinked(rep->result);
 
 	rc = dg_unmap_and_kill(ctx, rep, rep->result, o->action, o->grace_ms,
 			       o, true);
@@ -262,7 +264,8 @@ static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep,
 	}
 	stage(ctx, "collect", DG_STAGE_BEGIN);
 	s = dg_step_begin(rep, "collect", t->devname);
-	rc = dg_who(t, NULL, 0, 0, &rep->result);
+	/* the users' own paths (from /proc) are what a removal shows */
+	rc = dg_who(t, NULL, 0, DG_WHO_NO_PATHS, &rep->result);
 	if (rc) {
 		dg_step_end(rep, s, rc, "%s", dg_get_error(ctx) ?: strerror(-rc));
 		return rc;

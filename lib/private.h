@@ -112,6 +112,7 @@ struct dg_owner {
 	uint64_t file_offset;
 	const char *metadata;
 	char *path;
+	int fd; /* open while we act on it (unlinked files), else -1 */
 };
 
 struct dg_user {
@@ -304,6 +305,7 @@ int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t,
 	       bool dry_run);
 
 /* invalidate.c */
+void dg_hold_unlinked(struct dg_result *res);
 int dg_invalidate(struct dg_report *rep, struct dg_result *res, bool punch);
 int dg_shutdown_fs(struct dg_report *rep, struct dg_fs *fs);
 

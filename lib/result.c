@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "private.h"
 
@@ -19,6 +20,7 @@ struct dg_owner *dg_result_add_owner(struct dg_result *res, struct dg_fs *fs,
 	o->next = NULL;
 	o->result = res;
 	o->fs = fs;
+	o->fd = -1;
 	o->path = tmpl->path ? strdup(tmpl->path) : NULL;
 	*res->owners_tail = o;
 	res->owners_tail = &o->next;
@@ -121,6 +123,8 @@ DG_EXPORT void dg_result_free(struct dg_result *res)
 		return;
 	for (o = res->owners; o; o = on) {
 		on = o->next;
+		if (o->fd >= 0)
+			close(o->fd);
 		free(o->path);
 		free(o);
 	}

@@ -58,7 +58,8 @@ int dg_normalize_ranges(struct dg_target *t, const struct dg_range *in,
 	r = malloc((nr ? nr : 1) * sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	memcpy(r, in, nr * sizeof(*r));
+	if (nr)
+		memcpy(r, in, nr * sizeof(*r));
 	qsort(r, nr, sizeof(*r), cmp_range);
 	for (i = 0; i < nr; i++) {
 		if (n && r[i].offset <= r[n - 1].offset + r[n - 1].length) {
