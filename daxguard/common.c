@@ -128,3 +128,88 @@ char *dg_fmt_devnum(dev_t dev)
 		return NULL;
 	return s;
 }
+
+int range_args_init(struct range_args *ra, int argc)
+{
+	memset(ra, 0, sizeof(*ra));
+	ra->cap = (size_t)argc;
+	ra->ranges = calloc(ra->cap ? ra->cap : 1, sizeof(*ra->ranges));
+	ra->phys = calloc(ra->cap ? ra->cap : 1, sizeof(*ra->phys));
+	return ra->ranges && ra->phys ? 0 : -ENOMEM;
+}
+
+void range_args_free(struct range_args *ra)
+{
+	free(ra->ranges);
+	free(ra->phys);
+}
+
+int range_args_opt(struct range_args *ra, const char *cmd, enum range_opt which,
+		   const char *arg)
+{
+	static const char *const names[] = { "--offset", "--length", "--phys" };
+	uint64_t v;
+	int rc = dg_parse_size(arg, &v);
+
+	if (rc)
+		return dg_usage_error(cmd, "%s '%s': %s", names[which], arg,
+				      rc == -ERANGE ? "too large for 64 bits" :
+						      "not a size (bytes, 0x hex, or a K/M/G/T suffix)");
+	switch (which) {
+	case RANGE_LENGTH:
+		if (!v)
+			return dg_usage_error(cmd, "--length '%s': a range cannot be empty",
+					      arg);
+		ra->ranges[ra->nr_len++].length = v;
+		break;
+	case RANGE_PHYS:
+		ra->phys[ra->nr_off] = true;
+		ra->any_phys = true;
+		/* fall through */
+	case RANGE_OFFSET:
+		ra->ranges[ra->nr_off++].offset = v;
+		break;
+	}
+	return 0;
+}
+
+int range_args_check(struct range_args *ra, const char *cmd, bool required)
+{
+	size_t i;
+
+	/* a physical address alone means one page, as memory failures come */
+	if (ra->nr_len == 0 && ra->nr_off && ra->any_phys) {
+		for (i = 0; i < ra->nr_off && ra->phys[i]; i++)
+			;
+		if (i == ra->nr_off) {
+			for (i = 0; i < ra->nr_off; i++)
+				ra->ranges[i].length = 4096;
+			ra->nr_len = ra->nr_off;
+		}
+	}
+	if (ra->nr_off != ra->nr_len)
+		return dg_usage_error(cmd,
+				      "give --offset (or --phys) and --length together (%zu and %zu given)",
+				      ra->nr_off, ra->nr_len);
+	if (required && !ra->nr_off)
+		return dg_usage_error(cmd, "no range given: use --offset and --length");
+	return 0;
+}
+
+int range_args_resolve(struct range_args *ra, struct dg_target *t,
+		       struct dg_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ra->nr_off; i++) {
+		int rc;
+
+		if (!ra->phys[i])
+			continue;
+		rc = dg_target_phys_to_offset(t, ra->ranges[i].offset,
+					      &ra->ranges[i].offset);
+		if (rc)
+			return dg_lib_fail(ctx, dg_target_get_devname(t), rc);
+	}
+	return 0;
+}

@@ -31,6 +31,24 @@ int dg_lib_fail(struct dg_ctx *ctx, const char *object, int rc);
 int dg_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* --offset, --length and --phys, as who and fail take them */
+enum range_opt { RANGE_OFFSET, RANGE_LENGTH, RANGE_PHYS };
+struct range_args {
+	struct dg_range *ranges;
+	bool *phys;
+	bool any_phys;
+	size_t nr_off, nr_len, cap;
+};
+int range_args_init(struct range_args *ra, int argc);
+void range_args_free(struct range_args *ra);
+/* each returns 0, or DG_EXIT_USAGE after printing the error */
+int range_args_opt(struct range_args *ra, const char *cmd, enum range_opt which,
+		   const char *arg);
+int range_args_check(struct range_args *ra, const char *cmd, bool required);
+/* physical addresses to offsets on @t; DG_EXIT_FAILURE after an error */
+int range_args_resolve(struct range_args *ra, struct dg_target *t,
+		       struct dg_ctx *ctx);
+
 /* -o/--output columns, as util-linux declares them */
 struct dg_column {
 	const char *name;

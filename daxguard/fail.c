@@ -20,6 +20,8 @@ static void usage(void)
 	       "Options:\n"
 	       "     --offset <bytes>    start of the failed range (may repeat)\n"
 	       "     --length <bytes>    its length (one per --offset)\n"
+	       "     --phys <address>    a physical address instead of --offset\n"
+	       "                         (pmem); alone it means the 4 KiB page there\n"
 	       " -a, --action <policy>   report (default), term, kill or bus\n"
 	       " -g, --grace <seconds>   term: time between SIGTERM and SIGKILL;\n"
 	       "                         bus: time to wait for exits (default 10)\n"
@@ -41,11 +43,12 @@ static void usage(void)
 
 int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 {
-	enum { OPT_OFFSET = 256, OPT_LENGTH, OPT_PUNCH, OPT_SHUTDOWN,
-	       OPT_ANCESTORS, OPT_PAUSE };
+	enum { OPT_OFFSET = 256, OPT_LENGTH, OPT_PHYS, OPT_PUNCH,
+	       OPT_SHUTDOWN, OPT_ANCESTORS, OPT_PAUSE };
 	static const struct option longopts[] = {
 		{ "offset", required_argument, NULL, OPT_OFFSET },
 		{ "length", required_argument, NULL, OPT_LENGTH },
+		{ "phys", required_argument, NULL, OPT_PHYS },
 		{ "action", required_argument, NULL, 'a' },
 		{ "grace", required_argument, NULL, 'g' },
 		{ "punch", no_argument, NULL, OPT_PUNCH },
@@ -63,39 +66,26 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 	struct dg_output_opts out = { 0 };
 	struct dg_target *target = NULL;
 	struct dg_report *rep = NULL;
-	struct dg_range *ranges;
-	size_t nr_off = 0, nr_len = 0;
+	struct range_args ra;
 	int c, rc, ret = DG_EXIT_USAGE;
 
-	ranges = calloc((size_t)argc, sizeof(*ranges));
-	if (!ranges)
+	if (range_args_init(&ra, argc)) {
+		range_args_free(&ra);
 		return DG_EXIT_FAILURE;
+	}
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "a:g:nJrbh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_OFFSET:
-		case OPT_LENGTH: {
-			const char *name = c == OPT_OFFSET ? "--offset" : "--length";
-			uint64_t v;
-
-			rc = dg_parse_size(optarg, &v);
-			if (rc) {
-				dg_usage_error("fail", "%s '%s': %s", name, optarg,
-					       rc == -ERANGE ? "too large for 64 bits" :
-							       "not a size (bytes, 0x hex, or a K/M/G/T suffix)");
+		case OPT_LENGTH:
+		case OPT_PHYS:
+			if (range_args_opt(&ra, "fail",
+					   c == OPT_OFFSET ? RANGE_OFFSET :
+					   c == OPT_LENGTH ? RANGE_LENGTH :
+							     RANGE_PHYS,
+					   optarg))
 				goto out;
-			}
-			if (c == OPT_OFFSET) {
-				ranges[nr_off++].offset = v;
-			} else if (!v) {
-				dg_usage_error("fail", "--length '%s': a range cannot be empty",
-					       optarg);
-				goto out;
-			} else {
-				ranges[nr_len++].length = v;
-			}
 			break;
-		}
 		case 'a':
 			if (dg_action_parse(optarg, &mf.action)) {
 				dg_usage_error("fail", "--action '%s': not one of report, term, kill, bus",
@@ -144,11 +134,8 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 			goto out;
 		}
 	}
-	if (nr_off != nr_len || !nr_off) {
-		dg_usage_error("fail", "give --offset and --length, together (%zu and %zu given)",
-			       nr_off, nr_len);
+	if (range_args_check(&ra, "fail", true))
 		goto out;
-	}
 	if (optind != argc - 1) {
 		dg_usage_error("fail", optind == argc ? "no target given" :
 							"too many arguments");
@@ -160,8 +147,10 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 		dg_lib_fail(ctx, argv[optind], rc);
 		goto out;
 	}
+	if (range_args_resolve(&ra, target, ctx))
+		goto out;
 	dg_set_stage_fn(ctx, act_stage_fn);
-	rc = dg_notify_failure(target, ranges, nr_off, &mf, &rep);
+	rc = dg_notify_failure(target, ra.ranges, ra.nr_off, &mf, &rep);
 	if (rep)
 		act_print(&out, target, rep, dg_action_name(mf.action),
 			  mf.flags & DG_MF_DRY_RUN, false);
@@ -173,6 +162,6 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 out:
 	dg_report_free(rep);
 	dg_target_free(target);
-	free(ranges);
+	range_args_free(&ra);
 	return ret;
 }

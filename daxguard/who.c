@@ -73,6 +73,8 @@ static void usage(void)
 	      "Options:\n"
 	      "     --offset <bytes>  start of a range on the target\n"
 	      "     --length <bytes>  length of that range (both may repeat)\n"
+	      "     --phys <address>  a physical address instead of --offset (pmem);\n"
+	      "                       alone it means the 4 KiB page there\n"
 	      "     --no-paths        do not resolve inode numbers to paths\n"
 	      "     --no-users        do not look for processes\n"
 	      " -J, --json            use JSON output format\n"
@@ -542,27 +544,14 @@ void dg_print_who(const struct dg_output_opts *out, struct dg_target *t,
 	free(opts.cols.ids);
 }
 
-static int parse_size_opt(const char *opt, const char *arg, uint64_t *val)
-{
-	int rc = dg_parse_size(arg, val);
-
-	if (rc == -ERANGE)
-		return dg_usage_error("who", "%s '%s': too large for 64 bits",
-				      opt, arg);
-	if (rc)
-		return dg_usage_error("who",
-				      "%s '%s': not a size (bytes, 0x hex, or a K/M/G/T suffix)",
-				      opt, arg);
-	return 0;
-}
-
 int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 {
-	enum { OPT_OFFSET = 256, OPT_LENGTH, OPT_NO_PATHS, OPT_NO_USERS,
-	       OPT_OUTPUT_ALL };
+	enum { OPT_OFFSET = 256, OPT_LENGTH, OPT_PHYS, OPT_NO_PATHS,
+	       OPT_NO_USERS, OPT_OUTPUT_ALL };
 	static const struct option longopts[] = {
 		{ "offset", required_argument, NULL, OPT_OFFSET },
 		{ "length", required_argument, NULL, OPT_LENGTH },
+		{ "phys", required_argument, NULL, OPT_PHYS },
 		{ "no-paths", no_argument, NULL, OPT_NO_PATHS },
 		{ "no-users", no_argument, NULL, OPT_NO_USERS },
 		{ "json", no_argument, NULL, 'J' },
@@ -577,40 +566,30 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 	};
 	struct who_opts opts = { .cols = { .all = who_columns,
 					   .nr_all = ARRAY_SIZE(who_columns) } };
-	struct dg_range *ranges = NULL;
-	size_t nr_off = 0, nr_len = 0;
+	struct range_args ra;
 	struct dg_target *target = NULL;
 	struct dg_result *res = NULL;
 	const char *columns = default_columns;
 	bool all_columns = false;
-	uint64_t val;
 	int c, rc, ret = DG_EXIT_FAILURE;
 
-	ranges = calloc((size_t)argc, sizeof(*ranges));
-	if (!ranges)
+	if (range_args_init(&ra, argc)) {
+		range_args_free(&ra);
 		return DG_EXIT_FAILURE;
+	}
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "Jo:Hnrbh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_OFFSET:
-			if (parse_size_opt("--offset", optarg, &val)) {
-				ret = DG_EXIT_USAGE;
-				goto out;
-			}
-			ranges[nr_off++].offset = val;
-			break;
 		case OPT_LENGTH:
-			if (parse_size_opt("--length", optarg, &val)) {
-				ret = DG_EXIT_USAGE;
+		case OPT_PHYS:
+			ret = range_args_opt(&ra, "who",
+					     c == OPT_OFFSET ? RANGE_OFFSET :
+					     c == OPT_LENGTH ? RANGE_LENGTH :
+							       RANGE_PHYS,
+					     optarg);
+			if (ret)
 				goto out;
-			}
-			if (val == 0) {
-				ret = dg_usage_error("who",
-						     "--length '%s': a range cannot be empty",
-						     optarg);
-				goto out;
-			}
-			ranges[nr_len++].length = val;
 			break;
 		case OPT_NO_PATHS:
 			opts.flags |= DG_WHO_NO_PATHS;
@@ -649,13 +628,9 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 			goto out;
 		}
 	}
-	if (nr_off != nr_len) {
-		ret = dg_usage_error("who",
-				     "give --offset and --length together (%zu offset%s, %zu length%s)",
-				     nr_off, nr_off == 1 ? "" : "s", nr_len,
-				     nr_len == 1 ? "" : "s");
+	ret = range_args_check(&ra, "who", false);
+	if (ret)
 		goto out;
-	}
 	if (optind != argc - 1) {
 		ret = dg_usage_error("who", optind == argc ?
 						    "no target given" :
@@ -689,7 +664,10 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 		ret = dg_lib_fail(ctx, argv[optind], rc);
 		goto out;
 	}
-	rc = dg_who(target, ranges, nr_off, opts.flags, &res);
+	ret = range_args_resolve(&ra, target, ctx);
+	if (ret)
+		goto out;
+	rc = dg_who(target, ra.ranges, ra.nr_off, opts.flags, &res);
 	if (rc) {
 		ret = dg_lib_fail(ctx, argv[optind], rc);
 		goto out;
@@ -711,6 +689,6 @@ out:
 	dg_result_free(res);
 	dg_target_free(target);
 	free(opts.cols.ids);
-	free(ranges);
+	range_args_free(&ra);
 	return ret;
 }

@@ -116,6 +116,15 @@ enum dg_target_kind dg_target_get_kind(struct dg_target *target);
 /* the loop device's backing file, or NULL */
 const char *dg_target_get_backing_file(struct dg_target *target);
 
+/*
+ * A physical address (as machine-check and memory-failure logs give it) to
+ * an offset on a pmem target, through the namespace's or pfn device's
+ * resource: -ENXIO for a device with no physical range, -ERANGE for an
+ * address outside it.
+ */
+int dg_target_phys_to_offset(struct dg_target *target, uint64_t phys,
+			     uint64_t *offset);
+
 /* Every mounted filesystem on the target, in device order. */
 struct dg_fs *dg_fs_get_first(struct dg_target *target);
 struct dg_fs *dg_fs_get_next(struct dg_fs *fs);

@@ -94,6 +94,7 @@ struct dg_target {
 	uint64_t size;
 	enum dg_target_kind kind;
 	char *backing_file;
+	uint64_t phys_start, phys_size; /* pmem: the device's physical range */
 	struct dg_fs *fs_list;
 };
 

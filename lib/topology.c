@@ -406,6 +406,27 @@ static int target_fill_device(struct dg_target *t, int devdir)
 			  DG_TARGET_PARTITION :
 			  DG_TARGET_BLOCK;
 
+	/*
+	 * pmem (raw namespace or pfn device): the physical address range of
+	 * the data, so machine-check and poison reports can be translated
+	 */
+	{
+		uint64_t pstart = 0, psize = 0, start = 0;
+		bool part = t->kind == DG_TARGET_PARTITION;
+
+		if (dg_read_text(devdir, part ? "../device/resource" : "device/resource",
+				 buf, sizeof(buf)) > 0 &&
+		    sscanf(buf, "%" SCNx64, &pstart) == 1 &&
+		    dg_read_text(devdir, part ? "../device/size" : "device/size",
+				 buf, sizeof(buf)) > 0 &&
+		    sscanf(buf, "%" SCNu64, &psize) == 1 && pstart) {
+			if (part && dg_read_u64(devdir, "start", &start) == 0)
+				start <<= 9;
+			t->phys_start = pstart + start;
+			t->phys_size = DG_MIN(psize - DG_MIN(start, psize), t->size);
+		}
+	}
+
 	/* a loop device's backing file, also for a partition of one */
 	if (dg_read_text(devdir,
 			 t->kind == DG_TARGET_PARTITION ?
@@ -545,6 +566,22 @@ bool dg_target_is_mounted(struct dg_target *t)
 		if (fs->mounts)
 			return true;
 	return false;
+}
+
+DG_EXPORT int dg_target_phys_to_offset(struct dg_target *t, uint64_t phys,
+				       uint64_t *offset)
+{
+	if (!t->phys_size)
+		return dg_fail(t->ctx, -ENXIO,
+			       "%s: has no physical address range (not a pmem namespace)",
+			       t->devname);
+	if (phys < t->phys_start || phys - t->phys_start >= t->phys_size)
+		return dg_fail(t->ctx, -ERANGE,
+			       "%s: physical address %#" PRIx64 " is outside its range %#" PRIx64 "-%#" PRIx64,
+			       t->devname, phys, t->phys_start,
+			       t->phys_start + t->phys_size - 1);
+	*offset = phys - t->phys_start;
+	return 0;
 }
 
 DG_EXPORT struct dg_ctx *dg_target_get_ctx(struct dg_target *t)
