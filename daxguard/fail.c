@@ -22,6 +22,7 @@ static void usage(void)
 	       "     --length <bytes>    its length (one per --offset)\n"
 	       "     --phys <address>    a physical address instead of --offset\n"
 	       "                         (pmem); alone it means the 4 KiB page there\n"
+	       "     --rmap <backend>    xfs-rmapbt, ext4-libext2fs or fiemap\n"
 	       " -a, --action <policy>   report (default), term, kill or bus\n"
 	       " -g, --grace <seconds>   term: time between SIGTERM and SIGKILL;\n"
 	       "                         bus: time to wait for exits (default 10)\n"
@@ -43,12 +44,13 @@ static void usage(void)
 
 int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 {
-	enum { OPT_OFFSET = 256, OPT_LENGTH, OPT_PHYS, OPT_PUNCH,
+	enum { OPT_OFFSET = 256, OPT_LENGTH, OPT_PHYS, OPT_RMAP, OPT_PUNCH,
 	       OPT_SHUTDOWN, OPT_ANCESTORS, OPT_PAUSE };
 	static const struct option longopts[] = {
 		{ "offset", required_argument, NULL, OPT_OFFSET },
 		{ "length", required_argument, NULL, OPT_LENGTH },
 		{ "phys", required_argument, NULL, OPT_PHYS },
+		{ "rmap", required_argument, NULL, OPT_RMAP },
 		{ "action", required_argument, NULL, 'a' },
 		{ "grace", required_argument, NULL, 'g' },
 		{ "punch", no_argument, NULL, OPT_PUNCH },
@@ -67,6 +69,7 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 	struct dg_target *target = NULL;
 	struct dg_report *rep = NULL;
 	struct range_args ra;
+	const char *rmap = NULL;
 	int c, rc, ret = DG_EXIT_USAGE;
 
 	if (range_args_init(&ra, argc)) {
@@ -85,6 +88,9 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 							     RANGE_PHYS,
 					   optarg))
 				goto out;
+			break;
+		case OPT_RMAP:
+			rmap = optarg;
 			break;
 		case 'a':
 			if (dg_action_parse(optarg, &mf.action)) {
@@ -149,6 +155,11 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 	}
 	if (range_args_resolve(&ra, target, ctx))
 		goto out;
+	rc = dg_target_set_rmap(target, rmap);
+	if (rc) {
+		dg_lib_fail(ctx, rmap, rc);
+		goto out;
+	}
 	dg_set_stage_fn(ctx, act_stage_fn);
 	rc = dg_notify_failure(target, ra.ranges, ra.nr_off, &mf, &rep);
 	if (rep)

@@ -75,6 +75,8 @@ static void usage(void)
 	      "     --length <bytes>  length of that range (both may repeat)\n"
 	      "     --phys <address>  a physical address instead of --offset (pmem);\n"
 	      "                       alone it means the 4 KiB page there\n"
+	      "     --rmap <backend>  reverse map to use: xfs-rmapbt, ext4-libext2fs\n"
+	      "                       or fiemap (default: the best that applies)\n"
 	      "     --no-paths        do not resolve inode numbers to paths\n"
 	      "     --no-users        do not look for processes\n"
 	      " -J, --json            use JSON output format\n"
@@ -425,7 +427,7 @@ static json_object *json_owner(struct dg_owner *o)
 		return jo;
 	json_object_object_add(jo, "inode", ju64(dg_owner_get_inode(o)));
 	json_object_object_add(jo, "path", jstr(dg_owner_get_path(o)));
-	if (!(f & (DG_OWNER_NO_RANGE | DG_OWNER_EXTENT_MAP)))
+	if (!(f & (DG_OWNER_NO_RANGE | DG_OWNER_EXTENT_MAP | DG_OWNER_ATTR_FORK)))
 		json_object_object_add(jo, "file_offset",
 				       ju64(dg_owner_get_file_offset(o)));
 	json_object_object_add(jo, "unlinked",
@@ -546,12 +548,13 @@ void dg_print_who(const struct dg_output_opts *out, struct dg_target *t,
 
 int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 {
-	enum { OPT_OFFSET = 256, OPT_LENGTH, OPT_PHYS, OPT_NO_PATHS,
+	enum { OPT_OFFSET = 256, OPT_LENGTH, OPT_PHYS, OPT_RMAP, OPT_NO_PATHS,
 	       OPT_NO_USERS, OPT_OUTPUT_ALL };
 	static const struct option longopts[] = {
 		{ "offset", required_argument, NULL, OPT_OFFSET },
 		{ "length", required_argument, NULL, OPT_LENGTH },
 		{ "phys", required_argument, NULL, OPT_PHYS },
+		{ "rmap", required_argument, NULL, OPT_RMAP },
 		{ "no-paths", no_argument, NULL, OPT_NO_PATHS },
 		{ "no-users", no_argument, NULL, OPT_NO_USERS },
 		{ "json", no_argument, NULL, 'J' },
@@ -571,6 +574,7 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 	struct dg_result *res = NULL;
 	const char *columns = default_columns;
 	bool all_columns = false;
+	const char *rmap = NULL;
 	int c, rc, ret = DG_EXIT_FAILURE;
 
 	if (range_args_init(&ra, argc)) {
@@ -590,6 +594,9 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 					     optarg);
 			if (ret)
 				goto out;
+			break;
+		case OPT_RMAP:
+			rmap = optarg;
 			break;
 		case OPT_NO_PATHS:
 			opts.flags |= DG_WHO_NO_PATHS;
@@ -667,6 +674,11 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 	ret = range_args_resolve(&ra, target, ctx);
 	if (ret)
 		goto out;
+	rc = dg_target_set_rmap(target, rmap);
+	if (rc) {
+		ret = dg_lib_fail(ctx, rmap, rc);
+		goto out;
+	}
 	rc = dg_who(target, ra.ranges, ra.nr_off, opts.flags, &res);
 	if (rc) {
 		ret = dg_lib_fail(ctx, argv[optind], rc);

@@ -100,6 +100,8 @@ static int extent_hits(struct fiemap_walk *w, const struct fiemap_extent *fe,
 			.path = (char *)path,
 		};
 
+		if (oflags & DG_OWNER_ATTR_FORK)
+			o.file_offset = 0;
 		if (fe->fe_flags & FIEMAP_EXTENT_UNWRITTEN)
 			o.flags |= DG_OWNER_UNWRITTEN;
 		if (fe->fe_flags & FIEMAP_EXTENT_SHARED)
@@ -115,9 +117,9 @@ static int extent_hits(struct fiemap_walk *w, const struct fiemap_extent *fe,
 	return 0;
 }
 
-/* Map one open file and record every extent that meets a range. */
-static int fiemap_file(struct fiemap_walk *w, int fd, uint64_t ino,
-		       unsigned int oflags, const char *path)
+/* Map one fork of an open file; record every extent that meets a range. */
+static int fiemap_fork(struct fiemap_walk *w, int fd, uint64_t ino,
+		       unsigned int oflags, const char *path, bool xattr)
 {
 	struct fiemap *fm = w->fm;
 	uint64_t start = 0;
@@ -131,6 +133,7 @@ static int fiemap_file(struct fiemap_walk *w, int fd, uint64_t ino,
 		fm->fm_start = start;
 		fm->fm_length = FIEMAP_MAX_OFFSET - start;
 		fm->fm_extent_count = FIEMAP_BATCH;
+		fm->fm_flags = xattr ? FIEMAP_FLAG_XATTR : 0;
 		if (ioctl(fd, FS_IOC_FIEMAP, fm) < 0)
 			return 0; /* no FIEMAP here (a directory on XFS) */
 		for (i = 0; i < fm->fm_mapped_extents; i++) {
@@ -144,7 +147,9 @@ static int fiemap_file(struct fiemap_walk *w, int fd, uint64_t ino,
 			     FIEMAP_EXTENT_DATA_INLINE |
 			     FIEMAP_EXTENT_DATA_TAIL))
 				continue;
-			rc = extent_hits(w, fe, ino, oflags, path);
+			rc = extent_hits(w, fe, ino,
+					 oflags | (xattr ? DG_OWNER_ATTR_FORK : 0),
+					 path);
 			if (rc)
 				return rc;
 		}
@@ -153,6 +158,15 @@ static int fiemap_file(struct fiemap_walk *w, int fd, uint64_t ino,
 		start = fm->fm_extents[FIEMAP_BATCH - 1].fe_logical +
 			fm->fm_extents[FIEMAP_BATCH - 1].fe_length;
 	}
+}
+
+/* Data, then extended attributes (an ext4 xattr block, an XFS attr fork). */
+static int fiemap_file(struct fiemap_walk *w, int fd, uint64_t ino,
+		       unsigned int oflags, const char *path)
+{
+	int rc = fiemap_fork(w, fd, ino, oflags, path, false);
+
+	return rc ? rc : fiemap_fork(w, fd, ino, oflags, path, true);
 }
 
 static int fiemap_walk_fn(void *arg, int dirfd, const char *name,
@@ -295,6 +309,14 @@ static int fiemap_rmap(struct dg_fs *fs, int rootfd,
 		rc = 0;
 	if (!rc && !strcmp(fs->type, "xfs"))
 		rc = xfs_log_owner(fs, rootfd, ranges, nr, res);
+	if (!rc) {
+		struct stat st;
+
+		/* the root directory is no directory entry: map it first */
+		if (fstat(rootfd, &st) == 0)
+			rc = fiemap_file(&w, rootfd, st.st_ino,
+					 DG_OWNER_DIRECTORY, fs->root_path);
+	}
 	if (!rc)
 		rc = dg_walk(rootfd, fiemap_walk_fn, &w);
 	if (!rc)
@@ -309,14 +331,65 @@ const struct dg_holder_ops dg_holder_fiemap = {
 	.rmap = fiemap_rmap,
 };
 
-const struct dg_holder_ops *dg_holder_probe(struct dg_fs *fs, int rootfd)
+static bool xfs_has_rmapbt(int rootfd)
 {
-	if (!strcmp(fs->type, "xfs")) {
-		struct xfs_fsop_geom geo;
+	struct xfs_fsop_geom geo;
 
-		if (ioctl(rootfd, XFS_IOC_FSGEOMETRY, &geo) == 0 &&
-		    (geo.flags & XFS_FSOP_GEOM_FLAGS_RMAPBT))
-			return &dg_holder_xfs_rmapbt;
+	return ioctl(rootfd, XFS_IOC_FSGEOMETRY, &geo) == 0 &&
+	       (geo.flags & XFS_FSOP_GEOM_FLAGS_RMAPBT);
+}
+
+static const struct dg_holder_ops *const holders[] = {
+	&dg_holder_xfs_rmapbt,
+	&dg_holder_ext4,
+	&dg_holder_fiemap,
+};
+
+static bool holder_applies(const struct dg_holder_ops *h, struct dg_fs *fs,
+			   int rootfd)
+{
+	if (h == &dg_holder_xfs_rmapbt)
+		return !strcmp(fs->type, "xfs") && xfs_has_rmapbt(rootfd);
+	if (h == &dg_holder_ext4)
+		return !strcmp(fs->type, "ext4") || !strcmp(fs->type, "ext3") ||
+		       !strcmp(fs->type, "ext2");
+	return true; /* fiemap: anything that answers FIEMAP */
+}
+
+int dg_holder_probe(struct dg_fs *fs, int rootfd,
+		    const struct dg_holder_ops **ops)
+{
+	struct dg_target *t = fs->target;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(holders); i++) {
+		if (t->rmap && strcmp(t->rmap, holders[i]->name))
+			continue;
+		if (holder_applies(holders[i], fs, rootfd)) {
+			*ops = holders[i];
+			return 0;
+		}
+		if (t->rmap)
+			return dg_fail(t->ctx, -EOPNOTSUPP,
+				       "%s: the %s reverse map does not apply to this %s filesystem",
+				       fs->devname, t->rmap, fs->type);
 	}
-	return &dg_holder_fiemap;
+	return dg_fail(t->ctx, -EINVAL, "%s: no reverse map named %s",
+		       fs->devname, t->rmap ? t->rmap : "?");
+}
+
+DG_EXPORT int dg_target_set_rmap(struct dg_target *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < ARRAY_SIZE(holders); i++)
+		if (!strcmp(name, holders[i]->name))
+			break;
+	if (name && i == ARRAY_SIZE(holders))
+		return dg_fail(t->ctx, -EINVAL,
+			       "%s: no reverse map named '%s' (xfs-rmapbt, ext4-libext2fs, fiemap)",
+			       name, name);
+	free(t->rmap);
+	t->rmap = name ? strdup(name) : NULL;
+	return name && !t->rmap ? -ENOMEM : 0;
 }

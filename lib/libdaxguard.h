@@ -125,6 +125,13 @@ const char *dg_target_get_backing_file(struct dg_target *target);
 int dg_target_phys_to_offset(struct dg_target *target, uint64_t phys,
 			     uint64_t *offset);
 
+/*
+ * Force a reverse-map backend for the filesystems of @target: "xfs-rmapbt",
+ * "ext4-libext2fs" or "fiemap" (any filesystem); NULL for the best one.
+ * A backend that does not apply to a filesystem fails the query.
+ */
+int dg_target_set_rmap(struct dg_target *target, const char *name);
+
 /* Every mounted filesystem on the target, in device order. */
 struct dg_fs *dg_fs_get_first(struct dg_target *target);
 struct dg_fs *dg_fs_get_next(struct dg_fs *fs);

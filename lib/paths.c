@@ -3,8 +3,9 @@
  * Inode numbers to paths.  A reverse map gives inode numbers; operators
  * need names.  Two ways, cheapest first:
  *
- *  - XFS: bulkstat the inode for its generation and link count, open it by
- *    handle and read the path the dentry cache already knows.  For a file
+ *  - XFS and ext4: open the inode by handle (XFS bulkstat gives the
+ *    generation and link count; the ext4 inode scan gave them) and read
+ *    the path the dentry cache already knows.  For a file
  *    that is mapped or open that dentry is always connected, so this is a
  *    fraction of a millisecond.  A cold inode gets a disconnected dentry
  *    ("/"), which we detect.
@@ -25,12 +26,17 @@
 
 #include "private.h"
 
-/* fs/xfs/xfs_export.h: a 64-bit inode handle without the parent */
-#define XFS_FILEID_INO64_GEN (1 | 0x80)
-struct xfs_fid64_handle {
+/* include/linux/exportfs.h, fs/xfs/xfs_export.h */
+#define FILEID_INO32_GEN 1
+#define XFS_FILEID_INO64_GEN (FILEID_INO32_GEN | 0x80)
+struct fid64 {
 	uint64_t ino;
 	uint32_t gen;
 } __attribute__((packed));
+struct fid32 {
+	uint32_t ino;
+	uint32_t gen;
+};
 
 static int xfs_bulkstat_one(int rootfd, uint64_t ino, struct xfs_bulkstat *bs)
 {
@@ -58,31 +64,54 @@ static bool path_is(const char *path, dev_t dev, uint64_t ino)
 	return stat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
-static int xfs_path_by_handle(struct dg_fs *fs, int rootfd,
-			      struct dg_owner *o)
+/*
+ * The handle the filesystem's export operations decode: XFS always takes
+ * the 64-bit form, ext4 the generic 32-bit one.  The generation must be
+ * right (ESTALE otherwise): bulkstat tells it on XFS, the inode table
+ * scan on ext4.
+ */
+static int path_by_handle(struct dg_fs *fs, int rootfd, struct dg_owner *o)
 {
 	struct {
 		struct file_handle fh;
-		struct xfs_fid64_handle fid;
+		union {
+			struct fid64 f64;
+			struct fid32 f32;
+		};
 	} h;
-	struct xfs_bulkstat bs = { 0 };
+	bool xfs = !strcmp(fs->type, "xfs");
 	char link[64], path[PATH_MAX];
 	ssize_t n;
 	int fd, rc;
 
-	rc = xfs_bulkstat_one(rootfd, o->ino, &bs);
-	if (rc)
-		return rc;
-	if (bs.bs_nlink == 0) {
-		o->flags |= DG_OWNER_UNLINKED;
-		return 0;
+	if (xfs && !o->has_gen) {
+		struct xfs_bulkstat bs = { 0 };
+
+		rc = xfs_bulkstat_one(rootfd, o->ino, &bs);
+		if (rc)
+			return rc;
+		if (bs.bs_nlink == 0)
+			o->flags |= DG_OWNER_UNLINKED;
+		if ((bs.bs_mode & S_IFMT) == S_IFDIR)
+			o->flags |= DG_OWNER_DIRECTORY;
+		o->gen = bs.bs_gen;
+		o->has_gen = true;
 	}
-	if ((bs.bs_mode & S_IFMT) == S_IFDIR)
-		o->flags |= DG_OWNER_DIRECTORY;
-	h.fh.handle_bytes = sizeof(h.fid);
-	h.fh.handle_type = XFS_FILEID_INO64_GEN;
-	h.fid.ino = o->ino;
-	h.fid.gen = bs.bs_gen;
+	if (!o->has_gen || (o->flags & DG_OWNER_UNLINKED))
+		return -ENOENT;
+	if (xfs) {
+		h.fh.handle_bytes = sizeof(h.f64);
+		h.fh.handle_type = XFS_FILEID_INO64_GEN;
+		h.f64.ino = o->ino;
+		h.f64.gen = o->gen;
+	} else {
+		if (o->ino > UINT32_MAX)
+			return -EOVERFLOW;
+		h.fh.handle_bytes = sizeof(h.f32);
+		h.fh.handle_type = FILEID_INO32_GEN;
+		h.f32.ino = (uint32_t)o->ino;
+		h.f32.gen = o->gen;
+	}
 	fd = open_by_handle_at(rootfd, &h.fh, O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -209,7 +238,7 @@ int dg_paths_resolve(struct dg_fs *fs, int rootfd, struct dg_result *res)
 	struct dg_owner *o, *prev = NULL;
 	int rc;
 
-	if (!strcmp(fs->type, "xfs")) {
+	if (!strcmp(fs->type, "xfs") || !strncmp(fs->type, "ext", 3)) {
 		dg_owner_foreach(res, o)
 		{
 			if (o->fs != fs || o->type != DG_OWNER_FILE || o->path ||
@@ -225,7 +254,7 @@ int dg_paths_resolve(struct dg_fs *fs, int rootfd, struct dg_result *res)
 				prev = o;
 				continue;
 			}
-			rc = xfs_path_by_handle(fs, rootfd, o);
+			rc = path_by_handle(fs, rootfd, o);
 			if (rc == -ENOMEM)
 				return rc;
 			prev = o;

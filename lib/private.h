@@ -94,6 +94,7 @@ struct dg_target {
 	uint64_t size;
 	enum dg_target_kind kind;
 	char *backing_file;
+	char *rmap; /* a backend forced by dg_target_set_rmap(), or NULL */
 	uint64_t phys_start, phys_size; /* pmem: the device's physical range */
 	struct dg_fs *fs_list;
 };
@@ -110,6 +111,8 @@ struct dg_owner {
 	uint64_t offset; /* on the filesystem (fs-relative) */
 	uint64_t length;
 	uint64_t ino;
+	uint32_t gen; /* the inode's generation, when has_gen */
+	bool has_gen;
 	uint64_t file_offset;
 	const char *metadata;
 	char *path;
@@ -181,8 +184,11 @@ struct dg_holder_ops {
 
 extern const struct dg_holder_ops dg_holder_xfs_rmapbt;
 extern const struct dg_holder_ops dg_holder_fiemap;
+extern const struct dg_holder_ops dg_holder_ext4;
 
-const struct dg_holder_ops *dg_holder_probe(struct dg_fs *fs, int rootfd);
+/* the backend for @fs: the one forced on the target, or the best one */
+int dg_holder_probe(struct dg_fs *fs, int rootfd,
+		    const struct dg_holder_ops **ops);
 
 /* fsmap.c: GETFSMAP over ranges; @files false drops file-owned records */
 int dg_fsmap_query(struct dg_fs *fs, int rootfd,

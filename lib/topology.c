@@ -101,6 +101,7 @@ DG_EXPORT void dg_target_free(struct dg_target *t)
 	}
 	free(t->devname);
 	free(t->backing_file);
+	free(t->rmap);
 	dg_unref(t->ctx);
 	free(t);
 }

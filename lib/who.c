@@ -162,17 +162,22 @@ DG_EXPORT int dg_who(struct dg_target *t, const struct dg_range *ranges,
 					       fs->devname);
 				continue;
 			}
-			if (!fs->holder)
-				fs->holder = dg_holder_probe(fs, rootfd);
+			rc = fs->holder ? 0 : dg_holder_probe(fs, rootfd,
+							       &fs->holder);
+			if (rc) {
+				close(rootfd);
+				goto err;
+			}
 			rc = rmap_fs(fs, rootfd, res);
 			if (!rc && !(flags & DG_WHO_NO_PATHS))
 				rc = dg_paths_resolve(fs, rootfd, res);
 			close(rootfd);
 			if (rc) {
-				rc = dg_fail(ctx, rc,
-					     "%s: reverse map (%s) failed: %s",
-					     fs->devname, fs->holder->name,
-					     strerror(-rc));
+				if (!dg_get_error(ctx))
+					dg_fail(ctx, rc,
+						"%s: reverse map (%s) failed: %s",
+						fs->devname, fs->holder->name,
+						strerror(-rc));
 				goto err;
 			}
 		}
@@ -194,8 +199,6 @@ DG_EXPORT int dg_who(struct dg_target *t, const struct dg_range *ranges,
 
 			if (rootfd < 0)
 				continue;
-			if (!fs->holder)
-				fs->holder = dg_holder_probe(fs, rootfd);
 			rc = dg_paths_resolve(fs, rootfd, res);
 			close(rootfd);
 			if (rc)
