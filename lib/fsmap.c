@@ -148,15 +148,3 @@ int dg_fsmap_query(struct dg_fs *fs, int rootfd,
 	free(head);
 	return rc;
 }
-
-static int xfs_rmapbt_rmap(struct dg_fs *fs, int rootfd,
-			   const struct dg_fs_range *ranges, size_t nr,
-			   struct dg_result *res)
-{
-	return dg_fsmap_query(fs, rootfd, ranges, nr, true, res);
-}
-
-const struct dg_holder_ops dg_holder_xfs_rmapbt = {
-	.name = "xfs-rmapbt",
-	.rmap = xfs_rmapbt_rmap,
-};

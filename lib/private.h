@@ -190,6 +190,24 @@ extern const struct dg_holder_ops dg_holder_ext4;
 int dg_holder_probe(struct dg_fs *fs, int rootfd,
 		    const struct dg_holder_ops **ops);
 
+extern const struct dg_holder_ops dg_holder_xfs_bulkstat;
+
+/* holder-fiemap.c: the FIEMAP engine, for backends that find files */
+struct dg_fiemap;
+int dg_fiemap_fork(struct dg_fiemap *w, int fd, uint64_t ino,
+		   const uint32_t *gen, unsigned int oflags, const char *path,
+		   bool xattr);
+void dg_fiemap_unlinked(struct dg_fiemap *w);
+struct dg_fiemap *dg_fiemap_new(struct dg_fs *fs,
+				const struct dg_fs_range *ranges, size_t nr,
+				struct dg_result *res);
+void dg_fiemap_free(struct dg_fiemap *w);
+
+/* holder-xfs.c: the internal log, from the geometry */
+int dg_xfs_log_owner(struct dg_fs *fs, int rootfd,
+		     const struct dg_fs_range *ranges, size_t nr,
+		     struct dg_result *res);
+
 /* fsmap.c: GETFSMAP over ranges; @files false drops file-owned records */
 int dg_fsmap_query(struct dg_fs *fs, int rootfd,
 		   const struct dg_fs_range *ranges, size_t nr, bool files,
