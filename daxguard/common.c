@@ -8,9 +8,14 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/sysmacros.h>
+#include <inttypes.h>
 
 #include "daxguard.h"
 #include "util/util.h"
+
+#ifndef SCNu64
+#include <inttypes.h>
+#endif
 
 void dg_errx(const char *fmt, ...)
 {
@@ -191,16 +196,24 @@ int range_args_check(struct range_args *ra, const char *cmd, bool required)
 		return dg_usage_error(cmd,
 				      "give --offset (or --phys) and --length together (%zu and %zu given)",
 				      ra->nr_off, ra->nr_len);
-	if (required && !ra->nr_off)
-		return dg_usage_error(cmd, "no range given: use --offset and --length");
+	if (required && !ra->nr_off && !ra->badblocks)
+		return dg_usage_error(cmd, "no range given: use --offset and --length, or --badblocks");
 	return 0;
 }
+
+static int range_args_sysfs(struct range_args *ra, struct dg_target *t);
 
 int range_args_resolve(struct range_args *ra, struct dg_target *t,
 		       struct dg_ctx *ctx)
 {
 	size_t i;
 
+	if (ra->from_sysfs) {
+		int rc = range_args_sysfs(ra, t);
+
+		if (rc)
+			return rc;
+	}
 	for (i = 0; i < ra->nr_off; i++) {
 		int rc;
 
@@ -212,4 +225,154 @@ int range_args_resolve(struct range_args *ra, struct dg_target *t,
 			return dg_lib_fail(ctx, dg_target_get_devname(t), rc);
 	}
 	return 0;
+}
+
+static int range_args_add(struct range_args *ra, const struct dg_range *r)
+{
+	if (ra->nr_off == ra->cap) {
+		size_t cap = ra->cap * 2 + 64;
+		struct dg_range *nr = realloc(ra->ranges, cap * sizeof(*nr));
+		bool *np;
+
+		if (!nr)
+			return -ENOMEM;
+		ra->ranges = nr;
+		np = realloc(ra->phys, cap * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		ra->phys = np;
+		ra->cap = cap;
+	}
+	ra->phys[ra->nr_off] = false;
+	ra->ranges[ra->nr_off++] = *r;
+	ra->nr_len++;
+	return 0;
+}
+
+/*
+ * A badblocks list in the kernel's format, one "SECTOR COUNT" a line
+ * (512-byte sectors), as /sys/block/X/badblocks and ndctl show it.
+ * Nothing is acted on if any line is malformed.
+ */
+int range_args_badblocks(struct range_args *ra, const char *cmd,
+			 const char *name, FILE *f)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned int lineno = 0;
+	ssize_t n;
+	int rc = 0;
+
+	ra->badblocks = true;
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		struct dg_range r;
+		char *p = line;
+
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
+			line[--n] = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		rc = dg_parse_range(p, true, &r);
+		if (rc) {
+			dg_errx("%s:%u: '%s': %s", name, lineno, p,
+				rc == -ERANGE ? "past 64 bits" :
+						"not a 'SECTOR COUNT' badblocks entry");
+			rc = DG_EXIT_USAGE;
+			break;
+		}
+		if (range_args_add(ra, &r)) {
+			rc = DG_EXIT_FAILURE;
+			break;
+		}
+	}
+	free(line);
+	(void)cmd;
+	return rc;
+}
+
+int range_args_badblocks_opt(struct range_args *ra, const char *cmd,
+			     const char *arg)
+{
+	FILE *f;
+	int rc;
+
+	if (!strcmp(arg, "sysfs")) {
+		/* read once the target is known */
+		ra->badblocks = true;
+		ra->from_sysfs = true;
+		return 0;
+	}
+	if (!strcmp(arg, "-"))
+		return range_args_badblocks(ra, cmd, "<stdin>", stdin);
+	f = fopen(arg, "re");
+	if (!f) {
+		dg_errx("%s: %s", arg, strerror(errno));
+		return DG_EXIT_FAILURE;
+	}
+	rc = range_args_badblocks(ra, cmd, arg, f);
+	fclose(f);
+	return rc;
+}
+
+/*
+ * The device's own list.  A partition has none of its own: the disk's
+ * list is in disk sectors, so entries are moved to the partition's start
+ * and those outside it dropped.
+ */
+static int range_args_sysfs(struct range_args *ra, struct dg_target *t)
+{
+	char path[128];
+	uint64_t start = 0, size = dg_target_get_size(t);
+	dev_t dev = dg_target_get_devnum(t);
+	bool part = dg_target_get_kind(t) == DG_TARGET_PARTITION;
+	struct range_args all;
+	size_t i;
+	FILE *f;
+	int rc;
+
+	if (part) {
+		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/start",
+			 major(dev), minor(dev));
+		f = fopen(path, "re");
+		if (!f || fscanf(f, "%" SCNu64, &start) != 1) {
+			if (f)
+				fclose(f);
+			dg_errx("%s: cannot read the partition start",
+				dg_target_get_devname(t));
+			return DG_EXIT_FAILURE;
+		}
+		fclose(f);
+		start <<= 9;
+	}
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%sbadblocks",
+		 major(dev), minor(dev), part ? "../" : "");
+	f = fopen(path, "re");
+	if (!f) {
+		dg_errx("%s: no badblocks list in sysfs (%s)",
+			dg_target_get_devname(t), strerror(errno));
+		return DG_EXIT_FAILURE;
+	}
+	if (range_args_init(&all, 0)) {
+		fclose(f);
+		return DG_EXIT_FAILURE;
+	}
+	rc = range_args_badblocks(&all, NULL, path, f);
+	fclose(f);
+	for (i = 0; !rc && i < all.nr_off; i++) {
+		struct dg_range r = all.ranges[i];
+		uint64_t s = DG_MAX(r.offset, start);
+		uint64_t e = DG_MIN(r.offset + r.length, start + size);
+
+		if (s >= e)
+			continue;
+		r.offset = s - start;
+		r.length = e - s;
+		if (range_args_add(ra, &r))
+			rc = DG_EXIT_FAILURE;
+	}
+	range_args_free(&all);
+	return rc;
 }

@@ -37,8 +37,15 @@ struct range_args {
 	struct dg_range *ranges;
 	bool *phys;
 	bool any_phys;
+	bool badblocks; /* a badblocks list was given (maybe empty) */
+	bool from_sysfs;
 	size_t nr_off, nr_len, cap;
 };
+int range_args_badblocks(struct range_args *ra, const char *cmd,
+			 const char *name, FILE *f);
+/* --badblocks FILE, - (stdin) or sysfs (the target's own list) */
+int range_args_badblocks_opt(struct range_args *ra, const char *cmd,
+			     const char *arg);
 int range_args_init(struct range_args *ra, int argc);
 void range_args_free(struct range_args *ra);
 /* each returns 0, or DG_EXIT_USAGE after printing the error */

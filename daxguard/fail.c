@@ -22,7 +22,9 @@ static void usage(void)
 	       "     --length <bytes>    its length (one per --offset)\n"
 	       "     --phys <address>    a physical address instead of --offset\n"
 	       "                         (pmem); alone it means the 4 KiB page there\n"
-	       "     --rmap <backend>    xfs-rmapbt, ext4-libext2fs or fiemap\n"
+	       "     --badblocks <file>  ranges from a badblocks list (\"SECTOR COUNT\"\n"
+	       "                         lines); - for stdin, sysfs for the device's own\n"
+	       "     --rmap <backend>    xfs-rmapbt, xfs-bulkstat, ext4-libext2fs or fiemap\n"
 	       " -a, --action <policy>   report (default), term, kill or bus\n"
 	       " -g, --grace <seconds>   term: time between SIGTERM and SIGKILL;\n"
 	       "                         bus: time to wait for exits (default 10)\n"
@@ -44,13 +46,14 @@ static void usage(void)
 
 int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 {
-	enum { OPT_OFFSET = 256, OPT_LENGTH, OPT_PHYS, OPT_RMAP, OPT_PUNCH,
+	enum { OPT_OFFSET = 256, OPT_LENGTH, OPT_PHYS, OPT_RMAP, OPT_BADBLOCKS, OPT_PUNCH,
 	       OPT_SHUTDOWN, OPT_ANCESTORS, OPT_PAUSE };
 	static const struct option longopts[] = {
 		{ "offset", required_argument, NULL, OPT_OFFSET },
 		{ "length", required_argument, NULL, OPT_LENGTH },
 		{ "phys", required_argument, NULL, OPT_PHYS },
 		{ "rmap", required_argument, NULL, OPT_RMAP },
+		{ "badblocks", required_argument, NULL, OPT_BADBLOCKS },
 		{ "action", required_argument, NULL, 'a' },
 		{ "grace", required_argument, NULL, 'g' },
 		{ "punch", no_argument, NULL, OPT_PUNCH },
@@ -91,6 +94,11 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 			break;
 		case OPT_RMAP:
 			rmap = optarg;
+			break;
+		case OPT_BADBLOCKS:
+			ret = range_args_badblocks_opt(&ra, "fail", optarg);
+			if (ret)
+				goto out;
 			break;
 		case 'a':
 			if (dg_action_parse(optarg, &mf.action)) {
@@ -155,6 +163,12 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 	}
 	if (range_args_resolve(&ra, target, ctx))
 		goto out;
+	if (ra.badblocks && !ra.nr_off) {
+		printf("%s: no bad blocks listed: nothing to do\n",
+		       dg_target_get_devname(target));
+		ret = DG_EXIT_OK;
+		goto out;
+	}
 	rc = dg_target_set_rmap(target, rmap);
 	if (rc) {
 		dg_lib_fail(ctx, rmap, rc);

@@ -75,8 +75,10 @@ static void usage(void)
 	      "     --length <bytes>  length of that range (both may repeat)\n"
 	      "     --phys <address>  a physical address instead of --offset (pmem);\n"
 	      "                       alone it means the 4 KiB page there\n"
-	      "     --rmap <backend>  reverse map to use: xfs-rmapbt, ext4-libext2fs\n"
-	      "                       or fiemap (default: the best that applies)\n"
+	      "     --badblocks <file> ranges from a badblocks list (\"SECTOR COUNT\"\n"
+	      "                       lines); - for stdin, sysfs for the device's own\n"
+	      "     --rmap <backend>  reverse map: xfs-rmapbt, xfs-bulkstat,\n"
+	      "                       ext4-libext2fs or fiemap (default: the best)\n"
 	      "     --no-paths        do not resolve inode numbers to paths\n"
 	      "     --no-users        do not look for processes\n"
 	      " -J, --json            use JSON output format\n"
@@ -548,13 +550,14 @@ void dg_print_who(const struct dg_output_opts *out, struct dg_target *t,
 
 int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 {
-	enum { OPT_OFFSET = 256, OPT_LENGTH, OPT_PHYS, OPT_RMAP, OPT_NO_PATHS,
+	enum { OPT_OFFSET = 256, OPT_LENGTH, OPT_PHYS, OPT_RMAP, OPT_BADBLOCKS, OPT_NO_PATHS,
 	       OPT_NO_USERS, OPT_OUTPUT_ALL };
 	static const struct option longopts[] = {
 		{ "offset", required_argument, NULL, OPT_OFFSET },
 		{ "length", required_argument, NULL, OPT_LENGTH },
 		{ "phys", required_argument, NULL, OPT_PHYS },
 		{ "rmap", required_argument, NULL, OPT_RMAP },
+		{ "badblocks", required_argument, NULL, OPT_BADBLOCKS },
 		{ "no-paths", no_argument, NULL, OPT_NO_PATHS },
 		{ "no-users", no_argument, NULL, OPT_NO_USERS },
 		{ "json", no_argument, NULL, 'J' },
@@ -597,6 +600,11 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 			break;
 		case OPT_RMAP:
 			rmap = optarg;
+			break;
+		case OPT_BADBLOCKS:
+			ret = range_args_badblocks_opt(&ra, "who", optarg);
+			if (ret)
+				goto out;
 			break;
 		case OPT_NO_PATHS:
 			opts.flags |= DG_WHO_NO_PATHS;
@@ -674,6 +682,11 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 	ret = range_args_resolve(&ra, target, ctx);
 	if (ret)
 		goto out;
+	if (ra.badblocks && !ra.nr_off) {
+		/* an empty list is good news, not a whole-device query */
+		printf("%s: no bad blocks listed\n", dg_target_get_devname(target));
+		goto out;
+	}
 	rc = dg_target_set_rmap(target, rmap);
 	if (rc) {
 		ret = dg_lib_fail(ctx, rmap, rc);
