@@ -17,8 +17,8 @@
 #include "util/util.h"
 
 static const char *const stages[] = {
-	"collect", "freeze",  "rmap",	    "thaw",  "signal",	"wait",
-	"invalidate", "punch", "shutdown", "unmount", "release",
+	"collect",    "freeze", "rmap",	    "thaw",    "signal",  "wait",
+	"invalidate", "punch",	"shutdown", "unmount", "release",
 };
 
 static const char *pause_stage;
@@ -79,16 +79,14 @@ static void do_pause(const char *stage)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-void act_stage_fn(struct dg_ctx *ctx, const char *stage,
-		  enum dg_stage_event ev, unsigned int pending,
-		  uint64_t elapsed_ms)
+void act_stage_fn(struct dg_ctx *ctx, const char *stage, enum dg_stage_event ev,
+		  unsigned int pending, uint64_t elapsed_ms)
 {
 	if (ev == DG_STAGE_PROGRESS) {
 		if (!isatty(STDERR_FILENO))
 			return;
-		fprintf(stderr, "\r  waiting for %u process%s to exit ... %.1f s ",
-			pending, pending == 1 ? "" : "es",
-			(double)elapsed_ms / 1000);
+		fprintf(stderr, "\r  waiting for %u process%s to exit ... %.1f s ", pending,
+			pending == 1 ? "" : "es", (double)elapsed_ms / 1000);
 		progress_shown = true;
 		return;
 	}
@@ -96,8 +94,7 @@ void act_stage_fn(struct dg_ctx *ctx, const char *stage,
 		fputs("\r\033[K", stderr);
 		progress_shown = false;
 	}
-	if (ev == DG_STAGE_END && pause_stage && !paused_once &&
-	    !strcmp(stage, pause_stage)) {
+	if (ev == DG_STAGE_END && pause_stage && !paused_once && !strcmp(stage, pause_stage)) {
 		paused_once = true;
 		do_pause(stage);
 	}
@@ -123,8 +120,7 @@ static void add_cell(struct libscols_line *ln, size_t col, char *data)
 		free(data);
 }
 
-static void print_victims(const struct dg_output_opts *o,
-			  struct dg_report *rep)
+static void print_victims(const struct dg_output_opts *o, struct dg_report *rep)
 {
 	struct libscols_table *tb = scols_new_table();
 	struct dg_victim *v;
@@ -202,9 +198,8 @@ static void print_steps(const struct dg_output_opts *o, struct dg_report *rep)
 	scols_unref_table(tb);
 }
 
-void act_print(const struct dg_output_opts *o, struct dg_target *t,
-	       struct dg_report *rep, const char *action, bool dry_run,
-	       bool removal)
+void act_print(const struct dg_output_opts *o, struct dg_target *t, struct dg_report *rep,
+	       const char *action, bool dry_run, bool removal)
 {
 	struct dg_result *res = dg_report_get_result(rep);
 	struct dg_victim *v;
@@ -212,13 +207,11 @@ void act_print(const struct dg_output_opts *o, struct dg_target *t,
 	const char *w;
 
 	if (o->json) {
-		json_object *root = res ? dg_json_who(t, res) :
-					  json_object_new_object();
+		json_object *root = res ? dg_json_who(t, res) : json_object_new_object();
 		json_object *arr = json_object_new_array();
 
 		json_object_object_add(root, "action", jstr(action));
-		json_object_object_add(root, "dry_run",
-				       json_object_new_boolean(dry_run));
+		json_object_object_add(root, "dry_run", json_object_new_boolean(dry_run));
 		json_object_object_add(root, "complete",
 				       json_object_new_boolean(dg_report_is_complete(rep)));
 		json_object_object_add(root, "metadata_hit",
@@ -227,8 +220,7 @@ void act_print(const struct dg_output_opts *o, struct dg_target *t,
 		{
 			json_object *jv = json_object_new_object();
 			json_object *sigs = json_object_new_array();
-			char *copy = strdup(dg_victim_get_signals(v)), *tok,
-			     *save = NULL;
+			char *copy = strdup(dg_victim_get_signals(v)), *tok, *save = NULL;
 
 			for (tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
 			     tok = strtok_r(NULL, ",", &save))
@@ -236,17 +228,16 @@ void act_print(const struct dg_output_opts *o, struct dg_target *t,
 			free(copy);
 			json_object_object_add(jv, "pid",
 					       json_object_new_int(dg_victim_get_pid(v)));
-			json_object_object_add(jv, "command",
-					       jstr(dg_victim_get_comm(v)));
+			json_object_object_add(jv, "command", jstr(dg_victim_get_comm(v)));
 			json_object_object_add(jv, "state",
 					       jstr(dg_victim_state_name(dg_victim_get_state(v))));
 			json_object_object_add(jv, "signals", sigs);
-			json_object_object_add(jv, "signalled_ms",
-					       json_object_new_uint64(dg_victim_get_signalled_ms(v)));
+			json_object_object_add(
+				jv, "signalled_ms",
+				json_object_new_uint64(dg_victim_get_signalled_ms(v)));
 			json_object_object_add(jv, "exited_ms",
 					       json_object_new_uint64(dg_victim_get_exited_ms(v)));
-			json_object_object_add(jv, "reason",
-					       jstr(dg_victim_get_reason(v)));
+			json_object_object_add(jv, "reason", jstr(dg_victim_get_reason(v)));
 			json_object_array_add(arr, jv);
 		}
 		json_object_object_add(root, "processes", arr);
@@ -296,8 +287,7 @@ int act_parse_seconds(const char *cmd, const char *arg, unsigned int *ms)
 	errno = 0;
 	v = strtod(arg, &end);
 	if (errno || end == arg || *end || v < 0 || v > 86400)
-		return dg_usage_error(cmd,
-				      "--grace '%s': not a number of seconds (0 to 86400)",
+		return dg_usage_error(cmd, "--grace '%s': not a number of seconds (0 to 86400)",
 				      arg);
 	*ms = (unsigned int)(v * 1000);
 	return 0;

@@ -78,8 +78,7 @@ int dg_columns_parse(struct dg_columns *cols, const char *list)
 		free(copy);
 		return -ENOMEM;
 	}
-	for (tok = strtok_r(copy, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		for (i = 0; i < cols->nr_all; i++)
 			if (!strcasecmp(tok, cols->all[i].name))
 				break;
@@ -100,8 +99,7 @@ void dg_columns_print_help(const struct dg_columns *cols, FILE *out)
 	size_t i;
 
 	for (i = 0; i < cols->nr_all; i++)
-		fprintf(out, " %14s  %s\n", cols->all[i].name,
-			cols->all[i].help);
+		fprintf(out, " %14s  %s\n", cols->all[i].name, cols->all[i].help);
 }
 
 char *dg_fmt_size(const struct dg_output_opts *o, uint64_t bytes)
@@ -149,8 +147,7 @@ void range_args_free(struct range_args *ra)
 	free(ra->phys);
 }
 
-int range_args_opt(struct range_args *ra, const char *cmd, enum range_opt which,
-		   const char *arg)
+int range_args_opt(struct range_args *ra, const char *cmd, enum range_opt which, const char *arg)
 {
 	static const char *const names[] = { "--offset", "--length", "--phys" };
 	uint64_t v;
@@ -158,13 +155,13 @@ int range_args_opt(struct range_args *ra, const char *cmd, enum range_opt which,
 
 	if (rc)
 		return dg_usage_error(cmd, "%s '%s': %s", names[which], arg,
-				      rc == -ERANGE ? "too large for 64 bits" :
-						      "not a size (bytes, 0x hex, or a K/M/G/T suffix)");
+				      rc == -ERANGE ?
+					      "too large for 64 bits" :
+					      "not a size (bytes, 0x hex, or a K/M/G/T suffix)");
 	switch (which) {
 	case RANGE_LENGTH:
 		if (!v)
-			return dg_usage_error(cmd, "--length '%s': a range cannot be empty",
-					      arg);
+			return dg_usage_error(cmd, "--length '%s': a range cannot be empty", arg);
 		ra->ranges[ra->nr_len++].length = v;
 		break;
 	case RANGE_PHYS:
@@ -193,18 +190,18 @@ int range_args_check(struct range_args *ra, const char *cmd, bool required)
 		}
 	}
 	if (ra->nr_off != ra->nr_len)
-		return dg_usage_error(cmd,
-				      "give --offset (or --phys) and --length together (%zu and %zu given)",
-				      ra->nr_off, ra->nr_len);
+		return dg_usage_error(
+			cmd, "give --offset (or --phys) and --length together (%zu and %zu given)",
+			ra->nr_off, ra->nr_len);
 	if (required && !ra->nr_off && !ra->badblocks)
-		return dg_usage_error(cmd, "no range given: use --offset and --length, or --badblocks");
+		return dg_usage_error(cmd,
+				      "no range given: use --offset and --length, or --badblocks");
 	return 0;
 }
 
 static int range_args_sysfs(struct range_args *ra, struct dg_target *t);
 
-int range_args_resolve(struct range_args *ra, struct dg_target *t,
-		       struct dg_ctx *ctx)
+int range_args_resolve(struct range_args *ra, struct dg_target *t, struct dg_ctx *ctx)
 {
 	size_t i;
 
@@ -219,8 +216,7 @@ int range_args_resolve(struct range_args *ra, struct dg_target *t,
 
 		if (!ra->phys[i])
 			continue;
-		rc = dg_target_phys_to_offset(t, ra->ranges[i].offset,
-					      &ra->ranges[i].offset);
+		rc = dg_target_phys_to_offset(t, ra->ranges[i].offset, &ra->ranges[i].offset);
 		if (rc)
 			return dg_lib_fail(ctx, dg_target_get_devname(t), rc);
 	}
@@ -254,8 +250,7 @@ static int range_args_add(struct range_args *ra, const struct dg_range *r)
  * (512-byte sectors), as /sys/block/X/badblocks and ndctl show it.
  * Nothing is acted on if any line is malformed.
  */
-int range_args_badblocks(struct range_args *ra, const char *cmd,
-			 const char *name, FILE *f)
+int range_args_badblocks(struct range_args *ra, const char *cmd, const char *name, FILE *f)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -293,8 +288,7 @@ int range_args_badblocks(struct range_args *ra, const char *cmd,
 	return rc;
 }
 
-int range_args_badblocks_opt(struct range_args *ra, const char *cmd,
-			     const char *arg)
+int range_args_badblocks_opt(struct range_args *ra, const char *cmd, const char *arg)
 {
 	FILE *f;
 	int rc;
@@ -334,25 +328,23 @@ static int range_args_sysfs(struct range_args *ra, struct dg_target *t)
 	int rc;
 
 	if (part) {
-		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/start",
-			 major(dev), minor(dev));
+		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/start", major(dev), minor(dev));
 		f = fopen(path, "re");
 		if (!f || fscanf(f, "%" SCNu64, &start) != 1) {
 			if (f)
 				fclose(f);
-			dg_errx("%s: cannot read the partition start",
-				dg_target_get_devname(t));
+			dg_errx("%s: cannot read the partition start", dg_target_get_devname(t));
 			return DG_EXIT_FAILURE;
 		}
 		fclose(f);
 		start <<= 9;
 	}
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%sbadblocks",
-		 major(dev), minor(dev), part ? "../" : "");
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%sbadblocks", major(dev), minor(dev),
+		 part ? "../" : "");
 	f = fopen(path, "re");
 	if (!f) {
-		dg_errx("%s: no badblocks list in sysfs (%s)",
-			dg_target_get_devname(t), strerror(errno));
+		dg_errx("%s: no badblocks list in sysfs (%s)", dg_target_get_devname(t),
+			strerror(errno));
 		return DG_EXIT_FAILURE;
 	}
 	if (range_args_init(&all, 0)) {

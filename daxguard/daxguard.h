@@ -28,8 +28,7 @@ void dg_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void dg_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* after a failed library call: its own one-line explanation */
 int dg_lib_fail(struct dg_ctx *ctx, const char *object, int rc);
-int dg_usage_error(const char *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int dg_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* --offset, --length and --phys, as who and fail take them */
 enum range_opt { RANGE_OFFSET, RANGE_LENGTH, RANGE_PHYS };
@@ -41,20 +40,16 @@ struct range_args {
 	bool from_sysfs;
 	size_t nr_off, nr_len, cap;
 };
-int range_args_badblocks(struct range_args *ra, const char *cmd,
-			 const char *name, FILE *f);
+int range_args_badblocks(struct range_args *ra, const char *cmd, const char *name, FILE *f);
 /* --badblocks FILE, - (stdin) or sysfs (the target's own list) */
-int range_args_badblocks_opt(struct range_args *ra, const char *cmd,
-			     const char *arg);
+int range_args_badblocks_opt(struct range_args *ra, const char *cmd, const char *arg);
 int range_args_init(struct range_args *ra, int argc);
 void range_args_free(struct range_args *ra);
 /* each returns 0, or DG_EXIT_USAGE after printing the error */
-int range_args_opt(struct range_args *ra, const char *cmd, enum range_opt which,
-		   const char *arg);
+int range_args_opt(struct range_args *ra, const char *cmd, enum range_opt which, const char *arg);
 int range_args_check(struct range_args *ra, const char *cmd, bool required);
 /* physical addresses to offsets on @t; DG_EXIT_FAILURE after an error */
-int range_args_resolve(struct range_args *ra, struct dg_target *t,
-		       struct dg_ctx *ctx);
+int range_args_resolve(struct range_args *ra, struct dg_target *t, struct dg_ctx *ctx);
 
 /* -o/--output columns, as util-linux declares them */
 struct dg_column {
@@ -82,8 +77,8 @@ struct dg_output_opts {
 /* who.c: the owners and users of a result, for every command */
 json_object *dg_json_who(struct dg_target *t, struct dg_result *res);
 void dg_json_print(json_object *root);
-void dg_print_who(const struct dg_output_opts *out, struct dg_target *t,
-		  struct dg_result *res, bool owners);
+void dg_print_who(const struct dg_output_opts *out, struct dg_target *t, struct dg_result *res,
+		  bool owners);
 
 /* a size for a table cell: human unless --bytes */
 char *dg_fmt_size(const struct dg_output_opts *o, uint64_t bytes);

@@ -46,8 +46,17 @@ static void usage(void)
 
 int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 {
-	enum { OPT_OFFSET = 256, OPT_LENGTH, OPT_PHYS, OPT_RMAP, OPT_BADBLOCKS, OPT_PUNCH,
-	       OPT_SHUTDOWN, OPT_ANCESTORS, OPT_PAUSE };
+	enum {
+		OPT_OFFSET = 256,
+		OPT_LENGTH,
+		OPT_PHYS,
+		OPT_RMAP,
+		OPT_BADBLOCKS,
+		OPT_PUNCH,
+		OPT_SHUTDOWN,
+		OPT_ANCESTORS,
+		OPT_PAUSE
+	};
 	static const struct option longopts[] = {
 		{ "offset", required_argument, NULL, OPT_OFFSET },
 		{ "length", required_argument, NULL, OPT_LENGTH },
@@ -102,7 +111,8 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 			break;
 		case 'a':
 			if (dg_action_parse(optarg, &mf.action)) {
-				dg_usage_error("fail", "--action '%s': not one of report, term, kill, bus",
+				dg_usage_error("fail",
+					       "--action '%s': not one of report, term, kill, bus",
 					       optarg);
 				goto out;
 			}
@@ -151,8 +161,7 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 	if (range_args_check(&ra, "fail", true))
 		goto out;
 	if (optind != argc - 1) {
-		dg_usage_error("fail", optind == argc ? "no target given" :
-							"too many arguments");
+		dg_usage_error("fail", optind == argc ? "no target given" : "too many arguments");
 		goto out;
 	}
 	ret = DG_EXIT_FAILURE;
@@ -164,8 +173,7 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 	if (range_args_resolve(&ra, target, ctx))
 		goto out;
 	if (ra.badblocks && !ra.nr_off) {
-		printf("%s: no bad blocks listed: nothing to do\n",
-		       dg_target_get_devname(target));
+		printf("%s: no bad blocks listed: nothing to do\n", dg_target_get_devname(target));
 		ret = DG_EXIT_OK;
 		goto out;
 	}
@@ -177,8 +185,8 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 	dg_set_stage_fn(ctx, act_stage_fn);
 	rc = dg_notify_failure(target, ra.ranges, ra.nr_off, &mf, &rep);
 	if (rep)
-		act_print(&out, target, rep, dg_action_name(mf.action),
-			  mf.flags & DG_MF_DRY_RUN, false);
+		act_print(&out, target, rep, dg_action_name(mf.action), mf.flags & DG_MF_DRY_RUN,
+			  false);
 	if (rc) {
 		dg_lib_fail(ctx, argv[optind], rc);
 		goto out;

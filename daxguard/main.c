@@ -42,8 +42,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return DG_EXIT_USAGE;
 	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-	    !strcmp(argv[1], "help")) {
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return DG_EXIT_OK;
 	}
@@ -56,8 +55,7 @@ int main(int argc, char **argv)
 			break;
 	if (i == sizeof(commands) / sizeof(commands[0])) {
 		dg_errx("'%s' is not a daxguard command", argv[1]);
-		fputs("Try 'daxguard --help' for the list of commands.\n",
-		      stderr);
+		fputs("Try 'daxguard --help' for the list of commands.\n", stderr);
 		return DG_EXIT_USAGE;
 	}
 	rc = dg_new(&ctx);

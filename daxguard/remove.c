@@ -70,7 +70,8 @@ int cmd_remove(int argc, char **argv, struct dg_ctx *ctx)
 		switch (c) {
 		case 'a':
 			if (dg_action_parse(optarg, &mf.action)) {
-				dg_usage_error("remove", "--action '%s': not one of term, kill, bus, report",
+				dg_usage_error("remove",
+					       "--action '%s': not one of term, kill, bus, report",
 					       optarg);
 				goto out;
 			}
@@ -114,8 +115,7 @@ int cmd_remove(int argc, char **argv, struct dg_ctx *ctx)
 		}
 	}
 	if (optind != argc - 1) {
-		dg_usage_error("remove", optind == argc ? "no target given" :
-							  "too many arguments");
+		dg_usage_error("remove", optind == argc ? "no target given" : "too many arguments");
 		goto out;
 	}
 	ret = DG_EXIT_FAILURE;
@@ -127,8 +127,8 @@ int cmd_remove(int argc, char **argv, struct dg_ctx *ctx)
 	dg_set_stage_fn(ctx, act_stage_fn);
 	rc = dg_notify_failure(target, NULL, 0, &mf, &rep);
 	if (rep)
-		act_print(&out, target, rep, dg_action_name(mf.action),
-			  mf.flags & DG_MF_DRY_RUN, true);
+		act_print(&out, target, rep, dg_action_name(mf.action), mf.flags & DG_MF_DRY_RUN,
+			  true);
 	if (rc) {
 		dg_lib_fail(ctx, argv[optind], rc);
 		goto out;

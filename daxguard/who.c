@@ -36,19 +36,25 @@ enum {
 static const struct dg_column who_columns[] = {
 	[COL_O_DEVICE] = { "DEVICE", 0.1, 0, "filesystem device", TABLE_OWNERS },
 	[COL_O_TYPE] = { "TYPE", 0.05, 0, "file, metadata, free or unknown", TABLE_OWNERS },
-	[COL_O_OFFSET] = { "OFFSET", 0.1, SCOLS_FL_RIGHT, "device offset of the affected part", TABLE_OWNERS },
-	[COL_O_LENGTH] = { "LENGTH", 0.08, SCOLS_FL_RIGHT, "length of the affected part", TABLE_OWNERS },
+	[COL_O_OFFSET] = { "OFFSET", 0.1, SCOLS_FL_RIGHT, "device offset of the affected part",
+			   TABLE_OWNERS },
+	[COL_O_LENGTH] = { "LENGTH", 0.08, SCOLS_FL_RIGHT, "length of the affected part",
+			   TABLE_OWNERS },
 	[COL_O_INODE] = { "INODE", 0.08, SCOLS_FL_RIGHT, "inode number", TABLE_OWNERS },
-	[COL_O_FOFFSET] = { "FILE-OFFSET", 0.1, SCOLS_FL_RIGHT, "where the affected part is in the file", TABLE_OWNERS },
-	[COL_O_FLAGS] = { "FLAGS", 0.08, 0, "attr_fork, extent_map, unwritten, shared, unlinked", TABLE_OWNERS },
+	[COL_O_FOFFSET] = { "FILE-OFFSET", 0.1, SCOLS_FL_RIGHT,
+			    "where the affected part is in the file", TABLE_OWNERS },
+	[COL_O_FLAGS] = { "FLAGS", 0.08, 0, "attr_fork, extent_map, unwritten, shared, unlinked",
+			  TABLE_OWNERS },
 	[COL_O_OWNER] = { "OWNER", 0.3, 0, "file path, or the kind of metadata", TABLE_OWNERS },
 	[COL_U_PID] = { "PID", 0.05, SCOLS_FL_RIGHT, "process ID", TABLE_USERS },
 	[COL_U_COMMAND] = { "COMMAND", 0.1, 0, "command name", TABLE_USERS },
 	[COL_U_USE] = { "USE", 0.04, 0, "map, fd, cwd, root or exe", TABLE_USERS },
 	[COL_U_FD] = { "FD", 0.03, SCOLS_FL_RIGHT, "file descriptor", TABLE_USERS },
-	[COL_U_MODE] = { "MODE", 0.04, 0, "mapping permissions, s = shared, p = private", TABLE_USERS },
+	[COL_U_MODE] = { "MODE", 0.04, 0, "mapping permissions, s = shared, p = private",
+			 TABLE_USERS },
 	[COL_U_VMA] = { "VMA", 0.2, 0, "mapped address range", TABLE_USERS },
-	[COL_U_FRANGE] = { "FILE-RANGE", 0.15, 0, "affected file range the mapping covers", TABLE_USERS },
+	[COL_U_FRANGE] = { "FILE-RANGE", 0.15, 0, "affected file range the mapping covers",
+			   TABLE_USERS },
 	[COL_U_INODE] = { "INODE", 0.08, SCOLS_FL_RIGHT, "inode number", TABLE_USERS },
 	[COL_U_PATH] = { "PATH", 0.3, 0, "the file, as the process sees it", TABLE_USERS },
 };
@@ -58,8 +64,7 @@ static const char *const default_columns =
 
 static void usage(void)
 {
-	struct dg_columns cols = { .all = who_columns,
-				   .nr_all = ARRAY_SIZE(who_columns) };
+	struct dg_columns cols = { .all = who_columns, .nr_all = ARRAY_SIZE(who_columns) };
 
 	fputs("Usage:\n"
 	      " daxguard who [options] <target>\n"
@@ -108,15 +113,13 @@ static char *user_mode(struct dg_user *u)
 {
 	unsigned int f = dg_user_get_flags(u);
 	char m[5] = { f & DG_USER_READ ? 'r' : '-', f & DG_USER_WRITE ? 'w' : '-',
-		      f & DG_USER_EXEC ? 'x' : '-',
-		      f & DG_USER_SHARED ? 's' : 'p', 0 };
+		      f & DG_USER_EXEC ? 'x' : '-', f & DG_USER_SHARED ? 's' : 'p', 0 };
 
 	return strdup(m);
 }
 
 static const char *const owner_flag_names[] = {
-	"attr_fork", "extent_map", "unwritten", "shared",
-	"unlinked",  NULL,	   "directory",
+	"attr_fork", "extent_map", "unwritten", "shared", "unlinked", NULL, "directory",
 };
 
 static char *owner_flags_str(struct dg_owner *o)
@@ -149,15 +152,13 @@ static char *owner_cell(struct who_opts *opts, struct dg_owner *o, int col)
 	case COL_O_OFFSET:
 		return ranged ? dg_fmt_hex(dg_owner_get_offset(o)) : NULL;
 	case COL_O_LENGTH:
-		return ranged ? dg_fmt_size(&opts->out, dg_owner_get_length(o)) :
-				NULL;
+		return ranged ? dg_fmt_size(&opts->out, dg_owner_get_length(o)) : NULL;
 	case COL_O_INODE:
 		if (file && asprintf(&s, "%" PRIu64, dg_owner_get_inode(o)) < 0)
 			s = NULL;
 		return s;
 	case COL_O_FOFFSET:
-		if (!file || !ranged ||
-		    (dg_owner_get_flags(o) & DG_OWNER_EXTENT_MAP))
+		if (!file || !ranged || (dg_owner_get_flags(o) & DG_OWNER_EXTENT_MAP))
 			return NULL;
 		return dg_fmt_hex(dg_owner_get_file_offset(o));
 	case COL_O_FLAGS:
@@ -170,9 +171,7 @@ static char *owner_cell(struct who_opts *opts, struct dg_owner *o, int col)
 		if (dg_owner_get_path(o))
 			return strdup(dg_owner_get_path(o));
 		if (asprintf(&s, "inode %" PRIu64 "%s", dg_owner_get_inode(o),
-			     dg_owner_get_flags(o) & DG_OWNER_UNLINKED ?
-				     " (unlinked)" :
-				     "") < 0)
+			     dg_owner_get_flags(o) & DG_OWNER_UNLINKED ? " (unlinked)" : "") < 0)
 			s = NULL;
 		return s;
 	}
@@ -201,14 +200,12 @@ static char *user_cell(struct who_opts *opts, struct dg_user *u, int col)
 		return map ? user_mode(u) : NULL;
 	case COL_U_VMA:
 		if (map)
-			rc = asprintf(&s, "%#" PRIx64 "-%#" PRIx64,
-				      dg_user_get_vm_start(u),
+			rc = asprintf(&s, "%#" PRIx64 "-%#" PRIx64, dg_user_get_vm_start(u),
 				      dg_user_get_vm_end(u));
 		break;
 	case COL_U_FRANGE:
 		if (map)
-			rc = asprintf(&s, "%#" PRIx64 "+%#" PRIx64,
-				      dg_user_get_file_offset(u),
+			rc = asprintf(&s, "%#" PRIx64 "+%#" PRIx64, dg_user_get_file_offset(u),
 				      dg_user_get_file_length(u));
 		break;
 	case COL_U_INODE:
@@ -220,8 +217,7 @@ static char *user_cell(struct who_opts *opts, struct dg_user *u, int col)
 	return rc < 0 ? NULL : s;
 }
 
-static struct libscols_table *new_table(struct who_opts *opts, int which,
-					int *map, size_t *nr)
+static struct libscols_table *new_table(struct who_opts *opts, int which, int *map, size_t *nr)
 {
 	struct libscols_table *tb = scols_new_table();
 	size_t i;
@@ -257,8 +253,7 @@ static int print_tables(struct who_opts *opts, struct dg_result *res)
 	if (!tb)
 		return -ENOMEM;
 	if (nr && dg_owner_get_first(res)) {
-		dg_owner_foreach(res, o)
-		{
+		dg_owner_foreach(res, o) {
 			struct libscols_line *ln = scols_table_new_line(tb, NULL);
 
 			for (i = 0; ln && i < nr; i++) {
@@ -280,8 +275,7 @@ static int print_tables(struct who_opts *opts, struct dg_result *res)
 		return -ENOMEM;
 	if (nr && dg_user_get_first(res)) {
 		putchar('\n');
-		dg_user_foreach(res, u)
-		{
+		dg_user_foreach(res, u) {
 			struct libscols_line *ln = scols_table_new_line(tb, NULL);
 
 			for (i = 0; ln && i < nr; i++) {
@@ -299,46 +293,41 @@ static int print_tables(struct who_opts *opts, struct dg_result *res)
 	return 0;
 }
 
-static void print_topology(struct who_opts *opts, struct dg_target *t,
-			   struct dg_result *res)
+static void print_topology(struct who_opts *opts, struct dg_target *t, struct dg_result *res)
 {
 	char sz[32];
 	struct dg_fs *fs;
 	size_t i;
 
 	printf("%s: %s", dg_target_get_devname(t),
-	       opts->out.bytes ? (snprintf(sz, sizeof(sz), "%" PRIu64 " bytes",
-					   dg_target_get_size(t)), sz) :
-				 dg_size_str(dg_target_get_size(t), sz, sizeof(sz)));
+	       opts->out.bytes ?
+		       (snprintf(sz, sizeof(sz), "%" PRIu64 " bytes", dg_target_get_size(t)), sz) :
+		       dg_size_str(dg_target_get_size(t), sz, sizeof(sz)));
 	if (dg_target_get_backing_file(t))
 		printf(", loop device on %s", dg_target_get_backing_file(t));
 	putchar('\n');
-	dg_fs_foreach(t, fs)
-	{
+	dg_fs_foreach(t, fs) {
 		struct dg_mount *m;
 
-		printf("  %s: %s, at %#" PRIx64, dg_fs_get_devname(fs),
-		       dg_fs_get_type(fs), dg_fs_get_start(fs));
+		printf("  %s: %s, at %#" PRIx64, dg_fs_get_devname(fs), dg_fs_get_type(fs),
+		       dg_fs_get_start(fs));
 		if (dg_fs_get_rmap(fs))
 			printf(", reverse map %s", dg_fs_get_rmap(fs));
 		putchar('\n');
-		dg_mount_foreach(fs, m)
-		{
+		dg_mount_foreach(fs, m) {
 			printf("    mounted on %s", dg_mount_get_target(m));
 			if (strcmp(dg_mount_get_root(m), "/"))
 				printf(" (bind of %s)", dg_mount_get_root(m));
 			if (!dg_mount_is_local(m))
 				printf(" in mount namespace %" PRIu64 " (pid %d)",
-				       dg_mount_get_mntns(m),
-				       (int)dg_mount_get_ns_pid(m));
+				       dg_mount_get_mntns(m), (int)dg_mount_get_ns_pid(m));
 			putchar('\n');
 		}
 	}
 	for (i = 0; i < dg_result_get_nr_ranges(res); i++) {
 		const struct dg_range *r = dg_result_get_range(res, i);
 
-		printf("  range %#" PRIx64 "+%#" PRIx64 "\n", r->offset,
-		       r->length);
+		printf("  range %#" PRIx64 "+%#" PRIx64 "\n", r->offset, r->length);
 	}
 	putchar('\n');
 }
@@ -364,10 +353,8 @@ static json_object *json_target(struct dg_target *t)
 	free(dev);
 	json_object_object_add(jt, "size", ju64(dg_target_get_size(t)));
 	if (dg_target_get_backing_file(t))
-		json_object_object_add(jt, "backing_file",
-				       jstr(dg_target_get_backing_file(t)));
-	dg_fs_foreach(t, fs)
-	{
+		json_object_object_add(jt, "backing_file", jstr(dg_target_get_backing_file(t)));
+	dg_fs_foreach(t, fs) {
 		json_object *jfs = json_object_new_object();
 		json_object *jms = json_object_new_array();
 		struct dg_mount *m;
@@ -380,25 +367,18 @@ static json_object *json_target(struct dg_target *t)
 		json_object_object_add(jfs, "start", ju64(dg_fs_get_start(fs)));
 		json_object_object_add(jfs, "size", ju64(dg_fs_get_size(fs)));
 		json_object_object_add(jfs, "rmap", jstr(dg_fs_get_rmap(fs)));
-		dg_mount_foreach(fs, m)
-		{
+		dg_mount_foreach(fs, m) {
 			json_object *jm = json_object_new_object();
 
-			json_object_object_add(jm, "target",
-					       jstr(dg_mount_get_target(m)));
-			json_object_object_add(jm, "root",
-					       jstr(dg_mount_get_root(m)));
-			json_object_object_add(jm, "options",
-					       jstr(dg_mount_get_options(m)));
-			json_object_object_add(jm, "mntns",
-					       ju64(dg_mount_get_mntns(m)));
+			json_object_object_add(jm, "target", jstr(dg_mount_get_target(m)));
+			json_object_object_add(jm, "root", jstr(dg_mount_get_root(m)));
+			json_object_object_add(jm, "options", jstr(dg_mount_get_options(m)));
+			json_object_object_add(jm, "mntns", ju64(dg_mount_get_mntns(m)));
 			if (!dg_mount_is_local(m))
-				json_object_object_add(
-					jm, "pid",
-					json_object_new_int(dg_mount_get_ns_pid(m)));
-			json_object_object_add(
-				jm, "local",
-				json_object_new_boolean(dg_mount_is_local(m)));
+				json_object_object_add(jm, "pid",
+						       json_object_new_int(dg_mount_get_ns_pid(m)));
+			json_object_object_add(jm, "local",
+					       json_object_new_boolean(dg_mount_is_local(m)));
 			json_object_array_add(jms, jm);
 		}
 		json_object_object_add(jfs, "mounts", jms);
@@ -414,13 +394,10 @@ static json_object *json_owner(struct dg_owner *o)
 	unsigned int f = dg_owner_get_flags(o);
 	size_t i;
 
-	json_object_object_add(jo, "filesystem",
-			       jstr(dg_fs_get_devname(dg_owner_get_fs(o))));
-	json_object_object_add(jo, "type",
-			       jstr(dg_owner_type_name(dg_owner_get_type(o))));
+	json_object_object_add(jo, "filesystem", jstr(dg_fs_get_devname(dg_owner_get_fs(o))));
+	json_object_object_add(jo, "type", jstr(dg_owner_type_name(dg_owner_get_type(o))));
 	if (dg_owner_get_type(o) == DG_OWNER_METADATA)
-		json_object_object_add(jo, "kind",
-				       jstr(dg_owner_get_metadata(o)));
+		json_object_object_add(jo, "kind", jstr(dg_owner_get_metadata(o)));
 	if (!(f & DG_OWNER_NO_RANGE)) {
 		json_object_object_add(jo, "offset", ju64(dg_owner_get_offset(o)));
 		json_object_object_add(jo, "length", ju64(dg_owner_get_length(o)));
@@ -430,14 +407,11 @@ static json_object *json_owner(struct dg_owner *o)
 	json_object_object_add(jo, "inode", ju64(dg_owner_get_inode(o)));
 	json_object_object_add(jo, "path", jstr(dg_owner_get_path(o)));
 	if (!(f & (DG_OWNER_NO_RANGE | DG_OWNER_EXTENT_MAP | DG_OWNER_ATTR_FORK)))
-		json_object_object_add(jo, "file_offset",
-				       ju64(dg_owner_get_file_offset(o)));
-	json_object_object_add(jo, "unlinked",
-			       json_object_new_boolean(f & DG_OWNER_UNLINKED));
+		json_object_object_add(jo, "file_offset", ju64(dg_owner_get_file_offset(o)));
+	json_object_object_add(jo, "unlinked", json_object_new_boolean(f & DG_OWNER_UNLINKED));
 	jf = json_object_new_array();
 	for (i = 0; i < ARRAY_SIZE(owner_flag_names); i++)
-		if ((f & (1U << i)) && owner_flag_names[i] &&
-		    (1U << i) != DG_OWNER_UNLINKED)
+		if ((f & (1U << i)) && owner_flag_names[i] && (1U << i) != DG_OWNER_UNLINKED)
 			json_object_array_add(jf, jstr(owner_flag_names[i]));
 	json_object_object_add(jo, "flags", jf);
 	return jo;
@@ -451,31 +425,22 @@ static json_object *json_user(struct dg_user *u)
 	json_object_object_add(ju, "pid", json_object_new_int(dg_user_get_pid(u)));
 	json_object_object_add(ju, "command", jstr(dg_user_get_comm(u)));
 	json_object_object_add(ju, "use", jstr(dg_use_name(dg_user_get_use(u))));
-	json_object_object_add(ju, "filesystem",
-			       jstr(dg_fs_get_devname(dg_user_get_fs(u))));
+	json_object_object_add(ju, "filesystem", jstr(dg_fs_get_devname(dg_user_get_fs(u))));
 	json_object_object_add(ju, "inode", ju64(dg_user_get_inode(u)));
 	json_object_object_add(ju, "path", jstr(dg_user_get_path(u)));
 	switch (dg_user_get_use(u)) {
 	case DG_USE_MAP:
-		json_object_object_add(ju, "vma_start",
-				       ju64(dg_user_get_vm_start(u)));
+		json_object_object_add(ju, "vma_start", ju64(dg_user_get_vm_start(u)));
 		json_object_object_add(ju, "vma_end", ju64(dg_user_get_vm_end(u)));
-		json_object_object_add(ju, "vma_offset",
-				       ju64(dg_user_get_vm_pgoff(u)));
-		json_object_object_add(ju, "file_offset",
-				       ju64(dg_user_get_file_offset(u)));
-		json_object_object_add(ju, "file_length",
-				       ju64(dg_user_get_file_length(u)));
-		json_object_object_add(ju, "shared",
-				       json_object_new_boolean(f & DG_USER_SHARED));
-		json_object_object_add(ju, "readable",
-				       json_object_new_boolean(f & DG_USER_READ));
-		json_object_object_add(ju, "writable",
-				       json_object_new_boolean(f & DG_USER_WRITE));
+		json_object_object_add(ju, "vma_offset", ju64(dg_user_get_vm_pgoff(u)));
+		json_object_object_add(ju, "file_offset", ju64(dg_user_get_file_offset(u)));
+		json_object_object_add(ju, "file_length", ju64(dg_user_get_file_length(u)));
+		json_object_object_add(ju, "shared", json_object_new_boolean(f & DG_USER_SHARED));
+		json_object_object_add(ju, "readable", json_object_new_boolean(f & DG_USER_READ));
+		json_object_object_add(ju, "writable", json_object_new_boolean(f & DG_USER_WRITE));
 		break;
 	case DG_USE_FD:
-		json_object_object_add(ju, "fd",
-				       json_object_new_int(dg_user_get_fd(u)));
+		json_object_object_add(ju, "fd", json_object_new_int(dg_user_get_fd(u)));
 		break;
 	default:
 		break;
@@ -532,16 +497,15 @@ void dg_json_print(json_object *root)
 	json_object_put(root);
 }
 
-void dg_print_who(const struct dg_output_opts *out, struct dg_target *t,
-		  struct dg_result *res, bool owners)
+void dg_print_who(const struct dg_output_opts *out, struct dg_target *t, struct dg_result *res,
+		  bool owners)
 {
-	struct who_opts opts = { .out = *out,
-				 .cols = { .all = who_columns,
-					   .nr_all = ARRAY_SIZE(who_columns) } };
+	struct who_opts opts = {
+		.out = *out, .cols = { .all = who_columns, .nr_all = ARRAY_SIZE(who_columns) }
+	};
 
 	/* a removal is about processes; the files in use are in PATH */
-	if (dg_columns_parse(&opts.cols, owners ? default_columns :
-						  "PID,COMMAND,USE,MODE,PATH"))
+	if (dg_columns_parse(&opts.cols, owners ? default_columns : "PID,COMMAND,USE,MODE,PATH"))
 		return;
 	print_topology(&opts, t, res);
 	print_tables(&opts, res);
@@ -550,8 +514,16 @@ void dg_print_who(const struct dg_output_opts *out, struct dg_target *t,
 
 int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 {
-	enum { OPT_OFFSET = 256, OPT_LENGTH, OPT_PHYS, OPT_RMAP, OPT_BADBLOCKS, OPT_NO_PATHS,
-	       OPT_NO_USERS, OPT_OUTPUT_ALL };
+	enum {
+		OPT_OFFSET = 256,
+		OPT_LENGTH,
+		OPT_PHYS,
+		OPT_RMAP,
+		OPT_BADBLOCKS,
+		OPT_NO_PATHS,
+		OPT_NO_USERS,
+		OPT_OUTPUT_ALL
+	};
 	static const struct option longopts[] = {
 		{ "offset", required_argument, NULL, OPT_OFFSET },
 		{ "length", required_argument, NULL, OPT_LENGTH },
@@ -647,9 +619,8 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 	if (ret)
 		goto out;
 	if (optind != argc - 1) {
-		ret = dg_usage_error("who", optind == argc ?
-						    "no target given" :
-						    "too many arguments");
+		ret = dg_usage_error("who",
+				     optind == argc ? "no target given" : "too many arguments");
 		goto out;
 	}
 	if (all_columns) {

@@ -8,9 +8,8 @@
 
 #include "private.h"
 
-static void log_stderr(struct dg_ctx *ctx, int priority, const char *file,
-		       int line, const char *fn, const char *format,
-		       va_list args)
+static void log_stderr(struct dg_ctx *ctx, int priority, const char *file, int line, const char *fn,
+		       const char *format, va_list args)
 {
 	fprintf(stderr, "libdaxguard: %s: ", fn);
 	vfprintf(stderr, format, args);
@@ -90,8 +89,8 @@ DG_EXPORT const char *dg_get_error(struct dg_ctx *ctx)
 	return ctx->error;
 }
 
-void dg_log(struct dg_ctx *ctx, int priority, const char *file, int line,
-	    const char *fn, const char *format, ...)
+void dg_log(struct dg_ctx *ctx, int priority, const char *file, int line, const char *fn,
+	    const char *format, ...)
 {
 	va_list args;
 	int saved = errno;

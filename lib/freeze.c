@@ -53,8 +53,7 @@ static void close_all_but(int keep1, int keep2)
 			close(fd);
 }
 
-static __attribute__((noreturn)) void guardian(int rootfd, int rfd,
-					       unsigned int deadline_ms)
+static __attribute__((noreturn)) void guardian(int rootfd, int rfd, unsigned int deadline_ms)
 {
 	uint64_t end = now_ms() + deadline_ms;
 	char c = 0;
@@ -96,8 +95,8 @@ static __attribute__((noreturn)) void guardian(int rootfd, int rfd,
 	_exit(0);
 }
 
-int dg_freeze(struct dg_ctx *ctx, const char *name, int rootfd,
-	      unsigned int deadline_ms, struct dg_freeze *f)
+int dg_freeze(struct dg_ctx *ctx, const char *name, int rootfd, unsigned int deadline_ms,
+	      struct dg_freeze *f)
 {
 	int p[2], rc;
 	pid_t pid;
@@ -106,8 +105,7 @@ int dg_freeze(struct dg_ctx *ctx, const char *name, int rootfd,
 	f->rootfd = -1;
 	f->wfd = -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
-		return dg_fail(ctx, -errno, "%s: socketpair: %s", name,
-			       strerror(errno));
+		return dg_fail(ctx, -errno, "%s: socketpair: %s", name, strerror(errno));
 	f->rootfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
 	if (f->rootfd < 0) {
 		rc = -errno;
@@ -122,8 +120,8 @@ int dg_freeze(struct dg_ctx *ctx, const char *name, int rootfd,
 		close(p[1]);
 		close(f->rootfd);
 		f->rootfd = -1;
-		return dg_fail(ctx, rc, "%s: cannot start the freeze guardian: %s",
-			       name, strerror(-rc));
+		return dg_fail(ctx, rc, "%s: cannot start the freeze guardian: %s", name,
+			       strerror(-rc));
 	}
 	if (pid == 0) {
 		close(p[1]);
@@ -139,8 +137,7 @@ int dg_freeze(struct dg_ctx *ctx, const char *name, int rootfd,
 		/* EBUSY: frozen by somebody else; theirs to thaw, not ours */
 		dg_thaw(ctx, f);
 		return dg_fail(ctx, rc, "%s: cannot freeze: %s", name,
-			       rc == -EBUSY ? "it is already frozen" :
-					      strerror(-rc));
+			       rc == -EBUSY ? "it is already frozen" : strerror(-rc));
 	}
 	f->frozen = true;
 	f->frozen_at_ms = now_ms();

@@ -35,35 +35,45 @@ static const char *special_owner_name(uint64_t owner)
 		return FMR_OWNER_CODE(owner) == 3 ? "metadata" : NULL;
 	case 'X': /* XFS, and the codes ext4 shares with it */
 		switch (FMR_OWNER_CODE(owner)) {
-		case 1: return "fs_headers";
-		case 2: return "log";
-		case 3: return "ag_metadata";
-		case 4: return "inode_btree";
-		case 5: return "inodes";
-		case 6: return "refcount_btree";
-		case 7: return "cow_staging";
-		case 8: return "defective";
+		case 1:
+			return "fs_headers";
+		case 2:
+			return "log";
+		case 3:
+			return "ag_metadata";
+		case 4:
+			return "inode_btree";
+		case 5:
+			return "inodes";
+		case 6:
+			return "refcount_btree";
+		case 7:
+			return "cow_staging";
+		case 8:
+			return "defective";
 		}
 		break;
 	case 'f': /* ext4 */
 		switch (FMR_OWNER_CODE(owner)) {
-		case 1: return "group_descriptors";
-		case 2: return "reserved_gdt";
-		case 3: return "block_bitmap";
-		case 4: return "inode_bitmap";
+		case 1:
+			return "group_descriptors";
+		case 2:
+			return "reserved_gdt";
+		case 3:
+			return "block_bitmap";
+		case 4:
+			return "inode_bitmap";
 		}
 		break;
 	}
 	return "metadata";
 }
 
-static int add_record(struct dg_fs *fs, const struct fsmap *r,
-		      const struct dg_fs_range *q, bool files,
-		      struct dg_result *res)
+static int add_record(struct dg_fs *fs, const struct fsmap *r, const struct dg_fs_range *q,
+		      bool files, struct dg_result *res)
 {
 	uint64_t s = DG_MAX(r->fmr_physical, q->offset);
-	uint64_t e = DG_MIN(r->fmr_physical + r->fmr_length,
-			    q->offset + q->length);
+	uint64_t e = DG_MIN(r->fmr_physical + r->fmr_length, q->offset + q->length);
 	struct dg_owner o = { .offset = s, .length = e - s };
 
 	if (s >= e)
@@ -100,9 +110,8 @@ static int add_record(struct dg_fs *fs, const struct fsmap *r,
 	return dg_result_add_owner(res, fs, &o) ? 0 : -ENOMEM;
 }
 
-int dg_fsmap_query(struct dg_fs *fs, int rootfd,
-		   const struct dg_fs_range *ranges, size_t nr, bool files,
-		   struct dg_result *res)
+int dg_fsmap_query(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
+		   bool files, struct dg_result *res)
 {
 	struct fsmap_head *head;
 	size_t i;
@@ -137,8 +146,7 @@ int dg_fsmap_query(struct dg_fs *fs, int rootfd,
 				break;
 			for (j = 0; j < head->fmh_entries && !rc; j++)
 				if (head->fmh_recs[j].fmr_device == dev)
-					rc = add_record(fs, &head->fmh_recs[j],
-							q, files, res);
+					rc = add_record(fs, &head->fmh_recs[j], q, files, res);
 			last = &head->fmh_recs[head->fmh_entries - 1];
 			if (rc || (last->fmr_flags & FMR_OF_LAST))
 				break;

@@ -44,8 +44,7 @@ struct ext4_scan {
 };
 
 /* Record [pblk, pblk + len) of the current inode where it meets a range. */
-static int hit(struct ext4_scan *s, uint64_t pblk, uint64_t lblk, uint64_t len,
-	       unsigned int flags)
+static int hit(struct ext4_scan *s, uint64_t pblk, uint64_t lblk, uint64_t len, unsigned int flags)
 {
 	uint64_t pstart = pblk * s->blocksize;
 	uint64_t pend = pstart + len * s->blocksize;
@@ -88,8 +87,7 @@ static int scan_extents(struct ext4_scan *s, struct ext2_inode_large *inode)
 	errcode_t err;
 	int op = EXT2_EXTENT_ROOT, rc = 0;
 
-	err = ext2fs_extent_open2(s->e2fs, s->ino, (struct ext2_inode *)inode,
-				  &h);
+	err = ext2fs_extent_open2(s->e2fs, s->ino, (struct ext2_inode *)inode, &h);
 	if (err)
 		return 0; /* a corrupt tree is fsck's business, not ours */
 	while (!rc) {
@@ -101,9 +99,7 @@ static int scan_extents(struct ext4_scan *s, struct ext2_inode_large *inode)
 			continue;
 		if (e.e_flags & EXT2_EXTENT_FLAGS_LEAF)
 			rc = hit(s, e.e_pblk, e.e_lblk, e.e_len,
-				 (e.e_flags & EXT2_EXTENT_FLAGS_UNINIT) ?
-					 DG_OWNER_UNWRITTEN :
-					 0);
+				 (e.e_flags & EXT2_EXTENT_FLAGS_UNINIT) ? DG_OWNER_UNWRITTEN : 0);
 		else
 			/* an index entry points at one extent tree block */
 			rc = hit(s, e.e_pblk, 0, 1, DG_OWNER_EXTENT_MAP);
@@ -112,8 +108,8 @@ static int scan_extents(struct ext4_scan *s, struct ext2_inode_large *inode)
 	return rc;
 }
 
-static int block_fn(ext2_filsys e2fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
-		    blk64_t ref_blk, int ref_offset, void *priv)
+static int block_fn(ext2_filsys e2fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk64_t ref_blk,
+		    int ref_offset, void *priv)
 {
 	struct ext4_scan *s = priv;
 
@@ -138,25 +134,21 @@ static int scan_inode(struct ext4_scan *s, struct ext2_inode_large *inode)
 	acl = ext2fs_file_acl_block(s->e2fs, (struct ext2_inode *)inode);
 	if (acl)
 		rc = hit(s, acl, 0, 1, DG_OWNER_ATTR_FORK);
-	if (rc || !ext2fs_inode_has_valid_blocks2(s->e2fs,
-						  (struct ext2_inode *)inode))
+	if (rc || !ext2fs_inode_has_valid_blocks2(s->e2fs, (struct ext2_inode *)inode))
 		return rc;
 	if (inode->i_flags & EXT4_INLINE_DATA_FL)
 		return 0;
 	if (inode->i_flags & EXT4_EXTENTS_FL)
 		return scan_extents(s, inode);
 	s->rc = 0;
-	ext2fs_block_iterate3(s->e2fs, s->ino, BLOCK_FLAG_READ_ONLY, NULL,
-			      block_fn, s);
+	ext2fs_block_iterate3(s->e2fs, s->ino, BLOCK_FLAG_READ_ONLY, NULL, block_fn, s);
 	return s->rc;
 }
 
-static int ext4_libext2fs_rmap(struct dg_fs *fs, int rootfd,
-			       const struct dg_fs_range *ranges, size_t nr,
-			       struct dg_result *res)
+static int ext4_libext2fs_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges,
+			       size_t nr, struct dg_result *res)
 {
-	struct ext4_scan s = { .fs = fs, .ranges = ranges, .nr = nr,
-			       .res = res };
+	struct ext4_scan s = { .fs = fs, .ranges = ranges, .nr = nr, .res = res };
 	struct ext2_inode_large *inode = NULL;
 	ext2_inode_scan scan = NULL;
 	uint32_t flags = 0;
@@ -173,16 +165,14 @@ static int ext4_libext2fs_rmap(struct dg_fs *fs, int rootfd,
 	 * an unfrozen answer may miss the latest allocations.
 	 */
 	if (ioctl(rootfd, EXT4_IOC_CHECKPOINT, &flags) < 0 && errno != EBUSY)
-		dbg(fs->target->ctx, "%s: checkpoint: %s\n", fs->devname,
-		    strerror(errno));
+		dbg(fs->target->ctx, "%s: checkpoint: %s\n", fs->devname, strerror(errno));
 
 	err = ext2fs_open2(fs->devname, NULL,
-			   EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP |
-				   EXT2_FLAG_IGNORE_CSUM_ERRORS,
-			   0, 0, unix_io_manager, &s.e2fs);
+			   EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP | EXT2_FLAG_IGNORE_CSUM_ERRORS, 0,
+			   0, unix_io_manager, &s.e2fs);
 	if (err)
-		return dg_fail(fs->target->ctx, -EIO, "%s: libext2fs: %s",
-			       fs->devname, error_message(err));
+		return dg_fail(fs->target->ctx, -EIO, "%s: libext2fs: %s", fs->devname,
+			       error_message(err));
 	s.blocksize = s.e2fs->blocksize;
 	rc = -EIO;
 	if (ext2fs_read_inode_bitmap(s.e2fs))
@@ -198,8 +188,7 @@ static int ext4_libext2fs_rmap(struct dg_fs *fs, int rootfd,
 	}
 	rc = 0;
 	for (;;) {
-		err = ext2fs_get_next_inode_full(scan, &s.ino,
-						 (struct ext2_inode *)inode,
+		err = ext2fs_get_next_inode_full(scan, &s.ino, (struct ext2_inode *)inode,
 						 (int)isize);
 		if (err == EXT2_ET_BAD_BLOCK_IN_INODE_TABLE)
 			continue;
@@ -210,8 +199,7 @@ static int ext4_libext2fs_rmap(struct dg_fs *fs, int rootfd,
 		if (!s.ino)
 			break;
 		/* the bitmap, not the link count, says what is allocated */
-		if (s.ino < EXT2_FIRST_INODE(s.e2fs->super) &&
-		    s.ino != EXT2_ROOT_INO)
+		if (s.ino < EXT2_FIRST_INODE(s.e2fs->super) && s.ino != EXT2_ROOT_INO)
 			continue;
 		if (!ext2fs_test_inode_bitmap2(s.e2fs->inode_map, s.ino))
 			continue;

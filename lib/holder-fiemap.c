@@ -63,8 +63,7 @@ static int mark_seen(struct dg_fiemap *w, uint64_t ino)
 }
 
 /* Index of the first range that ends after @pos. */
-static size_t first_range_after(const struct dg_fs_range *r, size_t nr,
-				uint64_t pos)
+static size_t first_range_after(const struct dg_fs_range *r, size_t nr, uint64_t pos)
 {
 	size_t lo = 0, hi = nr;
 
@@ -79,8 +78,8 @@ static size_t first_range_after(const struct dg_fs_range *r, size_t nr,
 	return lo;
 }
 
-static int extent_hits(struct dg_fiemap *w, const struct fiemap_extent *fe,
-		       uint64_t ino, unsigned int oflags, const char *path)
+static int extent_hits(struct dg_fiemap *w, const struct fiemap_extent *fe, uint64_t ino,
+		       unsigned int oflags, const char *path)
 {
 	uint64_t pstart = fe->fe_physical, pend = pstart + fe->fe_length;
 	size_t i = first_range_after(w->ranges, w->nr, pstart);
@@ -123,8 +122,8 @@ static int extent_hits(struct dg_fiemap *w, const struct fiemap_extent *fe,
  * XFS answers FIEMAP for regular files only; its own GETBMAPX maps
  * directories too.  Same extents, 512-byte units.
  */
-static int getbmapx_fork(struct dg_fiemap *w, int fd, uint64_t ino,
-			 unsigned int oflags, const char *path, bool xattr)
+static int getbmapx_fork(struct dg_fiemap *w, int fd, uint64_t ino, unsigned int oflags,
+			 const char *path, bool xattr)
 {
 	struct getbmapx *bmv;
 	int rc = 0;
@@ -134,8 +133,7 @@ static int getbmapx_fork(struct dg_fiemap *w, int fd, uint64_t ino,
 		return -ENOMEM;
 	/* not -1 ("to EOF"): directory leaf blocks live far past i_size */
 	bmv[0].bmv_length = 1LL << 53;
-	bmv[0].bmv_iflags = BMV_IF_NO_HOLES | BMV_IF_PREALLOC |
-			    (xattr ? BMV_IF_ATTRFORK : 0);
+	bmv[0].bmv_iflags = BMV_IF_NO_HOLES | BMV_IF_PREALLOC | (xattr ? BMV_IF_ATTRFORK : 0);
 	for (;;) {
 		int i;
 
@@ -155,8 +153,7 @@ static int getbmapx_fork(struct dg_fiemap *w, int fd, uint64_t ino,
 				fe.fe_flags |= FIEMAP_EXTENT_UNWRITTEN;
 			if (bmv[i].bmv_oflags & BMV_OF_SHARED)
 				fe.fe_flags |= FIEMAP_EXTENT_SHARED;
-			rc = extent_hits(w, &fe, ino,
-					 oflags | (xattr ? DG_OWNER_ATTR_FORK : 0),
+			rc = extent_hits(w, &fe, ino, oflags | (xattr ? DG_OWNER_ATTR_FORK : 0),
 					 path);
 		}
 		/* the header now says where the next call starts */
@@ -169,9 +166,8 @@ static int getbmapx_fork(struct dg_fiemap *w, int fd, uint64_t ino,
 }
 
 /* Map one fork of an open file; record every extent that meets a range. */
-int dg_fiemap_fork(struct dg_fiemap *w, int fd, uint64_t ino,
-		   const uint32_t *gen, unsigned int oflags, const char *path,
-		   bool xattr)
+int dg_fiemap_fork(struct dg_fiemap *w, int fd, uint64_t ino, const uint32_t *gen,
+		   unsigned int oflags, const char *path, bool xattr)
 {
 	struct fiemap *fm = w->fm;
 	uint64_t start = 0;
@@ -189,8 +185,7 @@ int dg_fiemap_fork(struct dg_fiemap *w, int fd, uint64_t ino,
 		w->gen = gen;
 		if (ioctl(fd, FS_IOC_FIEMAP, fm) < 0) {
 			if (!strcmp(w->fs->type, "xfs"))
-				return getbmapx_fork(w, fd, ino, oflags, path,
-						     xattr);
+				return getbmapx_fork(w, fd, ino, oflags, path, xattr);
 			return 0; /* no FIEMAP here */
 		}
 		for (i = 0; i < fm->fm_mapped_extents; i++) {
@@ -199,13 +194,10 @@ int dg_fiemap_fork(struct dg_fiemap *w, int fd, uint64_t ino,
 			if (fe->fe_flags & FIEMAP_EXTENT_LAST)
 				last = true;
 			/* not on the device (yet), or not block aligned */
-			if (fe->fe_flags &
-			    (FIEMAP_EXTENT_UNKNOWN | FIEMAP_EXTENT_DELALLOC |
-			     FIEMAP_EXTENT_DATA_INLINE |
-			     FIEMAP_EXTENT_DATA_TAIL))
+			if (fe->fe_flags & (FIEMAP_EXTENT_UNKNOWN | FIEMAP_EXTENT_DELALLOC |
+					    FIEMAP_EXTENT_DATA_INLINE | FIEMAP_EXTENT_DATA_TAIL))
 				continue;
-			rc = extent_hits(w, fe, ino,
-					 oflags | (xattr ? DG_OWNER_ATTR_FORK : 0),
+			rc = extent_hits(w, fe, ino, oflags | (xattr ? DG_OWNER_ATTR_FORK : 0),
 					 path);
 			if (rc)
 				return rc;
@@ -218,17 +210,16 @@ int dg_fiemap_fork(struct dg_fiemap *w, int fd, uint64_t ino,
 }
 
 /* Data, then extended attributes (an ext4 xattr block, an XFS attr fork). */
-static int fiemap_file(struct dg_fiemap *w, int fd, uint64_t ino,
-		       unsigned int oflags, const char *path)
+static int fiemap_file(struct dg_fiemap *w, int fd, uint64_t ino, unsigned int oflags,
+		       const char *path)
 {
 	int rc = dg_fiemap_fork(w, fd, ino, NULL, oflags, path, false);
 
 	return rc ? rc : dg_fiemap_fork(w, fd, ino, NULL, oflags, path, true);
 }
 
-static int fiemap_walk_fn(void *arg, int dirfd, const char *name,
-			  const char *relpath, size_t len, unsigned char type,
-			  uint64_t ino)
+static int fiemap_walk_fn(void *arg, int dirfd, const char *name, const char *relpath, size_t len,
+			  unsigned char type, uint64_t ino)
 {
 	struct dg_fiemap *w = arg;
 	char path[PATH_MAX];
@@ -243,11 +234,9 @@ static int fiemap_walk_fn(void *arg, int dirfd, const char *name,
 		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	snprintf(path, sizeof(path), "%s%s",
-		 strcmp(w->fs->root_path, "/") ? w->fs->root_path : "",
+	snprintf(path, sizeof(path), "%s%s", strcmp(w->fs->root_path, "/") ? w->fs->root_path : "",
 		 relpath);
-	rc = fiemap_file(w, fd, ino,
-			 type == DT_DIR ? DG_OWNER_DIRECTORY : 0, path);
+	rc = fiemap_file(w, fd, ino, type == DT_DIR ? DG_OWNER_DIRECTORY : 0, path);
 	close(fd);
 	return rc;
 }
@@ -262,15 +251,13 @@ static void fiemap_try_proc_file(struct dg_fiemap *w, const char *path)
 	struct stat st;
 	int fd;
 
-	if (stat(path, &st) < 0 || st.st_dev != w->fs->devnum ||
-	    st.st_nlink != 0 || !S_ISREG(st.st_mode) ||
-	    seen_ino(w, st.st_ino))
+	if (stat(path, &st) < 0 || st.st_dev != w->fs->devnum || st.st_nlink != 0 ||
+	    !S_ISREG(st.st_mode) || seen_ino(w, st.st_ino))
 		return;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return;
-	if (fiemap_file(w, fd, st.st_ino, DG_OWNER_UNLINKED, NULL) == 0 &&
-	    !seen_ino(w, st.st_ino))
+	if (fiemap_file(w, fd, st.st_ino, DG_OWNER_UNLINKED, NULL) == 0 && !seen_ino(w, st.st_ino))
 		mark_seen(w, st.st_ino);
 	close(fd);
 }
@@ -291,8 +278,7 @@ void dg_fiemap_unlinked(struct dg_fiemap *w)
 		while (dir && (fde = readdir(dir))) {
 			if (fde->d_name[0] == '.')
 				continue;
-			snprintf(path, sizeof(path), "/proc/%s/fd/%s",
-				 de->d_name, fde->d_name);
+			snprintf(path, sizeof(path), "/proc/%s/fd/%s", de->d_name, fde->d_name);
 			fiemap_try_proc_file(w, path);
 		}
 		if (dir)
@@ -302,8 +288,8 @@ void dg_fiemap_unlinked(struct dg_fiemap *w)
 		while (dir && (fde = readdir(dir))) {
 			if (fde->d_name[0] == '.')
 				continue;
-			snprintf(path, sizeof(path), "/proc/%s/map_files/%s",
-				 de->d_name, fde->d_name);
+			snprintf(path, sizeof(path), "/proc/%s/map_files/%s", de->d_name,
+				 fde->d_name);
 			fiemap_try_proc_file(w, path);
 		}
 		if (dir)
@@ -312,8 +298,7 @@ void dg_fiemap_unlinked(struct dg_fiemap *w)
 	closedir(proc);
 }
 
-struct dg_fiemap *dg_fiemap_new(struct dg_fs *fs,
-				const struct dg_fs_range *ranges, size_t nr,
+struct dg_fiemap *dg_fiemap_new(struct dg_fs *fs, const struct dg_fs_range *ranges, size_t nr,
 				struct dg_result *res)
 {
 	struct dg_fiemap *w = calloc(1, sizeof(*w));
@@ -324,8 +309,7 @@ struct dg_fiemap *dg_fiemap_new(struct dg_fs *fs,
 	w->ranges = ranges;
 	w->nr = nr;
 	w->res = res;
-	w->fm = malloc(sizeof(*w->fm) +
-		       FIEMAP_BATCH * sizeof(struct fiemap_extent));
+	w->fm = malloc(sizeof(*w->fm) + FIEMAP_BATCH * sizeof(struct fiemap_extent));
 	if (!w->fm) {
 		free(w);
 		return NULL;
@@ -342,8 +326,7 @@ void dg_fiemap_free(struct dg_fiemap *w)
 	free(w);
 }
 
-static int fiemap_rmap(struct dg_fs *fs, int rootfd,
-		       const struct dg_fs_range *ranges, size_t nr,
+static int fiemap_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
 		       struct dg_result *res)
 {
 	struct dg_fiemap *w = dg_fiemap_new(fs, ranges, nr, res);
@@ -362,8 +345,7 @@ static int fiemap_rmap(struct dg_fs *fs, int rootfd,
 
 		/* the root directory is no directory entry: map it first */
 		if (fstat(rootfd, &st) == 0)
-			rc = fiemap_file(w, rootfd, st.st_ino,
-					 DG_OWNER_DIRECTORY, fs->root_path);
+			rc = fiemap_file(w, rootfd, st.st_ino, DG_OWNER_DIRECTORY, fs->root_path);
 	}
 	if (!rc)
 		rc = dg_walk(rootfd, fiemap_walk_fn, w);

@@ -18,9 +18,8 @@
 
 #include "private.h"
 
-static int xfs_rmapbt_rmap(struct dg_fs *fs, int rootfd,
-			   const struct dg_fs_range *ranges, size_t nr,
-			   struct dg_result *res)
+static int xfs_rmapbt_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges,
+			   size_t nr, struct dg_result *res)
 {
 	return dg_fsmap_query(fs, rootfd, ranges, nr, true, res);
 }
@@ -34,17 +33,15 @@ const struct dg_holder_ops dg_holder_xfs_rmapbt = {
  * XFS without rmapbt: GETFSMAP calls the internal log "unknown".  The
  * geometry knows where it is.
  */
-int dg_xfs_log_owner(struct dg_fs *fs, int rootfd,
-			 const struct dg_fs_range *ranges, size_t nr,
-			 struct dg_result *res)
+int dg_xfs_log_owner(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
+		     struct dg_result *res)
 {
 	struct xfs_fsop_geom geo;
 	uint64_t agno, agbno, start, end;
 	unsigned int agblklog;
 	size_t i;
 
-	if (ioctl(rootfd, XFS_IOC_FSGEOMETRY, &geo) < 0 || !geo.logstart ||
-	    geo.agblocks < 2)
+	if (ioctl(rootfd, XFS_IOC_FSGEOMETRY, &geo) < 0 || !geo.logstart || geo.agblocks < 2)
 		return 0;
 	/* logstart is an fsblock: the AG number above agblklog bits */
 	agblklog = 64 - (unsigned int)__builtin_clzll(geo.agblocks - 1);
@@ -55,17 +52,15 @@ int dg_xfs_log_owner(struct dg_fs *fs, int rootfd,
 	for (i = 0; i < nr; i++) {
 		uint64_t s = DG_MAX(start, ranges[i].offset);
 		uint64_t e = DG_MIN(end, ranges[i].offset + ranges[i].length);
-		struct dg_owner o = { .type = DG_OWNER_METADATA,
-				      .metadata = "log",
-				      .offset = s,
-				      .length = e - s };
+		struct dg_owner o = {
+			.type = DG_OWNER_METADATA, .metadata = "log", .offset = s, .length = e - s
+		};
 
 		if (s < e && !dg_result_add_owner(res, fs, &o))
 			return -ENOMEM;
 	}
 	return 0;
 }
-
 
 /* fs/xfs/xfs_export.h: the 64-bit handle, without the parent */
 struct xfs_fid64_handle {
@@ -84,15 +79,13 @@ static int open_by_ino(int rootfd, const struct xfs_bulkstat *bs)
 	h.fh.handle_type = 1 | 0x80; /* FILEID_INO32_GEN | 64-bit */
 	h.fid.ino = bs->bs_ino;
 	h.fid.gen = bs->bs_gen;
-	return open_by_handle_at(rootfd, &h.fh,
-				 O_RDONLY | O_CLOEXEC | O_NOATIME | O_NONBLOCK);
+	return open_by_handle_at(rootfd, &h.fh, O_RDONLY | O_CLOEXEC | O_NOATIME | O_NONBLOCK);
 }
 
 #define BULKSTAT_BATCH 4096
 
-static int xfs_bulkstat_rmap(struct dg_fs *fs, int rootfd,
-			     const struct dg_fs_range *ranges, size_t nr,
-			     struct dg_result *res)
+static int xfs_bulkstat_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges,
+			     size_t nr, struct dg_result *res)
 {
 	struct xfs_bulkstat_req *req;
 	struct dg_fiemap *w;
@@ -139,12 +132,10 @@ static int xfs_bulkstat_rmap(struct dg_fs *fs, int rootfd,
 			if (!bs->bs_nlink)
 				oflags |= DG_OWNER_UNLINKED;
 			if (bs->bs_extents64 || bs->bs_extents)
-				rc = dg_fiemap_fork(w, fd, bs->bs_ino,
-						    &bs->bs_gen, oflags, NULL,
+				rc = dg_fiemap_fork(w, fd, bs->bs_ino, &bs->bs_gen, oflags, NULL,
 						    false);
 			if (!rc && bs->bs_aextents)
-				rc = dg_fiemap_fork(w, fd, bs->bs_ino,
-						    &bs->bs_gen, oflags, NULL,
+				rc = dg_fiemap_fork(w, fd, bs->bs_ino, &bs->bs_gen, oflags, NULL,
 						    true);
 			close(fd);
 		}

@@ -28,8 +28,7 @@ static const struct dg_holder_ops *const holders[] = {
 	&dg_holder_fiemap,
 };
 
-static bool holder_applies(const struct dg_holder_ops *h, struct dg_fs *fs,
-			   int rootfd)
+static bool holder_applies(const struct dg_holder_ops *h, struct dg_fs *fs, int rootfd)
 {
 	if (h == &dg_holder_xfs_rmapbt)
 		return !strcmp(fs->type, "xfs") && xfs_has_rmapbt(rootfd);
@@ -41,8 +40,7 @@ static bool holder_applies(const struct dg_holder_ops *h, struct dg_fs *fs,
 	return true; /* fiemap: anything that answers FIEMAP */
 }
 
-int dg_holder_probe(struct dg_fs *fs, int rootfd,
-		    const struct dg_holder_ops **ops)
+int dg_holder_probe(struct dg_fs *fs, int rootfd, const struct dg_holder_ops **ops)
 {
 	struct dg_target *t = fs->target;
 	size_t i;
@@ -55,12 +53,13 @@ int dg_holder_probe(struct dg_fs *fs, int rootfd,
 			return 0;
 		}
 		if (t->rmap)
-			return dg_fail(t->ctx, -EOPNOTSUPP,
-				       "%s: the %s reverse map does not apply to this %s filesystem",
-				       fs->devname, t->rmap, fs->type);
+			return dg_fail(
+				t->ctx, -EOPNOTSUPP,
+				"%s: the %s reverse map does not apply to this %s filesystem",
+				fs->devname, t->rmap, fs->type);
 	}
-	return dg_fail(t->ctx, -EINVAL, "%s: no reverse map named %s",
-		       fs->devname, t->rmap ? t->rmap : "?");
+	return dg_fail(t->ctx, -EINVAL, "%s: no reverse map named %s", fs->devname,
+		       t->rmap ? t->rmap : "?");
 }
 
 DG_EXPORT int dg_target_set_rmap(struct dg_target *t, const char *name)
@@ -71,9 +70,10 @@ DG_EXPORT int dg_target_set_rmap(struct dg_target *t, const char *name)
 		if (!strcmp(name, holders[i]->name))
 			break;
 	if (name && i == ARRAY_SIZE(holders))
-		return dg_fail(t->ctx, -EINVAL,
-			       "%s: no reverse map named '%s' (xfs-rmapbt, xfs-bulkstat, ext4-libext2fs, fiemap)",
-			       name, name);
+		return dg_fail(
+			t->ctx, -EINVAL,
+			"%s: no reverse map named '%s' (xfs-rmapbt, xfs-bulkstat, ext4-libext2fs, fiemap)",
+			name, name);
 	free(t->rmap);
 	t->rmap = name ? strdup(name) : NULL;
 	return name && !t->rmap ? -ENOMEM : 0;

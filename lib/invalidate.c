@@ -47,18 +47,15 @@ void dg_hold_unlinked(struct dg_result *res)
 	struct dg_user *u;
 	char path[128];
 
-	dg_user_foreach(res, u)
-	{
+	dg_user_foreach(res, u) {
 		struct dg_owner *o = u->owner;
 
 		if (!o || o->fd >= 0 || o->path)
 			continue;
 		if (u->use == DG_USE_FD)
-			snprintf(path, sizeof(path), "/proc/%d/fd/%d", u->pid,
-				 u->fd);
+			snprintf(path, sizeof(path), "/proc/%d/fd/%d", u->pid, u->fd);
 		else if (u->use == DG_USE_MAP)
-			snprintf(path, sizeof(path),
-				 "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
+			snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
 				 u->pid, u->vm_start, u->vm_end);
 		else
 			continue;
@@ -70,13 +67,11 @@ void dg_hold_unlinked(struct dg_result *res)
 	{
 		struct dg_owner *o, *p;
 
-		dg_owner_foreach(res, o)
-		{
+		dg_owner_foreach(res, o) {
 			if (o->fd >= 0 || o->path || o->type != DG_OWNER_FILE)
 				continue;
 			dg_owner_foreach(res, p)
-				if (p != o && p->fs == o->fs && p->ino == o->ino &&
-				    p->fd >= 0) {
+				if (p != o && p->fs == o->fs && p->ino == o->ino && p->fd >= 0) {
 					o->fd = fcntl(p->fd, F_DUPFD_CLOEXEC, 3);
 					break;
 				}
@@ -89,23 +84,20 @@ int dg_invalidate(struct dg_report *rep, struct dg_result *res, bool punch)
 	struct dg_owner *o;
 	int rc = 0;
 
-	dg_owner_foreach(res, o)
-	{
+	dg_owner_foreach(res, o) {
 		struct dg_step *s;
 		struct statvfs sv;
 		uint64_t start, end, bs;
 		int fd, r;
 
 		if (o->type != DG_OWNER_FILE ||
-		    (o->flags & (DG_OWNER_ATTR_FORK | DG_OWNER_EXTENT_MAP |
-				 DG_OWNER_NO_RANGE | DG_OWNER_DIRECTORY)))
+		    (o->flags & (DG_OWNER_ATTR_FORK | DG_OWNER_EXTENT_MAP | DG_OWNER_NO_RANGE |
+				 DG_OWNER_DIRECTORY)))
 			continue;
 		char name[64];
 
-		snprintf(name, sizeof(name), "inode %" PRIu64 " (unlinked)",
-			 o->ino);
-		s = dg_step_begin(rep, punch ? "punch" : "invalidate",
-				  o->path ? o->path : name);
+		snprintf(name, sizeof(name), "inode %" PRIu64 " (unlinked)", o->ino);
+		s = dg_step_begin(rep, punch ? "punch" : "invalidate", o->path ? o->path : name);
 		fd = open_owner(o, punch ? O_WRONLY : O_RDONLY);
 		if (fd == -ENOENT) {
 			/* nobody holds it any more: its pages went with it */
@@ -116,8 +108,8 @@ int dg_invalidate(struct dg_report *rep, struct dg_result *res, bool punch)
 		}
 		if (fd < 0) {
 			r = -errno;
-			dg_step_end(rep, s, r, "inode %" PRIu64 ": cannot open: %s",
-				    o->ino, strerror(-r));
+			dg_step_end(rep, s, r, "inode %" PRIu64 ": cannot open: %s", o->ino,
+				    strerror(-r));
 			rc = rc ? rc : r;
 			continue;
 		}
@@ -126,22 +118,20 @@ int dg_invalidate(struct dg_report *rep, struct dg_result *res, bool punch)
 		start = o->file_offset / bs * bs;
 		end = (o->file_offset + o->length + bs - 1) / bs * bs;
 		if (punch) {
-			r = fallocate(fd, FALLOC_FL_PUNCH_HOLE |
-						  FALLOC_FL_KEEP_SIZE,
-				      (off_t)start, (off_t)(end - start));
+			r = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)start,
+				      (off_t)(end - start));
 			if (r < 0)
 				r = -errno;
 			dg_step_end(rep, s, r,
 				    r ? "punch %#" PRIx64 "+%#" PRIx64 ": %s" :
 					"file range %#" PRIx64 "+%#" PRIx64 " is now a hole%s",
-				    start, end - start,
-				    r ? strerror(-r) : ": its data is gone");
+				    start, end - start, r ? strerror(-r) : ": its data is gone");
 		} else {
 			r = posix_fadvise(fd, (off_t)start, (off_t)(end - start),
 					  POSIX_FADV_DONTNEED);
 			dg_step_end(rep, s, -r,
-				    "cached pages of %#" PRIx64 "+%#" PRIx64 " dropped%s",
-				    start, end - start, r ? ": failed" : "");
+				    "cached pages of %#" PRIx64 "+%#" PRIx64 " dropped%s", start,
+				    end - start, r ? ": failed" : "");
 		}
 		close(fd);
 		if (r && !rc)

@@ -25,7 +25,7 @@
 #include "private.h"
 
 #define PF_KTHREAD 0x00200000
- /* how long SIGKILLed processes get to exit */
+/* how long SIGKILLed processes get to exit */
 #define PROGRESS_MS 200
 
 /* Fields of /proc/PID/stat after the command: state, ppid, ..., flags. */
@@ -78,21 +78,17 @@ static const char *protected_reason(pid_t pid, const struct dg_mf_opts *opts)
 	for (i = 0; opts && i < opts->nr_protect; i++)
 		if (opts->protect[i] == pid)
 			return "protected by request";
-	if (!(opts && (opts->flags & DG_MF_INCLUDE_ANCESTORS)) &&
-	    is_ancestor(pid))
+	if (!(opts && (opts->flags & DG_MF_INCLUDE_ANCESTORS)) && is_ancestor(pid))
 		return "an ancestor of daxguard (use --include-ancestors)";
 	return NULL;
 }
 
-static struct dg_victim *victim_for(struct dg_report *rep, pid_t pid,
-				    const char *comm)
+static struct dg_victim *victim_for(struct dg_report *rep, pid_t pid, const char *comm)
 {
 	struct dg_victim *v;
 
 	/* a victim still pinned is the same process; one that exited is not */
-	dg_victim_foreach(rep, v)
-		if (v->pid == pid && v->pidfd >= 0)
-			return v;
+	dg_victim_foreach(rep, v) if (v->pid == pid && v->pidfd >= 0) return v;
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return NULL;
@@ -112,8 +108,7 @@ static void add_signal(struct dg_report *rep, struct dg_victim *v, int sig)
 					    "?";
 	size_t len = strlen(v->signals);
 
-	snprintf(v->signals + len, sizeof(v->signals) - len, "%s%s",
-		 len ? "," : "", name);
+	snprintf(v->signals + len, sizeof(v->signals) - len, "%s%s", len ? "," : "", name);
 	if (!v->signalled_ms)
 		v->signalled_ms = dg_report_elapsed(rep);
 }
@@ -132,8 +127,8 @@ static void mark_exited(struct dg_report *rep, struct dg_victim *v)
  * Check, then signal.  Returns true if the signal was delivered to a
  * process that still uses the target.
  */
-static bool verify_and_signal(struct dg_report *rep, struct dg_collector *col,
-			      struct dg_victim *v, int sig)
+static bool verify_and_signal(struct dg_report *rep, struct dg_collector *col, struct dg_victim *v,
+			      int sig)
 {
 	int n;
 
@@ -141,16 +136,14 @@ static bool verify_and_signal(struct dg_report *rep, struct dg_collector *col,
 		v->pidfd = pidfd_open(v->pid, 0);
 		if (v->pidfd < 0) {
 			v->state = DG_VICTIM_GONE;
-			snprintf(v->reason, sizeof(v->reason),
-				 "exited before it was signalled");
+			snprintf(v->reason, sizeof(v->reason), "exited before it was signalled");
 			return false;
 		}
 	}
 	n = dg_collector_scan(col, v->pid);
 	if (n == 0) {
 		v->state = DG_VICTIM_GONE;
-		snprintf(v->reason, sizeof(v->reason),
-			 "let go before it was signalled");
+		snprintf(v->reason, sizeof(v->reason), "let go before it was signalled");
 		close(v->pidfd);
 		v->pidfd = -1;
 		return false;
@@ -158,8 +151,7 @@ static bool verify_and_signal(struct dg_report *rep, struct dg_collector *col,
 	if (n < 0 && n != -ESRCH) {
 		/* cannot check it: do not touch it */
 		v->state = DG_VICTIM_PROTECTED;
-		snprintf(v->reason, sizeof(v->reason), "cannot verify: %s",
-			 strerror(-n));
+		snprintf(v->reason, sizeof(v->reason), "cannot verify: %s", strerror(-n));
 		return false;
 	}
 	if (pidfd_send_signal(v->pidfd, sig, NULL, 0) < 0) {
@@ -168,8 +160,7 @@ static bool verify_and_signal(struct dg_report *rep, struct dg_collector *col,
 			return false;
 		}
 		v->state = DG_VICTIM_PROTECTED;
-		snprintf(v->reason, sizeof(v->reason), "signal failed: %s",
-			 strerror(errno));
+		snprintf(v->reason, sizeof(v->reason), "signal failed: %s", strerror(errno));
 		return false;
 	}
 	/*
@@ -182,8 +173,7 @@ static bool verify_and_signal(struct dg_report *rep, struct dg_collector *col,
 }
 
 /* Wait until every signalled victim of the round exited, or @timeout_ms. */
-static unsigned int wait_exits(struct dg_ctx *ctx, struct dg_report *rep,
-			       unsigned int timeout_ms)
+static unsigned int wait_exits(struct dg_ctx *ctx, struct dg_report *rep, unsigned int timeout_ms)
 {
 	uint64_t start = dg_now_ms(), last_progress = 0;
 	struct pollfd *pfd = NULL;
@@ -191,9 +181,7 @@ static unsigned int wait_exits(struct dg_ctx *ctx, struct dg_report *rep,
 	struct dg_victim *v;
 	unsigned int n = 0, left;
 
-	dg_victim_foreach(rep, v)
-		if (v->round && v->state == DG_VICTIM_SURVIVED)
-			n++;
+	dg_victim_foreach(rep, v) if (v->round && v->state == DG_VICTIM_SURVIVED) n++;
 	if (!n)
 		return 0;
 	pfd = calloc(n, sizeof(*pfd));
@@ -208,12 +196,11 @@ static unsigned int wait_exits(struct dg_ctx *ctx, struct dg_report *rep,
 		unsigned int i = 0;
 		int rc;
 
-		dg_victim_foreach(rep, v)
-			if (v->round && v->state == DG_VICTIM_SURVIVED) {
-				pfd[i] = (struct pollfd){ .fd = v->pidfd,
-							  .events = POLLIN };
-				map[i++] = v;
-			}
+		dg_victim_foreach(rep, v) if (v->round && v->state == DG_VICTIM_SURVIVED)
+		{
+			pfd[i] = (struct pollfd){ .fd = v->pidfd, .events = POLLIN };
+			map[i++] = v;
+		}
 		left = i;
 		if (!left || el >= timeout_ms)
 			break;
@@ -221,8 +208,7 @@ static unsigned int wait_exits(struct dg_ctx *ctx, struct dg_report *rep,
 			dg_stage_notify(ctx, "wait", DG_STAGE_PROGRESS, left, el);
 			last_progress = el;
 		}
-		rc = poll(pfd, left,
-			  (int)DG_MIN(timeout_ms - el, (uint64_t)PROGRESS_MS));
+		rc = poll(pfd, left, (int)DG_MIN(timeout_ms - el, (uint64_t)PROGRESS_MS));
 		if (rc < 0 && errno != EINTR)
 			break;
 		for (i = 0; rc > 0 && i < left; i++)
@@ -234,8 +220,7 @@ static unsigned int wait_exits(struct dg_ctx *ctx, struct dg_report *rep,
 	return left;
 }
 
-unsigned int dg_victims_wait(struct dg_ctx *ctx, struct dg_report *rep,
-			     unsigned int timeout_ms)
+unsigned int dg_victims_wait(struct dg_ctx *ctx, struct dg_report *rep, unsigned int timeout_ms)
 {
 	struct dg_step *step = dg_step_begin(rep, "wait", "signalled processes");
 	unsigned int left;
@@ -243,8 +228,8 @@ unsigned int dg_victims_wait(struct dg_ctx *ctx, struct dg_report *rep,
 	dg_stage_notify(ctx, "wait", DG_STAGE_BEGIN, 0, 0);
 	left = wait_exits(ctx, rep, timeout_ms);
 	if (left)
-		dg_step_end(rep, step, -ETIMEDOUT, "%u process%s still running",
-			    left, left == 1 ? "" : "es");
+		dg_step_end(rep, step, -ETIMEDOUT, "%u process%s still running", left,
+			    left == 1 ? "" : "es");
 	else
 		dg_step_end(rep, step, 0, "every signalled process exited");
 	dg_stage_notify(ctx, "wait", DG_STAGE_END, left, 0);
@@ -256,9 +241,7 @@ unsigned int dg_victims_survivors(struct dg_report *rep)
 	struct dg_victim *v;
 	unsigned int n = 0;
 
-	dg_victim_foreach(rep, v)
-		if (v->round && v->state == DG_VICTIM_SURVIVED)
-			n++;
+	dg_victim_foreach(rep, v) if (v->round && v->state == DG_VICTIM_SURVIVED) n++;
 	return n;
 }
 
@@ -273,16 +256,14 @@ static void raise_nofile(void)
 	}
 }
 
-static int signal_round(struct dg_report *rep, struct dg_collector *col,
-			int sig)
+static int signal_round(struct dg_report *rep, struct dg_collector *col, int sig)
 {
 	struct dg_victim *v;
 	unsigned int sent = 0;
 
 	dg_victim_foreach(rep, v)
 	{
-		if (!v->round || (v->state != DG_VICTIM_SURVIVED &&
-				  v->state != DG_VICTIM_REPORTED))
+		if (!v->round || (v->state != DG_VICTIM_SURVIVED && v->state != DG_VICTIM_REPORTED))
 			continue;
 		if (verify_and_signal(rep, col, v, sig))
 			sent++;
@@ -290,9 +271,8 @@ static int signal_round(struct dg_report *rep, struct dg_collector *col,
 	return (int)sent;
 }
 
-int dg_unmap_and_kill(struct dg_ctx *ctx, struct dg_report *rep,
-		      struct dg_result *res, enum dg_action action,
-		      unsigned int grace_ms, const struct dg_mf_opts *opts,
+int dg_unmap_and_kill(struct dg_ctx *ctx, struct dg_report *rep, struct dg_result *res,
+		      enum dg_action action, unsigned int grace_ms, const struct dg_mf_opts *opts,
 		      bool wait)
 {
 	struct dg_collector *col = NULL;
@@ -302,10 +282,8 @@ int dg_unmap_and_kill(struct dg_ctx *ctx, struct dg_report *rep,
 	unsigned int nr = 0, left;
 	int rc;
 
-	dg_victim_foreach(rep, v)
-		v->round = false;
-	dg_user_foreach(res, u)
-	{
+	dg_victim_foreach(rep, v) v->round = false;
+	dg_user_foreach(res, u) {
 		const char *why;
 
 		v = victim_for(rep, u->pid, u->comm);
@@ -323,8 +301,7 @@ int dg_unmap_and_kill(struct dg_ctx *ctx, struct dg_report *rep,
 			v->state = DG_VICTIM_REPORTED;
 		}
 	}
-	if (!nr || action == DG_ACTION_REPORT ||
-	    (opts && (opts->flags & DG_MF_DRY_RUN)))
+	if (!nr || action == DG_ACTION_REPORT || (opts && (opts->flags & DG_MF_DRY_RUN)))
 		return 0;
 
 	raise_nofile();
@@ -345,8 +322,7 @@ int dg_unmap_and_kill(struct dg_ctx *ctx, struct dg_report *rep,
 		rc = signal_round(rep, col, SIGKILL);
 		break;
 	}
-	dg_step_end(rep, step, 0, "%d process%s signalled", rc,
-		    rc == 1 ? "" : "es");
+	dg_step_end(rep, step, 0, "%d process%s signalled", rc, rc == 1 ? "" : "es");
 	dg_stage_notify(ctx, "signal", DG_STAGE_END, (unsigned int)rc, 0);
 	if (!wait) {
 		dg_collector_free(col);
@@ -355,28 +331,23 @@ int dg_unmap_and_kill(struct dg_ctx *ctx, struct dg_report *rep,
 
 	dg_stage_notify(ctx, "wait", DG_STAGE_BEGIN, (unsigned int)rc, 0);
 	step = dg_step_begin(rep, "wait", dg_action_name(action));
-	left = wait_exits(ctx, rep,
-			  action == DG_ACTION_KILL ? DG_KILL_WAIT_MS : grace_ms);
+	left = wait_exits(ctx, rep, action == DG_ACTION_KILL ? DG_KILL_WAIT_MS : grace_ms);
 	if (left && action == DG_ACTION_TERM) {
 		/* the grace period is over: whoever still uses it, goes */
-		dg_step_end(rep, step, 0,
-			    "%u process%s ignored SIGTERM for %u ms", left,
+		dg_step_end(rep, step, 0, "%u process%s ignored SIGTERM for %u ms", left,
 			    left == 1 ? "" : "es", grace_ms);
 		step = dg_step_begin(rep, "signal", "kill");
 		rc = signal_round(rep, col, SIGKILL);
-		dg_step_end(rep, step, 0, "%d process%s signalled", rc,
-			    rc == 1 ? "" : "es");
+		dg_step_end(rep, step, 0, "%d process%s signalled", rc, rc == 1 ? "" : "es");
 		step = dg_step_begin(rep, "wait", "kill");
 		left = wait_exits(ctx, rep, DG_KILL_WAIT_MS);
 	}
 	if (left)
-		dg_step_end(rep, step, -ETIMEDOUT,
-			    "%u process%s still running", left,
+		dg_step_end(rep, step, -ETIMEDOUT, "%u process%s still running", left,
 			    left == 1 ? "" : "es");
 	else
 		dg_step_end(rep, step, 0, "every signalled process exited");
-	dg_stage_notify(ctx, "wait", DG_STAGE_END, left,
-			dg_report_elapsed(rep));
+	dg_stage_notify(ctx, "wait", DG_STAGE_END, left, dg_report_elapsed(rep));
 	dg_collector_free(col);
 	return 0;
 }

@@ -51,9 +51,8 @@ int dg_new(struct dg_ctx **ctx);
 struct dg_ctx *dg_ref(struct dg_ctx *ctx);
 struct dg_ctx *dg_unref(struct dg_ctx *ctx);
 
-typedef void (*dg_log_fn)(struct dg_ctx *ctx, int priority, const char *file,
-			  int line, const char *fn, const char *format,
-			  va_list args);
+typedef void (*dg_log_fn)(struct dg_ctx *ctx, int priority, const char *file, int line,
+			  const char *fn, const char *format, va_list args);
 void dg_set_log_fn(struct dg_ctx *ctx, dg_log_fn log_fn);
 /* syslog priorities: LOG_ERR (3), LOG_INFO (6), LOG_DEBUG (7) */
 int dg_get_log_priority(struct dg_ctx *ctx);
@@ -104,8 +103,7 @@ enum dg_target_kind {
  * their mounts in every mount namespace.  Fails with -ENOENT, -ENOTBLK,
  * -ENODEV, ... and sets dg_get_error().
  */
-int dg_target_new(struct dg_ctx *ctx, const char *spec,
-		  struct dg_target **target);
+int dg_target_new(struct dg_ctx *ctx, const char *spec, struct dg_target **target);
 void dg_target_free(struct dg_target *target);
 
 struct dg_ctx *dg_target_get_ctx(struct dg_target *target);
@@ -122,8 +120,7 @@ const char *dg_target_get_backing_file(struct dg_target *target);
  * resource: -ENXIO for a device with no physical range, -ERANGE for an
  * address outside it.
  */
-int dg_target_phys_to_offset(struct dg_target *target, uint64_t phys,
-			     uint64_t *offset);
+int dg_target_phys_to_offset(struct dg_target *target, uint64_t phys, uint64_t *offset);
 
 /*
  * Force a reverse-map backend for the filesystems of @target: "xfs-rmapbt",
@@ -135,7 +132,7 @@ int dg_target_set_rmap(struct dg_target *target, const char *name);
 /* Every mounted filesystem on the target, in device order. */
 struct dg_fs *dg_fs_get_first(struct dg_target *target);
 struct dg_fs *dg_fs_get_next(struct dg_fs *fs);
-#define dg_fs_foreach(target, fs)                                            \
+#define dg_fs_foreach(target, fs) \
 	for (fs = dg_fs_get_first(target); fs != NULL; fs = dg_fs_get_next(fs))
 
 const char *dg_fs_get_devname(struct dg_fs *fs);
@@ -150,9 +147,8 @@ const char *dg_fs_get_rmap(struct dg_fs *fs);
 /* Every mount of the filesystem, bind mounts and other namespaces too. */
 struct dg_mount *dg_mount_get_first(struct dg_fs *fs);
 struct dg_mount *dg_mount_get_next(struct dg_mount *mnt);
-#define dg_mount_foreach(fs, mnt)                                            \
-	for (mnt = dg_mount_get_first(fs); mnt != NULL;                      \
-	     mnt = dg_mount_get_next(mnt))
+#define dg_mount_foreach(fs, mnt) \
+	for (mnt = dg_mount_get_first(fs); mnt != NULL; mnt = dg_mount_get_next(mnt))
 
 const char *dg_mount_get_target(struct dg_mount *mnt);
 /* the subtree of the filesystem mounted there: "/" unless a bind mount */
@@ -180,21 +176,19 @@ enum dg_who_flags {
  * Never changes anything.  Processes that vanish or cannot be read are
  * skipped and reported through dg_warning_*().
  */
-int dg_who(struct dg_target *target, const struct dg_range *ranges,
-	   size_t nr_ranges, unsigned int flags, struct dg_result **result);
+int dg_who(struct dg_target *target, const struct dg_range *ranges, size_t nr_ranges,
+	   unsigned int flags, struct dg_result **result);
 void dg_result_free(struct dg_result *result);
 
 bool dg_result_is_whole_device(struct dg_result *result);
 size_t dg_result_get_nr_ranges(struct dg_result *result);
-const struct dg_range *dg_result_get_range(struct dg_result *result,
-					   size_t idx);
+const struct dg_range *dg_result_get_range(struct dg_result *result, size_t idx);
 
 /* Warnings collected on the way (unreadable processes, ...). */
 const char *dg_warning_get_first(struct dg_result *result);
 const char *dg_warning_get_next(struct dg_result *result, const char *prev);
-#define dg_warning_foreach(result, w)                                        \
-	for (w = dg_warning_get_first(result); w != NULL;                    \
-	     w = dg_warning_get_next(result, w))
+#define dg_warning_foreach(result, w) \
+	for (w = dg_warning_get_first(result); w != NULL; w = dg_warning_get_next(result, w))
 
 enum dg_owner_type {
 	DG_OWNER_FILE = 1, /* file data, attr fork or extent map of a file */
@@ -215,9 +209,8 @@ enum dg_owner_flags {
 
 struct dg_owner *dg_owner_get_first(struct dg_result *result);
 struct dg_owner *dg_owner_get_next(struct dg_owner *owner);
-#define dg_owner_foreach(result, owner)                                      \
-	for (owner = dg_owner_get_first(result); owner != NULL;              \
-	     owner = dg_owner_get_next(owner))
+#define dg_owner_foreach(result, owner) \
+	for (owner = dg_owner_get_first(result); owner != NULL; owner = dg_owner_get_next(owner))
 
 struct dg_fs *dg_owner_get_fs(struct dg_owner *owner);
 enum dg_owner_type dg_owner_get_type(struct dg_owner *owner);
@@ -251,9 +244,8 @@ enum dg_user_flags {
 
 struct dg_user *dg_user_get_first(struct dg_result *result);
 struct dg_user *dg_user_get_next(struct dg_user *user);
-#define dg_user_foreach(result, user)                                        \
-	for (user = dg_user_get_first(result); user != NULL;                 \
-	     user = dg_user_get_next(user))
+#define dg_user_foreach(result, user) \
+	for (user = dg_user_get_first(result); user != NULL; user = dg_user_get_next(user))
 
 pid_t dg_user_get_pid(struct dg_user *user);
 const char *dg_user_get_comm(struct dg_user *user);
@@ -274,7 +266,6 @@ uint64_t dg_user_get_vm_end(struct dg_user *user);
 uint64_t dg_user_get_vm_pgoff(struct dg_user *user); /* bytes */
 uint64_t dg_user_get_file_offset(struct dg_user *user);
 uint64_t dg_user_get_file_length(struct dg_user *user);
-
 
 /* ------------------------------------------------------------------ */
 /* Acting: the failure flow and the pre-remove flow                    */
@@ -335,18 +326,16 @@ enum dg_stage_event {
 	DG_STAGE_END,
 	DG_STAGE_PROGRESS,
 };
-typedef void (*dg_stage_fn)(struct dg_ctx *ctx, const char *stage,
-			    enum dg_stage_event event, unsigned int pending,
-			    uint64_t elapsed_ms);
+typedef void (*dg_stage_fn)(struct dg_ctx *ctx, const char *stage, enum dg_stage_event event,
+			    unsigned int pending, uint64_t elapsed_ms);
 void dg_set_stage_fn(struct dg_ctx *ctx, dg_stage_fn fn);
 
 struct dg_report;
 struct dg_victim;
 struct dg_step;
 
-int dg_notify_failure(struct dg_target *target, const struct dg_range *ranges,
-		      size_t nr_ranges, const struct dg_mf_opts *opts,
-		      struct dg_report **report);
+int dg_notify_failure(struct dg_target *target, const struct dg_range *ranges, size_t nr_ranges,
+		      const struct dg_mf_opts *opts, struct dg_report **report);
 void dg_report_free(struct dg_report *report);
 
 /* what was found (owners and users), as dg_who() gives it */
@@ -366,9 +355,8 @@ enum dg_victim_state {
 
 struct dg_victim *dg_victim_get_first(struct dg_report *report);
 struct dg_victim *dg_victim_get_next(struct dg_victim *victim);
-#define dg_victim_foreach(report, v)                                         \
-	for (v = dg_victim_get_first(report); v != NULL;                     \
-	     v = dg_victim_get_next(v))
+#define dg_victim_foreach(report, v) \
+	for (v = dg_victim_get_first(report); v != NULL; v = dg_victim_get_next(v))
 pid_t dg_victim_get_pid(struct dg_victim *v);
 const char *dg_victim_get_comm(struct dg_victim *v);
 enum dg_victim_state dg_victim_get_state(struct dg_victim *v);
@@ -384,7 +372,7 @@ uint64_t dg_victim_get_exited_ms(struct dg_victim *v);
 /* Steps: each thing done (or planned, in a dry run), in order. */
 struct dg_step *dg_step_get_first(struct dg_report *report);
 struct dg_step *dg_step_get_next(struct dg_step *step);
-#define dg_step_foreach(report, s)                                           \
+#define dg_step_foreach(report, s) \
 	for (s = dg_step_get_first(report); s != NULL; s = dg_step_get_next(s))
 const char *dg_step_get_stage(struct dg_step *s);
 const char *dg_step_get_object(struct dg_step *s);

@@ -42,9 +42,8 @@ static void stage(struct dg_ctx *ctx, const char *name, enum dg_stage_event ev)
 }
 
 /* Freeze each filesystem @want accepts; the guardians watch over them. */
-static int freeze_all(struct dg_ctx *ctx, struct dg_report *rep,
-		      const struct dg_mf_opts *o, struct frozen **out,
-		      size_t *nr, bool (*want)(struct dg_fs *, void *),
+static int freeze_all(struct dg_ctx *ctx, struct dg_report *rep, const struct dg_mf_opts *o,
+		      struct frozen **out, size_t *nr, bool (*want)(struct dg_fs *, void *),
 		      void *arg)
 {
 	struct dg_fs *fs;
@@ -59,8 +58,7 @@ static int freeze_all(struct dg_ctx *ctx, struct dg_report *rep,
 	*out = fz;
 	*nr = 0;
 	stage(ctx, "freeze", DG_STAGE_BEGIN);
-	dg_fs_foreach(rep->target, fs)
-	{
+	dg_fs_foreach(rep->target, fs) {
 		struct dg_step *s;
 		int rootfd, rc;
 
@@ -72,8 +70,7 @@ static int freeze_all(struct dg_ctx *ctx, struct dg_report *rep,
 			dg_step_end(rep, s, 0, "not reachable, not frozen");
 			continue;
 		}
-		rc = dg_freeze(ctx, fs->devname, rootfd, o->freeze_deadline_ms,
-			       &fz[*nr].f);
+		rc = dg_freeze(ctx, fs->devname, rootfd, o->freeze_deadline_ms, &fz[*nr].f);
 		close(rootfd);
 		if (rc) {
 			/*
@@ -87,15 +84,15 @@ static int freeze_all(struct dg_ctx *ctx, struct dg_report *rep,
 		}
 		fz[*nr].fs = fs;
 		(*nr)++;
-		dg_step_end(rep, s, 0, "frozen, guardian pid %d (thaws within %u ms if daxguard dies)",
+		dg_step_end(rep, s, 0,
+			    "frozen, guardian pid %d (thaws within %u ms if daxguard dies)",
 			    (int)fz[*nr - 1].f.guardian, o->freeze_deadline_ms);
 	}
 	stage(ctx, "freeze", DG_STAGE_END);
 	return 0;
 }
 
-static int thaw_all(struct dg_ctx *ctx, struct dg_report *rep,
-		    struct frozen *fz, size_t nr)
+static int thaw_all(struct dg_ctx *ctx, struct dg_report *rep, struct frozen *fz, size_t nr)
 {
 	size_t i;
 	int rc = 0;
@@ -111,11 +108,9 @@ static int thaw_all(struct dg_ctx *ctx, struct dg_report *rep,
 		int r = dg_thaw(ctx, &fz[i].f);
 
 		if (r)
-			dg_step_end(rep, s, r, "thaw: %s (the guardian retries)",
-				    strerror(-r));
+			dg_step_end(rep, s, r, "thaw: %s (the guardian retries)", strerror(-r));
 		else
-			dg_step_end(rep, s, 0, "thawed after %" PRIu64 " ms",
-				    held);
+			dg_step_end(rep, s, 0, "thawed after %" PRIu64 " ms", held);
 		if (r && !rc)
 			rc = r;
 	}
@@ -132,16 +127,14 @@ static bool fs_in_ranges(struct dg_fs *fs, void *arg)
 	for (i = 0; i < q->nr_ranges; i++) {
 		const struct dg_range *r = &q->ranges[i];
 
-		if (r->offset < fs->start + fs->size &&
-		    r->offset + r->length > fs->start)
+		if (r->offset < fs->start + fs->size && r->offset + r->length > fs->start)
 			return true;
 	}
 	return false;
 }
 
-static int failure(struct dg_ctx *ctx, struct dg_report *rep,
-		   const struct dg_range *ranges, size_t nr,
-		   const struct dg_mf_opts *o)
+static int failure(struct dg_ctx *ctx, struct dg_report *rep, const struct dg_range *ranges,
+		   size_t nr, const struct dg_mf_opts *o)
 {
 	bool dry = o->flags & DG_MF_DRY_RUN;
 	struct dg_result probe = { 0 };
@@ -152,11 +145,9 @@ static int failure(struct dg_ctx *ctx, struct dg_report *rep,
 	int rc;
 
 	if (!nr)
-		return dg_fail(ctx, -EINVAL, "%s: a failure needs a range",
-			       rep->target->devname);
+		return dg_fail(ctx, -EINVAL, "%s: a failure needs a range", rep->target->devname);
 	/* bad ranges are refused before anything is frozen */
-	rc = dg_normalize_ranges(rep->target, ranges, nr, &probe.ranges,
-				 &probe.nr_ranges);
+	rc = dg_normalize_ranges(rep->target, ranges, nr, &probe.ranges, &probe.nr_ranges);
 	if (rc)
 		return rc;
 	if (!dry)
@@ -172,15 +163,13 @@ static int failure(struct dg_ctx *ctx, struct dg_report *rep,
 		thaw_all(ctx, rep, fz, nfz);
 		return rc;
 	}
-	dg_step_end(rep, s, 0, "%zu owner record%s",
-		    rep->result->nr_owners,
+	dg_step_end(rep, s, 0, "%zu owner record%s", rep->result->nr_owners,
 		    rep->result->nr_owners == 1 ? "" : "s");
 	stage(ctx, "rmap", DG_STAGE_END);
 	stage(ctx, "collect", DG_STAGE_END);
 	rc = thaw_all(ctx, rep, fz, nfz);
 	if (rc)
-		return dg_fail(ctx, rc, "%s: thaw failed: %s",
-			       rep->target->devname, strerror(-rc));
+		return dg_fail(ctx, rc, "%s: thaw failed: %s", rep->target->devname, strerror(-rc));
 
 	dg_owner_foreach(rep->result, ow)
 		if (ow->type == DG_OWNER_METADATA)
@@ -188,8 +177,7 @@ static int failure(struct dg_ctx *ctx, struct dg_report *rep,
 	if (!dry)
 		dg_hold_unlinked(rep->result);
 
-	rc = dg_unmap_and_kill(ctx, rep, rep->result, o->action, o->grace_ms,
-			       o, true);
+	rc = dg_unmap_and_kill(ctx, rep, rep->result, o->action, o->grace_ms, o, true);
 	if (rc)
 		return rc;
 	if (dry)
@@ -207,8 +195,7 @@ static int failure(struct dg_ctx *ctx, struct dg_report *rep,
 		struct dg_fs *fs;
 
 		stage(ctx, "shutdown", DG_STAGE_BEGIN);
-		dg_fs_foreach(rep->target, fs)
-		{
+		dg_fs_foreach(rep->target, fs) {
 			for (ow = rep->result->owners; ow; ow = ow->next)
 				if (ow->fs == fs && ow->type == DG_OWNER_METADATA)
 					break;
@@ -242,14 +229,12 @@ static int check_self(struct dg_ctx *ctx, struct dg_target *t)
 			if (fs->devnum == st.st_dev)
 				return dg_fail(ctx, -EBUSY,
 					       "%s: %s holds %s; refusing without --force",
-					       t->devname, fs->devname,
-					       self[i].what);
+					       t->devname, fs->devname, self[i].what);
 	}
 	return 0;
 }
 
-static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep,
-		      const struct dg_mf_opts *o)
+static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep, const struct dg_mf_opts *o)
 {
 	struct dg_target *t = rep->target;
 	bool dry = o->flags & DG_MF_DRY_RUN;
@@ -270,21 +255,19 @@ static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep,
 		dg_step_end(rep, s, rc, "%s", dg_get_error(ctx) ?: strerror(-rc));
 		return rc;
 	}
-	dg_step_end(rep, s, 0, "%s", rep->result->users ?
-					     "in use" :
-					     "no process uses it");
+	dg_step_end(rep, s, 0, "%s", rep->result->users ? "in use" : "no process uses it");
 	stage(ctx, "collect", DG_STAGE_END);
 
 	/* the polite round: SIGTERM and the grace period, thawed */
-	rc = dg_unmap_and_kill(ctx, rep, rep->result, o->action, o->grace_ms,
-			       o, true);
+	rc = dg_unmap_and_kill(ctx, rep, rep->result, o->action, o->grace_ms, o, true);
 	if (rc)
 		return rc;
 	if (dry) {
 		dg_unmount_all(ctx, rep, t, true);
 		if (!(o->flags & DG_MF_NO_RELEASE)) {
 			s = dg_step_begin(rep, "release", t->devname);
-			dg_step_end(rep, s, 0, "would check that nothing holds it, then release it%s",
+			dg_step_end(rep, s, 0,
+				    "would check that nothing holds it, then release it%s",
 				    t->backing_file ? " (detach the loop device)" : "");
 		}
 		return 0;
@@ -303,11 +286,9 @@ static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep,
 		rc = dg_who(t, NULL, 0, DG_WHO_NO_PATHS, &res);
 		dg_step_end(rep, s, rc, "%s", rc ? strerror(-rc) : "done");
 		stage(ctx, "collect", DG_STAGE_END);
-		if (!rc && (o->action == DG_ACTION_TERM ||
-			    o->action == DG_ACTION_KILL)) {
+		if (!rc && (o->action == DG_ACTION_TERM || o->action == DG_ACTION_KILL)) {
 			/* signal while frozen; they finish dying once thawed */
-			rc = dg_unmap_and_kill(ctx, rep, res, DG_ACTION_KILL, 0,
-					       o, false);
+			rc = dg_unmap_and_kill(ctx, rep, res, DG_ACTION_KILL, 0, o, false);
 		}
 		thaw_all(ctx, rep, fz, nfz);
 		dg_result_free(res);
@@ -330,12 +311,11 @@ static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep,
 		dg_result_free(rep->result);
 		rep->result = NULL;
 		dg_who(t, NULL, 0, 0, &rep->result);
-		return dg_fail(ctx, rc,
-			       "%s: still mounted after %u rounds: %s",
-			       t->devname, o->max_rounds,
-			       rep->result && rep->result->users ?
-				       "processes still use it" :
-				       "busy without a process using it (a submount, swap, a loop device on a file in it?)");
+		return dg_fail(
+			ctx, rc, "%s: still mounted after %u rounds: %s", t->devname, o->max_rounds,
+			rep->result && rep->result->users ?
+				"processes still use it" :
+				"busy without a process using it (a submount, swap, a loop device on a file in it?)");
 	}
 	if (o->flags & DG_MF_NO_RELEASE)
 		return 0;
@@ -345,10 +325,8 @@ static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep,
 	return rc;
 }
 
-DG_EXPORT int dg_notify_failure(struct dg_target *t,
-				const struct dg_range *ranges, size_t nr,
-				const struct dg_mf_opts *uopts,
-				struct dg_report **report)
+DG_EXPORT int dg_notify_failure(struct dg_target *t, const struct dg_range *ranges, size_t nr,
+				const struct dg_mf_opts *uopts, struct dg_report **report)
 {
 	struct dg_ctx *ctx = t->ctx;
 	struct dg_mf_opts o = { .action = DG_ACTION_REPORT };
@@ -359,8 +337,7 @@ DG_EXPORT int dg_notify_failure(struct dg_target *t,
 	if (uopts)
 		o = *uopts;
 	if (!o.action)
-		o.action = (o.flags & DG_MF_PRE_REMOVE) ? DG_ACTION_TERM :
-							  DG_ACTION_REPORT;
+		o.action = (o.flags & DG_MF_PRE_REMOVE) ? DG_ACTION_TERM : DG_ACTION_REPORT;
 	if (!o.grace_ms && o.action == DG_ACTION_TERM && !uopts)
 		o.grace_ms = DEFAULT_GRACE_MS;
 	if (!o.freeze_deadline_ms)
@@ -368,8 +345,7 @@ DG_EXPORT int dg_notify_failure(struct dg_target *t,
 	if (!o.max_rounds)
 		o.max_rounds = DEFAULT_ROUNDS;
 	if ((o.flags & DG_MF_PRE_REMOVE) && nr)
-		return dg_fail(ctx, -EINVAL,
-			       "%s: a removal is of the whole device, not a range",
+		return dg_fail(ctx, -EINVAL, "%s: a removal is of the whole device, not a range",
 			       t->devname);
 	rep = dg_report_new(t);
 	if (!rep)

@@ -141,9 +141,8 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int name_walk_fn(void *arg, int dirfd, const char *name,
-			const char *relpath, size_t len, unsigned char type,
-			uint64_t ino)
+static int name_walk_fn(void *arg, int dirfd, const char *name, const char *relpath, size_t len,
+			unsigned char type, uint64_t ino)
 {
 	struct name_walk *w = arg;
 	uint64_t *hit = bsearch(&ino, w->inos, w->nr, sizeof(ino), cmp_u64);
@@ -154,8 +153,7 @@ static int name_walk_fn(void *arg, int dirfd, const char *name,
 	i = (size_t)(hit - w->inos);
 	if (w->paths[i])
 		return 0; /* a second hard link: one name is enough */
-	if (asprintf(&w->paths[i], "%s%s",
-		     strcmp(w->fs->root_path, "/") ? w->fs->root_path : "",
+	if (asprintf(&w->paths[i], "%s%s", strcmp(w->fs->root_path, "/") ? w->fs->root_path : "",
 		     relpath) < 0) {
 		w->paths[i] = NULL;
 		return -ENOMEM;
@@ -197,9 +195,8 @@ static int walk_for_names(struct dg_fs *fs, int rootfd, struct dg_result *res)
 		struct stat st;
 		uint64_t *hit;
 
-		if (fstat(rootfd, &st) == 0 &&
-		    (hit = bsearch(&(uint64_t){ st.st_ino }, w.inos, w.nr,
-				   sizeof(uint64_t), cmp_u64))) {
+		if (fstat(rootfd, &st) == 0 && (hit = bsearch(&(uint64_t){ st.st_ino }, w.inos,
+							      w.nr, sizeof(uint64_t), cmp_u64))) {
 			w.paths[hit - w.inos] = strdup(fs->root_path);
 			w.found++;
 		}
@@ -209,8 +206,7 @@ static int walk_for_names(struct dg_fs *fs, int rootfd, struct dg_result *res)
 		rc = 0;
 	if (rc)
 		goto out;
-	dg_owner_foreach(res, o)
-	{
+	dg_owner_foreach(res, o) {
 		uint64_t *hit;
 
 		if (o->fs != fs || o->type != DG_OWNER_FILE || o->path ||
@@ -239,16 +235,13 @@ int dg_paths_resolve(struct dg_fs *fs, int rootfd, struct dg_result *res)
 	int rc;
 
 	if (!strcmp(fs->type, "xfs") || !strncmp(fs->type, "ext", 3)) {
-		dg_owner_foreach(res, o)
-		{
+		dg_owner_foreach(res, o) {
 			if (o->fs != fs || o->type != DG_OWNER_FILE || o->path ||
 			    (o->flags & DG_OWNER_UNLINKED))
 				continue;
 			/* consecutive records of one file: one lookup */
 			if (prev && prev->ino == o->ino) {
-				o->flags |= prev->flags &
-					    (DG_OWNER_UNLINKED |
-					     DG_OWNER_DIRECTORY);
+				o->flags |= prev->flags & (DG_OWNER_UNLINKED | DG_OWNER_DIRECTORY);
 				if (prev->path && !(o->path = strdup(prev->path)))
 					return -ENOMEM;
 				prev = o;

@@ -31,15 +31,13 @@ void dg_ctx_add_helper(struct dg_ctx *ctx, pid_t pid);
 void dg_ctx_del_helper(struct dg_ctx *ctx, pid_t pid);
 bool dg_ctx_is_helper(struct dg_ctx *ctx, pid_t pid);
 
-void dg_log(struct dg_ctx *ctx, int priority, const char *file, int line,
-	    const char *fn, const char *format, ...)
-	__attribute__((format(printf, 6, 7)));
+void dg_log(struct dg_ctx *ctx, int priority, const char *file, int line, const char *fn,
+	    const char *format, ...) __attribute__((format(printf, 6, 7)));
 
-#define dg_log_cond(ctx, prio, ...)                                          \
-	do {                                                                 \
-		if ((ctx)->log_priority >= (prio))                           \
-			dg_log(ctx, prio, __FILE__, __LINE__, __func__,      \
-			       __VA_ARGS__);                                 \
+#define dg_log_cond(ctx, prio, ...)                                                   \
+	do {                                                                          \
+		if ((ctx)->log_priority >= (prio))                                    \
+			dg_log(ctx, prio, __FILE__, __LINE__, __func__, __VA_ARGS__); \
 	} while (0)
 #define dbg(ctx, ...) dg_log_cond(ctx, LOG_DEBUG, __VA_ARGS__)
 #define info(ctx, ...) dg_log_cond(ctx, LOG_INFO, __VA_ARGS__)
@@ -154,9 +152,8 @@ struct dg_result {
 
 struct dg_owner *dg_result_add_owner(struct dg_result *res, struct dg_fs *fs,
 				     const struct dg_owner *tmpl);
-struct dg_user *dg_result_add_user(struct dg_result *res,
-				   const struct dg_user *tmpl, const char *comm,
-				   const char *path);
+struct dg_user *dg_result_add_user(struct dg_result *res, const struct dg_user *tmpl,
+				   const char *comm, const char *path);
 void dg_result_warn(struct dg_result *res, const char *format, ...)
 	__attribute__((format(printf, 2, 3)));
 void dg_result_sort_owners(struct dg_result *res);
@@ -177,8 +174,7 @@ struct dg_holder_ops {
 	 * overlapping) of @fs.  @rootfd is an O_RDONLY descriptor of the
 	 * filesystem's root directory.
 	 */
-	int (*rmap)(struct dg_fs *fs, int rootfd,
-		    const struct dg_fs_range *ranges, size_t nr,
+	int (*rmap)(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
 		    struct dg_result *res);
 };
 
@@ -187,31 +183,26 @@ extern const struct dg_holder_ops dg_holder_fiemap;
 extern const struct dg_holder_ops dg_holder_ext4;
 
 /* the backend for @fs: the one forced on the target, or the best one */
-int dg_holder_probe(struct dg_fs *fs, int rootfd,
-		    const struct dg_holder_ops **ops);
+int dg_holder_probe(struct dg_fs *fs, int rootfd, const struct dg_holder_ops **ops);
 
 extern const struct dg_holder_ops dg_holder_xfs_bulkstat;
 
 /* holder-fiemap.c: the FIEMAP engine, for backends that find files */
 struct dg_fiemap;
-int dg_fiemap_fork(struct dg_fiemap *w, int fd, uint64_t ino,
-		   const uint32_t *gen, unsigned int oflags, const char *path,
-		   bool xattr);
+int dg_fiemap_fork(struct dg_fiemap *w, int fd, uint64_t ino, const uint32_t *gen,
+		   unsigned int oflags, const char *path, bool xattr);
 void dg_fiemap_unlinked(struct dg_fiemap *w);
-struct dg_fiemap *dg_fiemap_new(struct dg_fs *fs,
-				const struct dg_fs_range *ranges, size_t nr,
+struct dg_fiemap *dg_fiemap_new(struct dg_fs *fs, const struct dg_fs_range *ranges, size_t nr,
 				struct dg_result *res);
 void dg_fiemap_free(struct dg_fiemap *w);
 
 /* holder-xfs.c: the internal log, from the geometry */
-int dg_xfs_log_owner(struct dg_fs *fs, int rootfd,
-		     const struct dg_fs_range *ranges, size_t nr,
+int dg_xfs_log_owner(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
 		     struct dg_result *res);
 
 /* fsmap.c: GETFSMAP over ranges; @files false drops file-owned records */
-int dg_fsmap_query(struct dg_fs *fs, int rootfd,
-		   const struct dg_fs_range *ranges, size_t nr, bool files,
-		   struct dg_result *res);
+int dg_fsmap_query(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
+		   bool files, struct dg_result *res);
 
 /*
  * walk.c: call @fn for every entry under @rootfd on the same filesystem,
@@ -219,9 +210,8 @@ int dg_fsmap_query(struct dg_fs *fs, int rootfd,
  * (and descend into a directory), 1 to skip a directory, or a negative
  * errno to stop the walk, which then returns it (-ECANCELED: "done").
  */
-typedef int (*dg_walk_fn)(void *arg, int dirfd, const char *name,
-			  const char *relpath, size_t len, unsigned char type,
-			  uint64_t ino);
+typedef int (*dg_walk_fn)(void *arg, int dirfd, const char *name, const char *relpath, size_t len,
+			  unsigned char type, uint64_t ino);
 int dg_walk(int rootfd, dg_walk_fn fn, void *arg);
 
 /* paths.c: fill in owner paths, one directory walk at most */
@@ -235,8 +225,7 @@ int dg_users_collect(struct dg_result *res);
  * returns the number of uses, -ESRCH if the process is gone.
  */
 struct dg_collector;
-int dg_collector_new(struct dg_result *res, bool count_only,
-		     struct dg_collector **out);
+int dg_collector_new(struct dg_result *res, bool count_only, struct dg_collector **out);
 int dg_collector_scan(struct dg_collector *c, pid_t pid);
 void dg_collector_free(struct dg_collector *c);
 
@@ -248,8 +237,8 @@ struct dg_freeze {
 	bool frozen;
 	uint64_t frozen_at_ms;
 };
-int dg_freeze(struct dg_ctx *ctx, const char *name, int rootfd,
-	      unsigned int deadline_ms, struct dg_freeze *f);
+int dg_freeze(struct dg_ctx *ctx, const char *name, int rootfd, unsigned int deadline_ms,
+	      struct dg_freeze *f);
 int dg_thaw(struct dg_ctx *ctx, struct dg_freeze *f);
 
 /* maps.c: one line of /proc/PID/maps */
@@ -298,13 +287,11 @@ struct dg_report {
 uint64_t dg_now_ms(void);
 uint64_t dg_report_elapsed(struct dg_report *rep);
 struct dg_report *dg_report_new(struct dg_target *t);
-struct dg_step *dg_step_begin(struct dg_report *rep, const char *stage,
-			      const char *object);
-void dg_step_end(struct dg_report *rep, struct dg_step *s, int status,
-		 const char *format, ...) __attribute__((format(printf, 4, 5)));
-void dg_stage_notify(struct dg_ctx *ctx, const char *stage,
-		     enum dg_stage_event ev, unsigned int pending,
-		     uint64_t elapsed);
+struct dg_step *dg_step_begin(struct dg_report *rep, const char *stage, const char *object);
+void dg_step_end(struct dg_report *rep, struct dg_step *s, int status, const char *format, ...)
+	__attribute__((format(printf, 4, 5)));
+void dg_stage_notify(struct dg_ctx *ctx, const char *stage, enum dg_stage_event ev,
+		     unsigned int pending, uint64_t elapsed);
 
 /*
  * kill.c: the user-space unmap_and_kill().  Act on every process that
@@ -312,22 +299,18 @@ void dg_stage_notify(struct dg_ctx *ctx, const char *stage,
  * after a fresh check that the process still uses it.  @grace_ms: how
  * long TERM (and BUS) get before KILL (or before giving up).
  */
-int dg_unmap_and_kill(struct dg_ctx *ctx, struct dg_report *rep,
-		      struct dg_result *res, enum dg_action action,
-		      unsigned int grace_ms, const struct dg_mf_opts *opts,
+int dg_unmap_and_kill(struct dg_ctx *ctx, struct dg_report *rep, struct dg_result *res,
+		      enum dg_action action, unsigned int grace_ms, const struct dg_mf_opts *opts,
 		      bool wait);
 /* wait for the signalled victims of the round; returns how many still run */
-unsigned int dg_victims_wait(struct dg_ctx *ctx, struct dg_report *rep,
-			     unsigned int timeout_ms);
+unsigned int dg_victims_wait(struct dg_ctx *ctx, struct dg_report *rep, unsigned int timeout_ms);
 #define DG_KILL_WAIT_MS 10000 /* how long SIGKILLed processes get to exit */
 /* how many victims of the last round still run */
 unsigned int dg_victims_survivors(struct dg_report *rep);
 
 /* unmount.c */
-int dg_unmount_all(struct dg_ctx *ctx, struct dg_report *rep,
-		   struct dg_target *t, bool dry_run);
-int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t,
-	       bool dry_run);
+int dg_unmount_all(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, bool dry_run);
+int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, bool dry_run);
 
 /* invalidate.c */
 void dg_hold_unlinked(struct dg_result *res);
@@ -337,8 +320,8 @@ int dg_shutdown_fs(struct dg_report *rep, struct dg_fs *fs);
 /* who.c */
 int dg_open_fs_root(struct dg_fs *fs);
 /* check ranges against the target; sorted and merged into *out */
-int dg_normalize_ranges(struct dg_target *t, const struct dg_range *in,
-			size_t nr, struct dg_range **out, size_t *nr_out);
+int dg_normalize_ranges(struct dg_target *t, const struct dg_range *in, size_t nr,
+			struct dg_range **out, size_t *nr_out);
 
 /* topology.c */
 int dg_target_refresh_mounts(struct dg_target *t);

@@ -12,12 +12,24 @@ static int suffix_shift(const char **p)
 	int shift;
 
 	switch (toupper((unsigned char)*s)) {
-	case 'K': shift = 10; break;
-	case 'M': shift = 20; break;
-	case 'G': shift = 30; break;
-	case 'T': shift = 40; break;
-	case 'P': shift = 50; break;
-	case 'E': shift = 60; break;
+	case 'K':
+		shift = 10;
+		break;
+	case 'M':
+		shift = 20;
+		break;
+	case 'G':
+		shift = 30;
+		break;
+	case 'T':
+		shift = 40;
+		break;
+	case 'P':
+		shift = 50;
+		break;
+	case 'E':
+		shift = 60;
+		break;
 	case 'B':
 		*p = s + 1;
 		return 0;
@@ -62,8 +74,7 @@ DG_EXPORT int dg_parse_size(const char *str, uint64_t *bytes)
 	} else {
 		for (; isdigit((unsigned char)*p); p++) {
 			if (__builtin_mul_overflow(whole, 10, &whole) ||
-			    __builtin_add_overflow(whole, (uint64_t)(*p - '0'),
-						   &whole))
+			    __builtin_add_overflow(whole, (uint64_t)(*p - '0'), &whole))
 				return -ERANGE;
 		}
 		if (*p == '.') {
@@ -92,8 +103,7 @@ DG_EXPORT int dg_parse_size(const char *str, uint64_t *bytes)
 	if (frac) {
 		/* frac / frac_div of one unit, rounded down to a byte */
 		unsigned __int128 f = (unsigned __int128)frac << shift;
-		if (__builtin_add_overflow(whole, (uint64_t)(f / frac_div),
-					   &whole))
+		if (__builtin_add_overflow(whole, (uint64_t)(f / frac_div), &whole))
 			return -ERANGE;
 	}
 	*bytes = whole;
@@ -111,8 +121,7 @@ static int parse_part(const char *str, size_t len, uint64_t *val)
 	return dg_parse_size(buf, val);
 }
 
-DG_EXPORT int dg_parse_range(const char *str, bool badblocks,
-			     struct dg_range *range)
+DG_EXPORT int dg_parse_range(const char *str, bool badblocks, struct dg_range *range)
 {
 	uint64_t a, b;
 	const char *sep;

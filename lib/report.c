@@ -37,8 +37,7 @@ struct dg_report *dg_report_new(struct dg_target *t)
 	return rep;
 }
 
-struct dg_step *dg_step_begin(struct dg_report *rep, const char *stage,
-			      const char *object)
+struct dg_step *dg_step_begin(struct dg_report *rep, const char *stage, const char *object)
 {
 	struct dg_step *s = calloc(1, sizeof(*s));
 
@@ -52,8 +51,7 @@ struct dg_step *dg_step_begin(struct dg_report *rep, const char *stage,
 	return s;
 }
 
-void dg_step_end(struct dg_report *rep, struct dg_step *s, int status,
-		 const char *format, ...)
+void dg_step_end(struct dg_report *rep, struct dg_step *s, int status, const char *format, ...)
 {
 	va_list args;
 
@@ -71,9 +69,8 @@ void dg_step_end(struct dg_report *rep, struct dg_step *s, int status,
 		rep->complete = false;
 }
 
-void dg_stage_notify(struct dg_ctx *ctx, const char *stage,
-		     enum dg_stage_event ev, unsigned int pending,
-		     uint64_t elapsed)
+void dg_stage_notify(struct dg_ctx *ctx, const char *stage, enum dg_stage_event ev,
+		     unsigned int pending, uint64_t elapsed)
 {
 	if (ctx->stage_fn)
 		ctx->stage_fn(ctx, stage, ev, pending, elapsed);
@@ -140,8 +137,8 @@ DG_EXPORT const char *dg_action_name(enum dg_action action)
 
 DG_EXPORT int dg_action_parse(const char *name, enum dg_action *action)
 {
-	static const enum dg_action all[] = { DG_ACTION_REPORT, DG_ACTION_TERM,
-					      DG_ACTION_KILL, DG_ACTION_BUS };
+	static const enum dg_action all[] = { DG_ACTION_REPORT, DG_ACTION_TERM, DG_ACTION_KILL,
+					      DG_ACTION_BUS };
 	size_t i;
 
 	for (i = 0; name && i < ARRAY_SIZE(all); i++)

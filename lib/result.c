@@ -28,9 +28,8 @@ struct dg_owner *dg_result_add_owner(struct dg_result *res, struct dg_fs *fs,
 	return o;
 }
 
-struct dg_user *dg_result_add_user(struct dg_result *res,
-				   const struct dg_user *tmpl, const char *comm,
-				   const char *path)
+struct dg_user *dg_result_add_user(struct dg_result *res, const struct dg_user *tmpl,
+				   const char *comm, const char *path)
 {
 	struct dg_user *u = malloc(sizeof(*u));
 
@@ -152,8 +151,7 @@ DG_EXPORT size_t dg_result_get_nr_ranges(struct dg_result *res)
 	return res->nr_ranges;
 }
 
-DG_EXPORT const struct dg_range *dg_result_get_range(struct dg_result *res,
-						     size_t idx)
+DG_EXPORT const struct dg_range *dg_result_get_range(struct dg_result *res, size_t idx)
 {
 	return idx < res->nr_ranges ? &res->ranges[idx] : NULL;
 }
@@ -163,8 +161,7 @@ DG_EXPORT const char *dg_warning_get_first(struct dg_result *res)
 	return res->warnings ? res->warnings->text : NULL;
 }
 
-DG_EXPORT const char *dg_warning_get_next(struct dg_result *res,
-					  const char *prev)
+DG_EXPORT const char *dg_warning_get_next(struct dg_result *res, const char *prev)
 {
 	struct dg_warning *w;
 

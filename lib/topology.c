@@ -45,8 +45,8 @@ static int sysfs_dev_dir(dev_t dev, bool block)
 {
 	char path[64];
 
-	snprintf(path, sizeof(path), "/sys/dev/%s/%u:%u",
-		 block ? "block" : "char", major(dev), minor(dev));
+	snprintf(path, sizeof(path), "/sys/dev/%s/%u:%u", block ? "block" : "char", major(dev),
+		 minor(dev));
 	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
@@ -112,20 +112,17 @@ DG_EXPORT void dg_target_free(struct dg_target *t)
  * directory on it is more likely a typo than a request for the whole
  * device.
  */
-static int resolve_spec(struct dg_ctx *ctx, const char *spec,
-			struct libmnt_table *tb, dev_t *dev, bool *is_char)
+static int resolve_spec(struct dg_ctx *ctx, const char *spec, struct libmnt_table *tb, dev_t *dev,
+			bool *is_char)
 {
 	struct stat st;
 
 	*is_char = false;
-	if (isdigit((unsigned char)spec[0]) && strchr(spec, ':') &&
-	    parse_majmin(spec, dev) == 0) {
+	if (isdigit((unsigned char)spec[0]) && strchr(spec, ':') && parse_majmin(spec, dev) == 0) {
 		int fd = sysfs_dev_dir(*dev, true);
 
 		if (fd < 0)
-			return dg_fail(ctx, -ENODEV,
-				       "%s: no block device with that number",
-				       spec);
+			return dg_fail(ctx, -ENODEV, "%s: no block device with that number", spec);
 		close(fd);
 		return 0;
 	}
@@ -145,8 +142,7 @@ static int resolve_spec(struct dg_ctx *ctx, const char *spec,
 		struct libmnt_fs *fs = NULL;
 
 		if (real) {
-			fs = mnt_table_find_target(tb, real,
-						   MNT_ITER_BACKWARD);
+			fs = mnt_table_find_target(tb, real, MNT_ITER_BACKWARD);
 			free(real);
 		}
 		if (!fs)
@@ -155,22 +151,19 @@ static int resolve_spec(struct dg_ctx *ctx, const char *spec,
 				       spec);
 		*dev = mnt_fs_get_devno(fs);
 		if (sysfs_dev_dir(*dev, true) < 0)
-			return dg_fail(ctx, -ENOTBLK,
-				       "%s: %s filesystem is not on a block device",
+			return dg_fail(ctx, -ENOTBLK, "%s: %s filesystem is not on a block device",
 				       spec, mnt_fs_get_fstype(fs) ?: "the");
 		close(sysfs_dev_dir(*dev, true));
 		return 0;
 	}
 	if (S_ISREG(st.st_mode))
-		return dg_fail(ctx, -ENOTBLK,
-			       "%s: is a regular file, not a device or a mountpoint",
+		return dg_fail(ctx, -ENOTBLK, "%s: is a regular file, not a device or a mountpoint",
 			       spec);
 	return dg_fail(ctx, -ENOTBLK, "%s: not a device or a mountpoint", spec);
 }
 
 /* The target itself, then (for a whole disk) each of its partitions. */
-static int find_candidates(struct dg_target *t, int devdir,
-			   struct candidate **out, size_t *nr)
+static int find_candidates(struct dg_target *t, int devdir, struct candidate **out, size_t *nr)
 {
 	struct candidate *c = calloc(1, sizeof(*c));
 	size_t n = 1;
@@ -198,8 +191,7 @@ static int find_candidates(struct dg_target *t, int devdir,
 			snprintf(path, sizeof(path), "%s/partition", de->d_name);
 			if (faccessat(devdir, path, F_OK, 0) != 0)
 				continue;
-			pfd = openat(devdir, de->d_name,
-				     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			pfd = openat(devdir, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (pfd < 0)
 				continue;
 			if (dg_read_u64(pfd, "start", &start) ||
@@ -220,8 +212,7 @@ static int find_candidates(struct dg_target *t, int devdir,
 			c[n].devnum = pdev;
 			c[n].start = start << 9;
 			c[n].size = sectors << 9;
-			snprintf(c[n].name, sizeof(c[n].name), "%s",
-				 de->d_name);
+			snprintf(c[n].name, sizeof(c[n].name), "%s", de->d_name);
 			n++;
 		}
 		if (dir)
@@ -232,8 +223,7 @@ static int find_candidates(struct dg_target *t, int devdir,
 	return 0;
 }
 
-static struct dg_fs *fs_for(struct dg_target *t, const struct candidate *c,
-			    const char *fstype)
+static struct dg_fs *fs_for(struct dg_target *t, const struct candidate *c, const char *fstype)
 {
 	struct dg_fs *fs, **pp;
 
@@ -257,17 +247,15 @@ static struct dg_fs *fs_for(struct dg_target *t, const struct candidate *c,
 		return NULL;
 	}
 	/* keep device order so output reads like the partition table */
-	for (pp = &t->fs_list; *pp && (*pp)->start <= fs->start;
-	     pp = &(*pp)->next)
+	for (pp = &t->fs_list; *pp && (*pp)->start <= fs->start; pp = &(*pp)->next)
 		;
 	fs->next = *pp;
 	*pp = fs;
 	return fs;
 }
 
-static int add_mounts(struct dg_target *t, struct libmnt_table *tb,
-		      const struct candidate *cand, size_t nr, uint64_t mntns,
-		      pid_t ns_pid, bool local)
+static int add_mounts(struct dg_target *t, struct libmnt_table *tb, const struct candidate *cand,
+		      size_t nr, uint64_t mntns, pid_t ns_pid, bool local)
 {
 	struct libmnt_iter *itr = mnt_new_iter(MNT_ITER_FORWARD);
 	struct libmnt_fs *mfs;
@@ -334,8 +322,8 @@ static uint64_t read_mntns(const char *pid)
  * read its mount table.  A filesystem unmounted in our namespace may still
  * be mounted (and busy) in a container's.
  */
-static int add_foreign_mounts(struct dg_target *t, struct candidate *cand,
-			      size_t nr, uint64_t own_ns)
+static int add_foreign_mounts(struct dg_target *t, struct candidate *cand, size_t nr,
+			      uint64_t own_ns)
 {
 	uint64_t *seen = NULL;
 	size_t nseen = 0;
@@ -375,8 +363,7 @@ static int add_foreign_mounts(struct dg_target *t, struct candidate *cand,
 			break;
 		}
 		if (mnt_table_parse_file(tb, path) == 0)
-			rc = add_mounts(t, tb, cand, nr, ns,
-					(pid_t)atoi(de->d_name), false);
+			rc = add_mounts(t, tb, cand, nr, ns, (pid_t)atoi(de->d_name), false);
 		mnt_unref_table(tb);
 		if (rc)
 			break;
@@ -395,17 +382,15 @@ static int target_fill_device(struct dg_target *t, int devdir)
 
 	rc = sysfs_devname(devdir, name, sizeof(name));
 	if (rc)
-		return dg_fail(ctx, rc, "%u:%u: cannot read the device name",
-			       major(t->devnum), minor(t->devnum));
+		return dg_fail(ctx, rc, "%u:%u: cannot read the device name", major(t->devnum),
+			       minor(t->devnum));
 	if (asprintf(&t->devname, "/dev/%s", name) < 0)
 		return -ENOMEM;
 	if (dg_read_u64(devdir, "size", &sectors))
-		return dg_fail(ctx, -EIO, "%s: cannot read the device size",
-			       t->devname);
+		return dg_fail(ctx, -EIO, "%s: cannot read the device size", t->devname);
 	t->size = sectors << 9;
-	t->kind = faccessat(devdir, "partition", F_OK, 0) == 0 ?
-			  DG_TARGET_PARTITION :
-			  DG_TARGET_BLOCK;
+	t->kind = faccessat(devdir, "partition", F_OK, 0) == 0 ? DG_TARGET_PARTITION :
+								 DG_TARGET_BLOCK;
 
 	/*
 	 * pmem (raw namespace or pfn device): the physical address range of
@@ -415,11 +400,11 @@ static int target_fill_device(struct dg_target *t, int devdir)
 		uint64_t pstart = 0, psize = 0, start = 0;
 		bool part = t->kind == DG_TARGET_PARTITION;
 
-		if (dg_read_text(devdir, part ? "../device/resource" : "device/resource",
-				 buf, sizeof(buf)) > 0 &&
+		if (dg_read_text(devdir, part ? "../device/resource" : "device/resource", buf,
+				 sizeof(buf)) > 0 &&
 		    sscanf(buf, "%" SCNx64, &pstart) == 1 &&
-		    dg_read_text(devdir, part ? "../device/size" : "device/size",
-				 buf, sizeof(buf)) > 0 &&
+		    dg_read_text(devdir, part ? "../device/size" : "device/size", buf,
+				 sizeof(buf)) > 0 &&
 		    sscanf(buf, "%" SCNu64, &psize) == 1 && pstart) {
 			if (part && dg_read_u64(devdir, "start", &start) == 0)
 				start <<= 9;
@@ -430,16 +415,14 @@ static int target_fill_device(struct dg_target *t, int devdir)
 
 	/* a loop device's backing file, also for a partition of one */
 	if (dg_read_text(devdir,
-			 t->kind == DG_TARGET_PARTITION ?
-				 "../loop/backing_file" :
-				 "loop/backing_file",
+			 t->kind == DG_TARGET_PARTITION ? "../loop/backing_file" :
+							  "loop/backing_file",
 			 buf, sizeof(buf)) > 0)
 		t->backing_file = strdup(buf);
 	return 0;
 }
 
-DG_EXPORT int dg_target_new(struct dg_ctx *ctx, const char *spec,
-			    struct dg_target **target)
+DG_EXPORT int dg_target_new(struct dg_ctx *ctx, const char *spec, struct dg_target **target)
 {
 	struct libmnt_table *tb = NULL;
 	struct candidate *cand = NULL;
@@ -480,8 +463,7 @@ DG_EXPORT int dg_target_new(struct dg_ctx *ctx, const char *spec,
 	t->devnum = dev;
 	devdir = sysfs_dev_dir(dev, true);
 	if (devdir < 0) {
-		rc = dg_fail(ctx, -ENODEV, "%s: no such block device in sysfs",
-			     spec);
+		rc = dg_fail(ctx, -ENODEV, "%s: no such block device in sysfs", spec);
 		goto out;
 	}
 	rc = target_fill_device(t, devdir);
@@ -497,8 +479,7 @@ DG_EXPORT int dg_target_new(struct dg_ctx *ctx, const char *spec,
 	if (rc)
 		goto out;
 	if (!t->fs_list) {
-		rc = dg_fail(ctx, -ENODEV,
-			     "%s: no mounted filesystem on the device%s", spec,
+		rc = dg_fail(ctx, -ENODEV, "%s: no mounted filesystem on the device%s", spec,
 			     nr > 1 ? " or its partitions" : "");
 		goto out;
 	}
@@ -531,13 +512,11 @@ int dg_target_refresh_mounts(struct dg_target *t)
 	if (!cand)
 		return -ENOMEM;
 	n = 0;
-	dg_fs_foreach(t, fs)
-	{
+	dg_fs_foreach(t, fs) {
 		cand[n].devnum = fs->devnum;
 		cand[n].start = fs->start;
 		cand[n].size = fs->size;
-		snprintf(cand[n].name, sizeof(cand[n].name), "%s",
-			 fs->devname + 5);
+		snprintf(cand[n].name, sizeof(cand[n].name), "%s", fs->devname + 5);
 		n++;
 		free_mounts(fs->mounts);
 		fs->mounts = NULL;
@@ -550,8 +529,7 @@ int dg_target_refresh_mounts(struct dg_target *t)
 	}
 	rc = mnt_table_parse_file(tb, "/proc/self/mountinfo");
 	if (!rc)
-		rc = add_mounts(t, tb, cand, n, read_mntns("self"), getpid(),
-				true);
+		rc = add_mounts(t, tb, cand, n, read_mntns("self"), getpid(), true);
 	if (!rc)
 		rc = add_foreign_mounts(t, cand, n, read_mntns("self"));
 	mnt_unref_table(tb);
@@ -569,8 +547,7 @@ bool dg_target_is_mounted(struct dg_target *t)
 	return false;
 }
 
-DG_EXPORT int dg_target_phys_to_offset(struct dg_target *t, uint64_t phys,
-				       uint64_t *offset)
+DG_EXPORT int dg_target_phys_to_offset(struct dg_target *t, uint64_t phys, uint64_t *offset)
 {
 	if (!t->phys_size)
 		return dg_fail(t->ctx, -ENXIO,
@@ -578,9 +555,9 @@ DG_EXPORT int dg_target_phys_to_offset(struct dg_target *t, uint64_t phys,
 			       t->devname);
 	if (phys < t->phys_start || phys - t->phys_start >= t->phys_size)
 		return dg_fail(t->ctx, -ERANGE,
-			       "%s: physical address %#" PRIx64 " is outside its range %#" PRIx64 "-%#" PRIx64,
-			       t->devname, phys, t->phys_start,
-			       t->phys_start + t->phys_size - 1);
+			       "%s: physical address %#" PRIx64 " is outside its range %#" PRIx64
+			       "-%#" PRIx64,
+			       t->devname, phys, t->phys_start, t->phys_start + t->phys_size - 1);
 	*offset = phys - t->phys_start;
 	return 0;
 }

@@ -51,8 +51,7 @@ static int umount_foreign(struct dg_mount *m)
 		return -errno;
 	}
 	if (pid == 0) {
-		if (setns(nsfd, CLONE_NEWNS) < 0 || fchdir(rootfd) < 0 ||
-		    chroot(".") < 0)
+		if (setns(nsfd, CLONE_NEWNS) < 0 || fchdir(rootfd) < 0 || chroot(".") < 0)
 			_exit(errno & 0xff);
 		_exit(umount2(m->target, UMOUNT_NOFOLLOW) < 0 ? errno & 0xff : 0);
 	}
@@ -66,14 +65,12 @@ static int umount_foreign(struct dg_mount *m)
 	return -WEXITSTATUS(status);
 }
 
-int dg_unmount_all(struct dg_ctx *ctx, struct dg_report *rep,
-		   struct dg_target *t, bool dry_run)
+int dg_unmount_all(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, bool dry_run)
 {
 	struct dg_fs *fs;
 	int rc, first_err = 0;
 
-	dg_fs_foreach(t, fs)
-	{
+	dg_fs_foreach(t, fs) {
 		struct dg_mount **v, *m;
 		size_t n = 0, i;
 
@@ -94,29 +91,23 @@ int dg_unmount_all(struct dg_ctx *ctx, struct dg_report *rep,
 			if (m->local)
 				snprintf(obj, sizeof(obj), "%s", m->target);
 			else
-				snprintf(obj, sizeof(obj),
-					 "%s (mount namespace %llu)", m->target,
+				snprintf(obj, sizeof(obj), "%s (mount namespace %llu)", m->target,
 					 (unsigned long long)m->mntns);
 			s = dg_step_begin(rep, "unmount", obj);
 			if (dry_run) {
-				dg_step_end(rep, s, 0, "would unmount %s",
-					    fs->devname);
+				dg_step_end(rep, s, 0, "would unmount %s", fs->devname);
 				continue;
 			}
 			if (m->local)
-				rc = umount2(m->target, UMOUNT_NOFOLLOW) < 0 ?
-					     -errno :
-					     0;
+				rc = umount2(m->target, UMOUNT_NOFOLLOW) < 0 ? -errno : 0;
 			else
 				rc = umount_foreign(m);
 			if (rc == -ESRCH) {
 				/* the namespace died with its last process */
-				dg_step_end(rep, s, 0,
-					    "namespace gone: its mounts went with it");
+				dg_step_end(rep, s, 0, "namespace gone: its mounts went with it");
 				continue;
 			}
-			dg_step_end(rep, s, rc, "%s",
-				    rc ? strerror(-rc) : "unmounted");
+			dg_step_end(rep, s, rc, "%s", rc ? strerror(-rc) : "unmounted");
 			if (rc && !first_err)
 				first_err = rc;
 		}
@@ -140,16 +131,16 @@ static int sysfs_unbind(struct dg_target *t, char *msg, size_t size)
 	ssize_t n;
 	int fd, rc = 0;
 
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/device",
-		 major(t->devnum), minor(t->devnum));
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/device", major(t->devnum),
+		 minor(t->devnum));
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n < 0)
 		return -ENODEV;
 	link[n] = '\0';
 	name = strrchr(link, '/');
 	name = name ? name + 1 : link;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/device/driver/unbind",
-		 major(t->devnum), minor(t->devnum));
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/device/driver/unbind", major(t->devnum),
+		 minor(t->devnum));
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -ENODEV;
@@ -160,23 +151,23 @@ static int sysfs_unbind(struct dg_target *t, char *msg, size_t size)
 	return rc;
 }
 
-int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t,
-	       bool dry_run)
+int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, bool dry_run)
 {
 	struct dg_step *s = dg_step_begin(rep, "release", t->devname);
 	char msg[PATH_MAX + 64] = "";
 	int fd, rc;
 
 	if (t->kind == DG_TARGET_PARTITION) {
-		dg_step_end(rep, s, 0,
-			    "a partition: unheld, the disk it is on stays");
+		dg_step_end(rep, s, 0, "a partition: unheld, the disk it is on stays");
 		return 0;
 	}
 	fd = open_excl(t->devname);
 	if (fd < 0) {
-		dg_step_end(rep, s, fd, "still held: %s",
-			    fd == -EBUSY ? "an exclusive open failed (a mount, dm or md device, or swap uses it)" :
-					   strerror(-fd));
+		dg_step_end(
+			rep, s, fd, "still held: %s",
+			fd == -EBUSY ?
+				"an exclusive open failed (a mount, dm or md device, or swap uses it)" :
+				strerror(-fd));
 		return dg_fail(ctx, fd, "%s: still held after unmount", t->devname);
 	}
 	if (dry_run) {

@@ -115,8 +115,7 @@ static struct want *find_wants(struct dg_collector *c, dev_t dev, uint64_t ino)
 		else
 			hi = mid;
 	}
-	if (lo < c->nr_wants && c->wants[lo].dev == dev &&
-	    c->wants[lo].ino == ino)
+	if (lo < c->nr_wants && c->wants[lo].dev == dev && c->wants[lo].ino == ino)
 		return &c->wants[lo];
 	return NULL;
 }
@@ -156,8 +155,7 @@ static int add_user(struct dg_collector *c, struct dg_user *u, const char *path)
 }
 
 /* The name of the mapping at @addr, through a second, named query. */
-static void vma_name(struct dg_collector *c, uint64_t addr, char *name,
-		     size_t size)
+static void vma_name(struct dg_collector *c, uint64_t addr, char *name, size_t size)
 {
 	struct procmap_query q = {
 		.size = sizeof(q),
@@ -171,14 +169,17 @@ static void vma_name(struct dg_collector *c, uint64_t addr, char *name,
 		name[0] = '\0';
 }
 
-static int match_vma(struct dg_collector *c, const struct vma *v,
-		     const char *name)
+static int match_vma(struct dg_collector *c, const struct vma *v, const char *name)
 {
 	char namebuf[PATH_MAX];
 	uint64_t vend = v->pgoff + (v->end - v->start);
-	struct dg_user u = { .use = DG_USE_MAP, .flags = v->flags,
-			     .ino = v->ino, .fd = -1, .vm_start = v->start,
-			     .vm_end = v->end, .vm_pgoff = v->pgoff };
+	struct dg_user u = { .use = DG_USE_MAP,
+			     .flags = v->flags,
+			     .ino = v->ino,
+			     .fd = -1,
+			     .vm_start = v->start,
+			     .vm_end = v->end,
+			     .vm_pgoff = v->pgoff };
 	struct want *w;
 	int rc;
 
@@ -196,9 +197,7 @@ static int match_vma(struct dg_collector *c, const struct vma *v,
 	}
 
 	w = find_wants(c, v->dev, v->ino);
-	for (; w && w < c->wants + c->nr_wants && w->dev == v->dev &&
-	       w->ino == v->ino;
-	     w++) {
+	for (; w && w < c->wants + c->nr_wants && w->dev == v->dev && w->ino == v->ino; w++) {
 		uint64_t s = DG_MAX(w->start, v->pgoff);
 		uint64_t e = DG_MIN(w->end, vend);
 
@@ -228,13 +227,11 @@ static int scan_maps_query(struct dg_collector *c)
 	for (;;) {
 		memset(&q, 0, sizeof(q));
 		q.size = sizeof(q);
-		q.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA |
-				PROCMAP_QUERY_FILE_BACKED_VMA;
+		q.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA | PROCMAP_QUERY_FILE_BACKED_VMA;
 		q.query_addr = addr;
 		if (ioctl(c->mapsfd, PROCMAP_QUERY, &q) < 0)
 			break;
-		if (c->whole || find_wants(c, makedev(q.dev_major, q.dev_minor),
-					   q.inode)) {
+		if (c->whole || find_wants(c, makedev(q.dev_major, q.dev_minor), q.inode)) {
 			struct vma v = {
 				.start = q.vma_start,
 				.end = q.vma_end,
@@ -316,9 +313,12 @@ static int scan_maps_text(struct dg_collector *c)
 			*next++ = '\0';
 		if (dg_parse_maps_line(line, &e) != 1)
 			continue;
-		v = (struct vma){ .start = e.start, .end = e.end,
-				  .pgoff = e.offset, .dev = e.dev,
-				  .ino = e.ino, .flags = e.flags };
+		v = (struct vma){ .start = e.start,
+				  .end = e.end,
+				  .pgoff = e.offset,
+				  .dev = e.dev,
+				  .ino = e.ino,
+				  .flags = e.flags };
 		if (!c->whole && !find_wants(c, v.dev, v.ino))
 			continue;
 		rc = match_vma(c, &v, e.path);
@@ -336,8 +336,7 @@ static bool path_is_deleted(const char *path)
 }
 
 /* fd, cwd, root and exe: the uses that keep a filesystem busy. */
-static int check_link(struct dg_collector *c, const char *name, enum dg_use use,
-		      int fd)
+static int check_link(struct dg_collector *c, const char *name, enum dg_use use, int fd)
 {
 	char path[NAME_MAX + 32], target[PATH_MAX];
 	struct dg_user u = { .use = use, .fd = fd };
@@ -447,9 +446,8 @@ out:
 		c->denied++;
 		if (c->count_only)
 			return rc;
-		dg_result_warn(c->res,
-			       "pid %d (%s): /proc/%d: %s; its uses were not checked",
-			       pid, proc_comm(c), pid, strerror(-rc));
+		dg_result_warn(c->res, "pid %d (%s): /proc/%d: %s; its uses were not checked", pid,
+			       proc_comm(c), pid, strerror(-rc));
 		return 0;
 	default:
 		return rc;
@@ -467,8 +465,7 @@ static int build_wants(struct dg_collector *c)
 	c->wants = calloc(n ? n : 1, sizeof(*c->wants));
 	if (!c->wants)
 		return -ENOMEM;
-	dg_owner_foreach(c->res, o)
-	{
+	dg_owner_foreach(c->res, o) {
 		struct want *w;
 
 		/* the extent map and xattrs are never mapped by processes */
@@ -479,8 +476,7 @@ static int build_wants(struct dg_collector *c)
 		w->dev = o->fs->devnum;
 		w->ino = o->ino;
 		w->start = o->file_offset & c->page_mask;
-		w->end = (o->file_offset + o->length + ~c->page_mask) &
-			 c->page_mask;
+		w->end = (o->file_offset + o->length + ~c->page_mask) & c->page_mask;
 		w->owner = o;
 		if (o->flags & DG_OWNER_UNLINKED)
 			c->need_fds = true;
@@ -494,10 +490,8 @@ static int owners_from_users(struct dg_result *res)
 {
 	struct dg_user *u;
 
-	dg_user_foreach(res, u)
-	{
-		struct dg_owner *o, tmpl = { .type = DG_OWNER_FILE,
-					     .flags = DG_OWNER_NO_RANGE };
+	dg_user_foreach(res, u) {
+		struct dg_owner *o, tmpl = { .type = DG_OWNER_FILE, .flags = DG_OWNER_NO_RANGE };
 
 		dg_owner_foreach(res, o)
 			if (o->fs == u->fs && o->ino == u->ino)
@@ -517,8 +511,7 @@ static int owners_from_users(struct dg_result *res)
 	return 0;
 }
 
-int dg_collector_new(struct dg_result *res, bool count_only,
-		     struct dg_collector **out)
+int dg_collector_new(struct dg_result *res, bool count_only, struct dg_collector **out)
 {
 	struct dg_collector *c = calloc(1, sizeof(*c));
 	int rc;
@@ -601,8 +594,8 @@ int dg_users_collect(struct dg_result *res)
 	}
 	closedir(proc);
 	if (c->vanished)
-		dg_result_warn(res, "%u process%s exited during the scan",
-			       c->vanished, c->vanished == 1 ? "" : "es");
+		dg_result_warn(res, "%u process%s exited during the scan", c->vanished,
+			       c->vanished == 1 ? "" : "es");
 	if (!rc && c->whole)
 		rc = owners_from_users(res);
 out:

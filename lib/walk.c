@@ -12,8 +12,7 @@
 
 #include "private.h"
 
-static int walk_dir(int fd, dev_t dev, char *path, size_t len,
-		    dg_walk_fn fn, void *arg)
+static int walk_dir(int fd, dev_t dev, char *path, size_t len, dg_walk_fn fn, void *arg)
 {
 	DIR *dir = fdopendir(fd);
 	struct dirent *de;
@@ -28,8 +27,7 @@ static int walk_dir(int fd, dev_t dev, char *path, size_t len,
 		unsigned char type = de->d_type;
 		size_t nlen = strlen(name);
 
-		if (name[0] == '.' &&
-		    (!name[1] || (name[1] == '.' && !name[2])))
+		if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2])))
 			continue;
 		if (len + 1 + nlen >= PATH_MAX)
 			continue;
@@ -39,22 +37,18 @@ static int walk_dir(int fd, dev_t dev, char *path, size_t len,
 		if (type == DT_UNKNOWN) {
 			struct stat st;
 
-			if (fstatat(fd, name, &st,
-				    AT_SYMLINK_NOFOLLOW) < 0)
+			if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 				continue;
 			type = S_ISDIR(st.st_mode) ? DT_DIR :
 			       S_ISREG(st.st_mode) ? DT_REG :
 						     DT_UNKNOWN;
 		}
-		rc = fn(arg, fd, name, path, len + 1 + nlen, type,
-			de->d_ino);
+		rc = fn(arg, fd, name, path, len + 1 + nlen, type, de->d_ino);
 		if (rc > 0) /* skip this one */
 			rc = 0;
 		else if (!rc && type == DT_DIR) {
 			struct stat st;
-			int sub = openat(fd, name,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-						 O_CLOEXEC);
+			int sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 			if (sub < 0)
 				continue;

@@ -25,8 +25,8 @@ static int cmp_range(const void *a, const void *b)
 }
 
 /* Check, sort and merge the ranges; overlapping ones would double owners. */
-int dg_normalize_ranges(struct dg_target *t, const struct dg_range *in,
-			    size_t nr, struct dg_range **out, size_t *nr_out)
+int dg_normalize_ranges(struct dg_target *t, const struct dg_range *in, size_t nr,
+			struct dg_range **out, size_t *nr_out)
 {
 	struct dg_ctx *ctx = t->ctx;
 	struct dg_range *r;
@@ -42,7 +42,8 @@ int dg_normalize_ranges(struct dg_target *t, const struct dg_range *in,
 				       t->devname, in[i].offset);
 		if (__builtin_add_overflow(in[i].offset, in[i].length, &end))
 			return dg_fail(ctx, -ERANGE,
-				       "%s: offset %#" PRIx64 " + length %#" PRIx64 " overflows 64 bits",
+				       "%s: offset %#" PRIx64 " + length %#" PRIx64
+				       " overflows 64 bits",
 				       t->devname, in[i].offset, in[i].length);
 		if (in[i].offset >= t->size)
 			return dg_fail(ctx, -ERANGE,
@@ -51,7 +52,8 @@ int dg_normalize_ranges(struct dg_target *t, const struct dg_range *in,
 				       dg_size_str(t->size, sz, sizeof(sz)));
 		if (end > t->size)
 			return dg_fail(ctx, -ERANGE,
-				       "%s: range %#" PRIx64 "+%#" PRIx64 " runs past the end of the device (%s)",
+				       "%s: range %#" PRIx64 "+%#" PRIx64
+				       " runs past the end of the device (%s)",
 				       t->devname, in[i].offset, in[i].length,
 				       dg_size_str(t->size, sz, sizeof(sz)));
 	}
@@ -86,16 +88,13 @@ int dg_open_fs_root(struct dg_fs *fs)
 	char path[4200];
 
 	if (fs->root_path)
-		return open(fs->root_path,
-			    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	dg_mount_foreach(fs, m)
-	{
+		return open(fs->root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dg_mount_foreach(fs, m) {
 		int fd;
 
 		if (strcmp(m->root, "/"))
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/root%s", m->ns_pid,
-			 m->target);
+		snprintf(path, sizeof(path), "/proc/%d/root%s", m->ns_pid, m->target);
 		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd >= 0)
 			return fd;
@@ -128,9 +127,8 @@ static int rmap_fs(struct dg_fs *fs, int rootfd, struct dg_result *res)
 	return rc;
 }
 
-DG_EXPORT int dg_who(struct dg_target *t, const struct dg_range *ranges,
-		     size_t nr_ranges, unsigned int flags,
-		     struct dg_result **result)
+DG_EXPORT int dg_who(struct dg_target *t, const struct dg_range *ranges, size_t nr_ranges,
+		     unsigned int flags, struct dg_result **result)
 {
 	struct dg_ctx *ctx = t->ctx;
 	struct dg_result *res;
@@ -146,24 +144,20 @@ DG_EXPORT int dg_who(struct dg_target *t, const struct dg_range *ranges,
 	res->users_tail = &res->users;
 	res->warnings_tail = &res->warnings;
 	res->whole = nr_ranges == 0;
-	rc = dg_normalize_ranges(t, ranges, nr_ranges, &res->ranges,
-			      &res->nr_ranges);
+	rc = dg_normalize_ranges(t, ranges, nr_ranges, &res->ranges, &res->nr_ranges);
 	if (rc)
 		goto err;
 
 	if (!res->whole) {
-		dg_fs_foreach(t, fs)
-		{
+		dg_fs_foreach(t, fs) {
 			int rootfd = dg_open_fs_root(fs);
 
 			if (rootfd < 0) {
-				dg_result_warn(res,
-					       "%s: no mount of its root to query; skipped",
+				dg_result_warn(res, "%s: no mount of its root to query; skipped",
 					       fs->devname);
 				continue;
 			}
-			rc = fs->holder ? 0 : dg_holder_probe(fs, rootfd,
-							       &fs->holder);
+			rc = fs->holder ? 0 : dg_holder_probe(fs, rootfd, &fs->holder);
 			if (rc) {
 				close(rootfd);
 				goto err;
@@ -174,10 +168,8 @@ DG_EXPORT int dg_who(struct dg_target *t, const struct dg_range *ranges,
 			close(rootfd);
 			if (rc) {
 				if (!dg_get_error(ctx))
-					dg_fail(ctx, rc,
-						"%s: reverse map (%s) failed: %s",
-						fs->devname, fs->holder->name,
-						strerror(-rc));
+					dg_fail(ctx, rc, "%s: reverse map (%s) failed: %s",
+						fs->devname, fs->holder->name, strerror(-rc));
 				goto err;
 			}
 		}
@@ -187,14 +179,12 @@ DG_EXPORT int dg_who(struct dg_target *t, const struct dg_range *ranges,
 	if (!(flags & DG_WHO_NO_USERS)) {
 		rc = dg_users_collect(res);
 		if (rc) {
-			rc = dg_fail(ctx, rc, "/proc: collecting users failed: %s",
-				     strerror(-rc));
+			rc = dg_fail(ctx, rc, "/proc: collecting users failed: %s", strerror(-rc));
 			goto err;
 		}
 	}
 	if (res->whole && !(flags & DG_WHO_NO_PATHS)) {
-		dg_fs_foreach(t, fs)
-		{
+		dg_fs_foreach(t, fs) {
 			int rootfd = dg_open_fs_root(fs);
 
 			if (rootfd < 0)

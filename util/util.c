@@ -44,8 +44,7 @@ int dg_read_u64(int dirfd, const char *path, uint64_t *val)
 
 const char *dg_size_str(uint64_t bytes, char *buf, size_t size)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB",
-					     "PiB", "EiB" };
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
 	unsigned int u = 0;
 	double v = (double)bytes;
 

@@ -20,17 +20,15 @@ static void canon(const char *line, char *out, size_t size)
 	if (rc < 0) {
 		snprintf(out, size, "invalid");
 	} else if (rc == 0) {
-		snprintf(out, size, "anon %#" PRIx64 "-%#" PRIx64, e.start,
-			 e.end);
+		snprintf(out, size, "anon %#" PRIx64 "-%#" PRIx64, e.start, e.end);
 	} else {
 		snprintf(out, size,
-			 "file %#" PRIx64 "-%#" PRIx64 " off=%#" PRIx64
-			 " dev=%u:%u ino=%" PRIu64 " %c%c%c%c path=%s",
-			 e.start, e.end, e.offset, major(e.dev), minor(e.dev),
-			 e.ino, e.flags & DG_USER_READ ? 'r' : '-',
-			 e.flags & DG_USER_WRITE ? 'w' : '-',
-			 e.flags & DG_USER_EXEC ? 'x' : '-',
-			 e.flags & DG_USER_SHARED ? 's' : 'p', e.path);
+			 "file %#" PRIx64 "-%#" PRIx64 " off=%#" PRIx64 " dev=%u:%u ino=%" PRIu64
+			 " %c%c%c%c path=%s",
+			 e.start, e.end, e.offset, major(e.dev), minor(e.dev), e.ino,
+			 e.flags & DG_USER_READ ? 'r' : '-', e.flags & DG_USER_WRITE ? 'w' : '-',
+			 e.flags & DG_USER_EXEC ? 'x' : '-', e.flags & DG_USER_SHARED ? 's' : 'p',
+			 e.path);
 	}
 }
 
@@ -62,8 +60,7 @@ int main(int argc, char **argv)
 		canon(in, got, sizeof(got));
 		n++;
 		if (strcmp(got, want)) {
-			fprintf(stderr, "line %d: %s\n  want: %s\n  got:  %s\n",
-				n, in, want, got);
+			fprintf(stderr, "line %d: %s\n  want: %s\n  got:  %s\n", n, in, want, got);
 			bad++;
 		}
 	}

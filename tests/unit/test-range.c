@@ -9,13 +9,13 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                     \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, __VA_ARGS__);                        \
-			fputc('\n', stderr);                                 \
-			failures++;                                          \
-		}                                                            \
+#define CHECK(cond, ...)                              \
+	do {                                          \
+		if (!(cond)) {                        \
+			fprintf(stderr, __VA_ARGS__); \
+			fputc('\n', stderr);          \
+			failures++;                   \
+		}                                     \
 	} while (0)
 
 static const struct {
@@ -92,29 +92,22 @@ int main(void)
 		uint64_t v = 0xdeadbeef;
 		int rc = dg_parse_size(sizes[i].in, &v);
 
-		CHECK(rc == sizes[i].rc, "size '%s': rc %d, want %d",
-		      sizes[i].in, rc, sizes[i].rc);
-		CHECK(rc || v == sizes[i].val,
-		      "size '%s': %" PRIu64 ", want %" PRIu64, sizes[i].in, v,
-		      sizes[i].val);
-		CHECK(!rc || v == 0xdeadbeef,
-		      "size '%s': output written on failure", sizes[i].in);
+		CHECK(rc == sizes[i].rc, "size '%s': rc %d, want %d", sizes[i].in, rc, sizes[i].rc);
+		CHECK(rc || v == sizes[i].val, "size '%s': %" PRIu64 ", want %" PRIu64, sizes[i].in,
+		      v, sizes[i].val);
+		CHECK(!rc || v == 0xdeadbeef, "size '%s': output written on failure", sizes[i].in);
 	}
 	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
 		struct dg_range r = { 0, 0 };
 		int rc = dg_parse_range(ranges[i].in, ranges[i].badblocks, &r);
 
-		CHECK(rc == ranges[i].rc, "range '%s': rc %d, want %d",
-		      ranges[i].in, rc, ranges[i].rc);
-		CHECK(rc || (r.offset == ranges[i].off &&
-			     r.length == ranges[i].len),
-		      "range '%s': %" PRIu64 "+%" PRIu64 ", want %" PRIu64
-		      "+%" PRIu64,
-		      ranges[i].in, r.offset, r.length, ranges[i].off,
-		      ranges[i].len);
+		CHECK(rc == ranges[i].rc, "range '%s': rc %d, want %d", ranges[i].in, rc,
+		      ranges[i].rc);
+		CHECK(rc || (r.offset == ranges[i].off && r.length == ranges[i].len),
+		      "range '%s': %" PRIu64 "+%" PRIu64 ", want %" PRIu64 "+%" PRIu64,
+		      ranges[i].in, r.offset, r.length, ranges[i].off, ranges[i].len);
 	}
-	printf("%zu sizes, %zu ranges, %d failures\n",
-	       sizeof(sizes) / sizeof(sizes[0]),
+	printf("%zu sizes, %zu ranges, %d failures\n", sizeof(sizes) / sizeof(sizes[0]),
 	       sizeof(ranges) / sizeof(ranges[0]), failures);
 	return failures ? 1 : 0;
 }
