@@ -136,8 +136,7 @@ static void print_victims(const struct dg_output_opts *o, struct dg_report *rep)
 	scols_table_new_column(tb, "SIGNALLED", 0.06, SCOLS_FL_RIGHT);
 	scols_table_new_column(tb, "EXITED", 0.06, SCOLS_FL_RIGHT);
 	scols_table_new_column(tb, "REASON", 0.3, 0);
-	dg_victim_foreach(rep, v)
-	{
+	dg_victim_foreach(rep, v) {
 		struct libscols_line *ln = scols_table_new_line(tb, NULL);
 		char *pid = NULL;
 
@@ -177,8 +176,7 @@ static void print_steps(const struct dg_output_opts *o, struct dg_report *rep)
 	scols_table_new_column(tb, "STAGE", 0.08, 0);
 	scols_table_new_column(tb, "OBJECT", 0.25, 0);
 	scols_table_new_column(tb, "RESULT", 0.4, 0);
-	dg_step_foreach(rep, s)
-	{
+	dg_step_foreach(rep, s) {
 		struct libscols_line *ln = scols_table_new_line(tb, NULL);
 		char *res = NULL;
 
@@ -216,8 +214,7 @@ void act_print(const struct dg_output_opts *o, struct dg_target *t, struct dg_re
 				       json_object_new_boolean(dg_report_is_complete(rep)));
 		json_object_object_add(root, "metadata_hit",
 				       json_object_new_boolean(dg_report_metadata_hit(rep)));
-		dg_victim_foreach(rep, v)
-		{
+		dg_victim_foreach(rep, v) {
 			json_object *jv = json_object_new_object();
 			json_object *sigs = json_object_new_array();
 			char *copy = strdup(dg_victim_get_signals(v)), *tok, *save = NULL;
@@ -242,8 +239,7 @@ void act_print(const struct dg_output_opts *o, struct dg_target *t, struct dg_re
 		}
 		json_object_object_add(root, "processes", arr);
 		arr = json_object_new_array();
-		dg_step_foreach(rep, s)
-		{
+		dg_step_foreach(rep, s) {
 			json_object *js = json_object_new_object();
 
 			json_object_object_add(js, "stage", jstr(dg_step_get_stage(s)));

@@ -119,8 +119,12 @@ static int xfs_bulkstat_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_ra
 			unsigned int oflags = 0;
 			int fd;
 
-			/* no blocks: empty, or all in the inode (local) */
-			if (!bs->bs_blocks)
+			/*
+			 * No extents in either fork: empty, or all in the
+			 * inode.  (Not bs_blocks: it can read 0 for a
+			 * directory whose attr fork has a block.)
+			 */
+			if (!bs->bs_extents64 && !bs->bs_extents && !bs->bs_aextents)
 				continue;
 			if (!S_ISREG(bs->bs_mode) && !S_ISDIR(bs->bs_mode))
 				continue;

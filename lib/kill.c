@@ -87,8 +87,14 @@ static struct dg_victim *victim_for(struct dg_report *rep, pid_t pid, const char
 {
 	struct dg_victim *v;
 
-	/* a victim still pinned is the same process; one that exited is not */
-	dg_victim_foreach(rep, v) if (v->pid == pid && v->pidfd >= 0) return v;
+	/*
+	 * One process, however many uses: a victim of this round, or one
+	 * still pinned from an earlier round, is the same process; one that
+	 * exited is not, even with the same number.
+	 */
+	dg_victim_foreach(rep, v)
+		if (v->pid == pid && (v->round || v->pidfd >= 0))
+			return v;
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return NULL;
@@ -181,7 +187,9 @@ static unsigned int wait_exits(struct dg_ctx *ctx, struct dg_report *rep, unsign
 	struct dg_victim *v;
 	unsigned int n = 0, left;
 
-	dg_victim_foreach(rep, v) if (v->round && v->state == DG_VICTIM_SURVIVED) n++;
+	dg_victim_foreach(rep, v)
+		if (v->round && v->state == DG_VICTIM_SURVIVED)
+			n++;
 	if (!n)
 		return 0;
 	pfd = calloc(n, sizeof(*pfd));
@@ -196,11 +204,11 @@ static unsigned int wait_exits(struct dg_ctx *ctx, struct dg_report *rep, unsign
 		unsigned int i = 0;
 		int rc;
 
-		dg_victim_foreach(rep, v) if (v->round && v->state == DG_VICTIM_SURVIVED)
-		{
-			pfd[i] = (struct pollfd){ .fd = v->pidfd, .events = POLLIN };
-			map[i++] = v;
-		}
+		dg_victim_foreach(rep, v)
+			if (v->round && v->state == DG_VICTIM_SURVIVED) {
+				pfd[i] = (struct pollfd){ .fd = v->pidfd, .events = POLLIN };
+				map[i++] = v;
+			}
 		left = i;
 		if (!left || el >= timeout_ms)
 			break;
@@ -241,7 +249,9 @@ unsigned int dg_victims_survivors(struct dg_report *rep)
 	struct dg_victim *v;
 	unsigned int n = 0;
 
-	dg_victim_foreach(rep, v) if (v->round && v->state == DG_VICTIM_SURVIVED) n++;
+	dg_victim_foreach(rep, v)
+		if (v->round && v->state == DG_VICTIM_SURVIVED)
+			n++;
 	return n;
 }
 
@@ -261,8 +271,7 @@ static int signal_round(struct dg_report *rep, struct dg_collector *col, int sig
 	struct dg_victim *v;
 	unsigned int sent = 0;
 
-	dg_victim_foreach(rep, v)
-	{
+	dg_victim_foreach(rep, v) {
 		if (!v->round || (v->state != DG_VICTIM_SURVIVED && v->state != DG_VICTIM_REPORTED))
 			continue;
 		if (verify_and_signal(rep, col, v, sig))
@@ -282,7 +291,8 @@ int dg_unmap_and_kill(struct dg_ctx *ctx, struct dg_report *rep, struct dg_resul
 	unsigned int nr = 0, left;
 	int rc;
 
-	dg_victim_foreach(rep, v) v->round = false;
+	dg_victim_foreach(rep, v)
+		v->round = false;
 	dg_user_foreach(res, u) {
 		const char *why;
 

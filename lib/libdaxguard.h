@@ -233,6 +233,7 @@ enum dg_use {
 	DG_USE_CWD, /* working directory */
 	DG_USE_ROOT, /* root directory */
 	DG_USE_EXE, /* executable */
+	DG_USE_DEVICE, /* the block device node itself, held open */
 };
 
 enum dg_user_flags {

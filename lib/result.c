@@ -279,6 +279,8 @@ DG_EXPORT const char *dg_use_name(enum dg_use use)
 		return "root";
 	case DG_USE_EXE:
 		return "exe";
+	case DG_USE_DEVICE:
+		return "device";
 	}
 	return "?";
 }

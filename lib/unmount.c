@@ -117,6 +117,15 @@ int dg_unmount_all(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *
 	return first_err;
 }
 
+static bool loop_still_bound(struct dg_target *t)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/loop/backing_file", major(t->devnum),
+		 minor(t->devnum));
+	return access(path, F_OK) == 0;
+}
+
 /* Nobody holds the block device: an exclusive open succeeds. */
 static int open_excl(const char *devname)
 {
@@ -179,6 +188,18 @@ int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, b
 	if (t->backing_file) {
 		rc = ioctl(fd, LOOP_CLR_FD, 0) < 0 ? -errno : 0;
 		close(fd);
+		/*
+		 * With another opener the kernel only sets autoclear and
+		 * returns 0: the device goes when they close it.  That is
+		 * not released.
+		 */
+		if (!rc && loop_still_bound(t))
+			rc = -EBUSY;
+		if (rc == -EBUSY) {
+			dg_step_end(rep, s, rc,
+				    "still open (not exclusively) by somebody: it detaches when they close it");
+			return dg_fail(ctx, rc, "%s: still open after unmount", t->devname);
+		}
 		dg_step_end(rep, s, rc, rc ? "detach: %s" : "loop device detached from %s",
 			    rc ? strerror(-rc) : t->backing_file);
 		return rc;

@@ -347,6 +347,22 @@ static int check_link(struct dg_collector *c, const char *name, enum dg_use use,
 	snprintf(path, sizeof(path), "%d/%s", c->pid, name);
 	if (fstatat(c->procfd, path, &st, 0) < 0)
 		return 0;
+	if (S_ISBLK(st.st_mode)) {
+		/*
+		 * The device node itself: a removal cannot release a device
+		 * somebody holds open, whatever its filesystems say.
+		 */
+		if (!c->whole || use != DG_USE_FD)
+			return 0;
+		fs = fs_by_dev(c->res, st.st_rdev);
+		if (!fs && st.st_rdev != c->res->target->devnum)
+			return 0;
+		u.use = DG_USE_DEVICE;
+		u.fs = fs ? fs : c->res->target->fs_list;
+		n = readlinkat(c->procfd, path, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		return add_user(c, &u, target);
+	}
 	fs = fs_by_dev(c->res, st.st_dev);
 	if (!fs)
 		return 0;
@@ -492,6 +508,9 @@ static int owners_from_users(struct dg_result *res)
 
 	dg_user_foreach(res, u) {
 		struct dg_owner *o, tmpl = { .type = DG_OWNER_FILE, .flags = DG_OWNER_NO_RANGE };
+
+		if (u->use == DG_USE_DEVICE)
+			continue;
 
 		dg_owner_foreach(res, o)
 			if (o->fs == u->fs && o->ino == u->ino)
