@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Messages, columns and formats that every subcommand uses. */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -367,4 +368,16 @@ static int range_args_sysfs(struct range_args *ra, struct dg_target *t)
 	}
 	range_args_free(&all);
 	return rc;
+}
+
+int dg_bad_option(const char *cmd, int c, char **argv)
+{
+	char opt[3] = { '-', (char)optopt, 0 };
+	const char *last = optind > 0 ? argv[optind - 1] : NULL;
+	/* a long option is named as typed; a short one may be in a group */
+	const char *name = last && !strncmp(last, "--", 2) ? last : opt;
+
+	if (c == ':')
+		return dg_usage_error(cmd, "option '%s' needs an argument", name);
+	return dg_usage_error(cmd, "unknown option '%s'", name);
 }

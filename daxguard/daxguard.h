@@ -28,6 +28,8 @@ void dg_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void dg_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* after a failed library call: its own one-line explanation */
 int dg_lib_fail(struct dg_ctx *ctx, const char *object, int rc);
+/* getopt returned '?' or ':': name the option in one line */
+int dg_bad_option(const char *cmd, int c, char **argv);
 int dg_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* --offset, --length and --phys, as who and fail take them */

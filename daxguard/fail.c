@@ -89,7 +89,7 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 		return DG_EXIT_FAILURE;
 	}
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "a:g:nJrbh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":a:g:nJrbh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_OFFSET:
 		case OPT_LENGTH:
@@ -154,7 +154,7 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 			ret = DG_EXIT_OK;
 			goto out;
 		default:
-			dg_usage_error("fail", "invalid option");
+			dg_bad_option("fail", c, argv);
 			goto out;
 		}
 	}

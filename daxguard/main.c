@@ -54,8 +54,10 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], commands[i].name))
 			break;
 	if (i == sizeof(commands) / sizeof(commands[0])) {
-		dg_errx("'%s' is not a daxguard command", argv[1]);
-		fputs("Try 'daxguard --help' for the list of commands.\n", stderr);
+		if (argv[1][0] == '-')
+			dg_errx("unknown option '%s' (see 'daxguard --help')", argv[1]);
+		else
+			dg_errx("'%s' is not a daxguard command (see 'daxguard --help')", argv[1]);
 		return DG_EXIT_USAGE;
 	}
 	rc = dg_new(&ctx);

@@ -66,7 +66,7 @@ int cmd_remove(int argc, char **argv, struct dg_ctx *ctx)
 	int c, rc, ret = DG_EXIT_USAGE;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "a:g:fnJrh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":a:g:fnJrh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			if (dg_action_parse(optarg, &mf.action)) {
@@ -110,7 +110,7 @@ int cmd_remove(int argc, char **argv, struct dg_ctx *ctx)
 			ret = DG_EXIT_OK;
 			goto out;
 		default:
-			dg_usage_error("remove", "invalid option");
+			dg_bad_option("remove", c, argv);
 			goto out;
 		}
 	}

@@ -557,7 +557,7 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 		return DG_EXIT_FAILURE;
 	}
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "Jo:Hnrbh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":Jo:Hnrbh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_OFFSET:
 		case OPT_LENGTH:
@@ -611,7 +611,7 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 			ret = DG_EXIT_OK;
 			goto out;
 		default:
-			ret = dg_usage_error("who", "invalid option");
+			ret = dg_bad_option("who", c, argv);
 			goto out;
 		}
 	}
