@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * dg-mapper: a test helper that sets up file uses for daxguard to find.
+ *
+ * Usage: dg-mapper [-r READYFILE] OP [OP...]
+ *
+ *   map:PATH:OFFSET:LENGTH:MODE  mmap LENGTH bytes of PATH at OFFSET (page
+ *                                aligned), MODE shared-rw, shared-ro,
+ *                                private-ro or private-rw; every page is
+ *                                read so it is faulted in, then the fd is
+ *                                closed: only the mapping remains
+ *   hold:PATH                    open PATH read-only and keep the fd
+ *   cwd:DIR                      chdir to DIR
+ *   root:DIR                     chroot to DIR (the cwd stays where it is)
+ *   write:PATH:BYTES             create PATH, write BYTES bytes of a fixed
+ *                                pattern (no fsync) and keep the fd
+ *   unlink:PATH                  unlink PATH
+ *
+ * The ops run in order.  Then "ready\n" is written to READYFILE (through a
+ * rename, so a reader never sees a partial file) or to stdout, and the
+ * helper waits in pause() until it is killed.  Numbers are decimal or 0x
+ * hex.  On error it prints "dg-mapper: OBJECT: cause" and exits 1.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *prog = "dg-mapper";
+
+static void die(const char *object, const char *cause)
+{
+	fprintf(stderr, "%s: %s: %s\n", prog, object, cause);
+	exit(1);
+}
+
+static void die_errno(const char *object)
+{
+	die(object, strerror(errno));
+}
+
+static void usage(FILE *out, int status)
+{
+	fprintf(out,
+		"Usage: %s [-r READYFILE] OP [OP...]\n"
+		"  map:PATH:OFFSET:LENGTH:MODE  (MODE: shared-rw, shared-ro, private-ro, private-rw)\n"
+		"  hold:PATH\n"
+		"  cwd:DIR\n"
+		"  root:DIR\n"
+		"  write:PATH:BYTES\n"
+		"  unlink:PATH\n",
+		prog);
+	exit(status);
+}
+
+/* Decimal or 0x hex, nothing else (no octal, no sign, no suffix). */
+static uint64_t parse_num(const char *str, const char *op)
+{
+	unsigned long long val;
+	const char *digits = str;
+	char *end;
+	int base = 10;
+
+	if (str[0] == '0' && (str[1] == 'x' || str[1] == 'X')) {
+		base = 16;
+		digits = str + 2;
+	}
+	if (*digits == '\0' || *digits == '-' || *digits == '+' || *digits == ' ')
+		die(op, "invalid number");
+	errno = 0;
+	val = strtoull(digits, &end, base);
+	if (errno)
+		die(op, strerror(errno));
+	if (*end != '\0')
+		die(op, "invalid number");
+	return val;
+}
+
+/*
+ * Split off the last field of @str at its last ':'.  Paths may contain ':',
+ * numbers and modes may not, so trailing fields are taken from the right.
+ */
+static char *split_last(char *str, const char *op)
+{
+	char *colon = strrchr(str, ':');
+
+	if (!colon)
+		die(op, "missing field");
+	*colon = '\0';
+	return colon + 1;
+}
+
+static void op_map(char *arg, const char *op)
+{
+	char *mode_str = split_last(arg, op);
+	char *len_str = split_last(arg, op);
+	char *off_str = split_last(arg, op);
+	const char *path = arg;
+	long page_size = sysconf(_SC_PAGESIZE);
+	uint64_t offset = parse_num(off_str, op);
+	uint64_t length = parse_num(len_str, op);
+	bool shared, writable;
+	volatile const unsigned char *p;
+	unsigned char sum = 0;
+	struct stat st;
+	uint64_t i;
+	void *addr;
+	int prot, fd;
+
+	if (strcmp(mode_str, "shared-rw") == 0) {
+		shared = true;
+		writable = true;
+	} else if (strcmp(mode_str, "shared-ro") == 0) {
+		shared = true;
+		writable = false;
+	} else if (strcmp(mode_str, "private-ro") == 0) {
+		shared = false;
+		writable = false;
+	} else if (strcmp(mode_str, "private-rw") == 0) {
+		shared = false;
+		writable = true;
+	} else {
+		die(mode_str, "invalid mapping mode");
+	}
+	if (*path == '\0')
+		die(op, "missing path");
+	if (offset % page_size)
+		die(off_str, "offset not page aligned");
+	if (length == 0)
+		die(len_str, "length must not be zero");
+
+	fd = open(path, writable ? O_RDWR : O_RDONLY);
+	if (fd < 0)
+		die_errno(path);
+	if (fstat(fd, &st) < 0)
+		die_errno(path);
+	/* touching a page past EOF would SIGBUS: refuse up front */
+	if (offset + length < offset ||
+	    offset + length > ((uint64_t)st.st_size + page_size - 1) / page_size * page_size)
+		die(path, "mapping beyond end of file");
+
+	prot = PROT_READ | (writable ? PROT_WRITE : 0);
+	addr = mmap(NULL, length, prot, shared ? MAP_SHARED : MAP_PRIVATE, fd, offset);
+	if (addr == MAP_FAILED)
+		die_errno(path);
+	if (close(fd) < 0)
+		die_errno(path);
+
+	p = addr;
+	for (i = 0; i < length; i += page_size)
+		sum += p[i];
+	(void)sum;
+}
+
+static void op_hold(const char *path)
+{
+	/* the descriptor is kept open on purpose */
+	if (open(path, O_RDONLY) < 0)
+		die_errno(path);
+}
+
+static void op_cwd(const char *dir)
+{
+	if (chdir(dir) < 0)
+		die_errno(dir);
+}
+
+static void op_root(const char *dir)
+{
+	if (chroot(dir) < 0)
+		die_errno(dir);
+}
+
+static void op_write(char *arg, const char *op)
+{
+	char *bytes_str = split_last(arg, op);
+	const char *path = arg;
+	uint64_t bytes = parse_num(bytes_str, op);
+	unsigned char buf[65536];
+	uint64_t done = 0;
+	size_t i;
+	int fd;
+
+	if (*path == '\0')
+		die(op, "missing path");
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		die_errno(path);
+	while (done < bytes) {
+		size_t chunk = sizeof(buf);
+		ssize_t ret;
+
+		if (bytes - done < chunk)
+			chunk = bytes - done;
+		/* the byte at file offset N is (N * 7 + N / 4096) & 0xff */
+		for (i = 0; i < chunk; i++) {
+			uint64_t pos = done + i;
+
+			buf[i] = (unsigned char)(pos * 7 + pos / 4096);
+		}
+		ret = write(fd, buf, chunk);
+		if (ret < 0) {
+			if (errno == EINTR)
+				continue;
+			die_errno(path);
+		}
+		done += ret;
+	}
+	/* the descriptor is kept open on purpose, and no fsync */
+}
+
+static void op_unlink(const char *path)
+{
+	if (unlink(path) < 0)
+		die_errno(path);
+}
+
+static void run_op(const char *op)
+{
+	char *copy = strdup(op);
+	char *colon, *arg;
+
+	if (!copy)
+		die(op, strerror(ENOMEM));
+	colon = strchr(copy, ':');
+	if (!colon)
+		die(op, "invalid operation");
+	*colon = '\0';
+	arg = colon + 1;
+
+	if (strcmp(copy, "map") == 0)
+		op_map(arg, op);
+	else if (strcmp(copy, "hold") == 0)
+		op_hold(arg);
+	else if (strcmp(copy, "cwd") == 0)
+		op_cwd(arg);
+	else if (strcmp(copy, "root") == 0)
+		op_root(arg);
+	else if (strcmp(copy, "write") == 0)
+		op_write(arg, op);
+	else if (strcmp(copy, "unlink") == 0)
+		op_unlink(arg);
+	else
+		die(op, "invalid operation");
+	free(copy);
+}
+
+/*
+ * Where "ready" goes.  The directory is opened before the ops run, since
+ * cwd: and root: change what a path means.
+ */
+struct ready {
+	const char *name; /* as given, for messages */
+	int dirfd;
+	char *base;
+};
+
+static void ready_open(struct ready *r, const char *path)
+{
+	char *copy = strdup(path);
+	char *slash;
+
+	if (!copy)
+		die(path, strerror(ENOMEM));
+	r->name = path;
+	slash = strrchr(copy, '/');
+	if (slash) {
+		*slash = '\0';
+		r->base = strdup(slash + 1);
+		r->dirfd = open(slash == copy ? "/" : copy, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	} else {
+		r->base = strdup(copy);
+		r->dirfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (r->dirfd < 0)
+		die_errno(path);
+	if (!r->base || !*r->base)
+		die(path, "not a file name");
+	free(copy);
+}
+
+static void signal_ready(struct ready *r)
+{
+	static const char msg[] = "ready\n";
+	char tmp[64];
+	int fd;
+
+	if (!r->name) {
+		if (fputs(msg, stdout) == EOF || fflush(stdout) == EOF)
+			die("stdout", strerror(errno));
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), ".dg-mapper.ready.%ld", (long)getpid());
+	fd = openat(r->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		die_errno(r->name);
+	if (write(fd, msg, sizeof(msg) - 1) != sizeof(msg) - 1)
+		die_errno(r->name);
+	if (close(fd) < 0)
+		die_errno(r->name);
+	if (renameat(r->dirfd, tmp, r->dirfd, r->base) < 0)
+		die_errno(r->name);
+	close(r->dirfd);
+	free(r->base);
+}
+
+int main(int argc, char **argv)
+{
+	struct ready ready = { .name = NULL, .dirfd = -1 };
+	int opt, i;
+
+	while ((opt = getopt(argc, argv, "+hr:")) != -1) {
+		switch (opt) {
+		case 'r':
+			ready_open(&ready, optarg);
+			break;
+		case 'h':
+			usage(stdout, 0);
+			break;
+		default:
+			usage(stderr, 1);
+		}
+	}
+	if (optind >= argc)
+		usage(stderr, 1);
+
+	for (i = optind; i < argc; i++)
+		run_op(argv[i]);
+
+	signal_ready(&ready);
+
+	for (;;)
+		pause();
+	return 0;
+}

@@ -1,0 +1,689 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Shared library for the root integration tests.  Source it from a test:
+#
+#	. "${TESTS_DIR:-$(dirname "$0")}/lib.sh"
+#	dg_require_root
+#	dg_tmpdir
+#
+# Rules every test follows:
+#  - everything it creates (images, loop devices, mounts, processes) lives
+#    under its own mktemp -d directory, and dg_cleanup removes it all on
+#    exit, on failure, on HUP/INT/PIPE/TERM, and (through a guard process,
+#    see dg_start_guard) after a SIGKILL;
+#  - it only ever touches loop devices whose backing file is in that
+#    directory, mounts below that directory, and processes it started;
+#  - a test that cannot run exits 77 (skip), except under CI ($CI set),
+#    where it fails instead.
+#
+# Environment: DAXGUARD (the daxguard binary), DG_MAPPER (tests/helpers
+# dg-mapper), TESTS_DIR (this directory).
+
+set -euo pipefail
+
+DG_TMP=""
+DG_CLEANED=0
+DG_NFS=0
+DG_NCHECK=0
+DG_JSON=""
+DG_OUT=""
+DG_ERR=""
+DG_RC=0
+DEV=""
+MNT=""
+DG_FSTYPE=""
+DG_EXPECT_RMAP=""
+
+# ------------------------------------------------------------------ #
+# Reporting
+
+dg_log()
+{
+	echo "# $*"
+}
+
+dg_ok()
+{
+	DG_NCHECK=$((DG_NCHECK + 1))
+	echo "ok $DG_NCHECK - $*"
+}
+
+# dg_fail MSG: report a failure (with the last daxguard output) and exit 1.
+dg_fail()
+{
+	DG_NCHECK=$((DG_NCHECK + 1))
+	echo "not ok $DG_NCHECK - $*"
+	{
+		echo "FAIL: $*"
+		if [[ -n "$DG_JSON" ]]; then
+			echo "# last daxguard output:"
+			printf '%s\n' "$DG_JSON" | sed 's/^/#   /'
+		fi
+		if [[ -n "$DG_ERR" ]]; then
+			echo "# last daxguard stderr:"
+			printf '%s\n' "$DG_ERR" | sed 's/^/#   /'
+		fi
+	} >&2
+	exit 1
+}
+
+# dg_assert_eq WHAT EXPECTED ACTUAL
+dg_assert_eq()
+{
+	if [[ "$2" != "$3" ]]; then
+		dg_fail "$1: expected '$2', got '$3'"
+	fi
+	dg_ok "$1"
+}
+
+# dg_assert_ne WHAT UNEXPECTED ACTUAL
+dg_assert_ne()
+{
+	if [[ "$2" == "$3" ]]; then
+		dg_fail "$1: got '$3', which it must not be"
+	fi
+	dg_ok "$1"
+}
+
+# dg_assert_match WHAT ERE ACTUAL
+dg_assert_match()
+{
+	if ! [[ "$3" =~ $2 ]]; then
+		dg_fail "$1: '$3' does not match /$2/"
+	fi
+	dg_ok "$1"
+}
+
+# dg_skip REASON: exit 77, or fail when running under CI.
+dg_skip()
+{
+	if [[ -n "${CI:-}" ]]; then
+		dg_fail "cannot run under CI: $*"
+	fi
+	echo "1..0 # SKIP $*"
+	exit 77
+}
+
+# ------------------------------------------------------------------ #
+# Requirements
+
+dg_require_cmd()
+{
+	local cmd
+
+	for cmd in "$@"; do
+		command -v "$cmd" >/dev/null 2>&1 || dg_skip "$cmd not installed"
+	done
+}
+
+dg_require_root()
+{
+	[[ "$(id -u)" == 0 ]] || dg_skip "needs root"
+	[[ -e /dev/loop-control ]] || dg_skip "no loop device support"
+	[[ -n "${DAXGUARD:-}" && -x "${DAXGUARD:-}" ]] ||
+		dg_fail "DAXGUARD is not set to an executable (${DAXGUARD:-unset})"
+	dg_require_cmd losetup mount umount truncate jq xfs_io
+}
+
+dg_require_mapper()
+{
+	[[ -n "${DG_MAPPER:-}" && -x "${DG_MAPPER:-}" ]] ||
+		dg_fail "DG_MAPPER is not set to an executable (${DG_MAPPER:-unset})"
+}
+
+# dg_require_fs TYPE: the kernel and the userspace tools know TYPE.
+dg_require_fs()
+{
+	case "$1" in
+	xfs) dg_require_cmd mkfs.xfs xfs_db ;;
+	ext4) dg_require_cmd mkfs.ext4 dumpe2fs ;;
+	*) dg_fail "unknown filesystem type $1" ;;
+	esac
+	if ! grep -qw "$1" /proc/filesystems; then
+		modprobe "$1" >/dev/null 2>&1 || true
+		grep -qw "$1" /proc/filesystems ||
+			dg_skip "kernel has no $1 support"
+	fi
+}
+
+# ------------------------------------------------------------------ #
+# Temporary directory and cleanup
+
+# dg_tmpdir: create the test's private directory and arm the cleanup.
+dg_tmpdir()
+{
+	DG_TMP=$(mktemp -d /tmp/dg-test.XXXXXXXX)
+	: >"$DG_TMP/.pids"
+	: >"$DG_TMP/.loops"
+	trap 'dg_exit_trap' EXIT
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 141' PIPE
+	trap 'exit 143' TERM
+	dg_log "tmpdir $DG_TMP"
+	dg_start_guard
+}
+
+# A test killed with SIGKILL runs no trap: meson, on a timeout, sends
+# SIGTERM to the test's process group and SIGKILL half a second later.  So
+# a guard in a session of its own waits for the test to end, and cleans up
+# whatever its traps did not.  After a normal exit it finds the directory
+# gone and has nothing to do.
+dg_start_guard()
+{
+	local start
+
+	start=$(dg_starttime "$$") || return 0
+	# shellcheck disable=SC2016 # expanded by the guard's shell
+	setsid bash -c '. "$1" && dg_guard "$2" "$3" "$4"' dg-guard \
+		"${BASH_SOURCE[0]}" "$$" "$start" "$DG_TMP" </dev/null >/dev/null 2>&1 &
+	disown "$!"
+}
+
+# dg_guard PID STARTTIME DIR: the guard itself
+dg_guard()
+{
+	trap '' HUP INT PIPE TERM
+	cd /
+	DG_TMP=$3
+	while dg_pid_alive "$1" "$2" && [[ -d "$DG_TMP" ]]; do
+		sleep 0.5
+	done
+	[[ -d "$DG_TMP" ]] || exit 0
+	dg_cleanup >/dev/null 2>&1 || true
+}
+
+dg_exit_trap()
+{
+	local rc=$?
+
+	trap - EXIT HUP INT PIPE TERM
+	if ! dg_cleanup && [[ $rc == 0 ]]; then
+		echo "FAIL: cleanup left something behind" >&2
+		rc=1
+	fi
+	exit "$rc"
+}
+
+# Field 22 of /proc/PID/stat: when the process started.  Together with the
+# PID it names one process, whatever PID reuse happens later.
+dg_starttime()
+{
+	local stat rest
+
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	rest=${stat##*) }
+	# shellcheck disable=SC2086
+	set -- $rest
+	echo "${20}"
+}
+
+# dg_pid_alive PID STARTTIME: the process we started still runs.
+dg_pid_alive()
+{
+	local stat rest now
+
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	rest=${stat##*) }
+	# shellcheck disable=SC2086
+	set -- "$2" $rest
+	now=${21}
+	[[ "$2" != Z && "$2" != X && "$now" == "$1" ]]
+}
+
+dg_register_pid()
+{
+	local start
+
+	start=$(dg_starttime "$1") || return 0
+	echo "$1 $start" >>"$DG_TMP/.pids"
+}
+
+# dg_mounts_below DIR: the mountpoints at or below DIR in our namespace,
+# most recent first.
+dg_mounts_below()
+{
+	awk -v dir="$1" '
+		{ mp = $5; gsub(/\\040/, " ", mp) }
+		mp == dir || index(mp, dir "/") == 1 { m[n++] = mp }
+		END { for (i = n - 1; i >= 0; i--) print m[i] }
+	' /proc/self/mountinfo
+}
+
+# dg_kill_pid PID STARTTIME: SIGKILL one process we started and wait
+# (bounded) until it is gone.
+dg_kill_pid()
+{
+	local i
+
+	dg_pid_alive "$1" "$2" || return 0
+	kill -KILL "$1" 2>/dev/null || true
+	for ((i = 0; i < 200; i++)); do
+		dg_pid_alive "$1" "$2" || return 0
+		sleep 0.05
+	done
+	echo "# cleanup: pid $1 does not die" >&2
+	return 1
+}
+
+# dg_stop PID: kill a process this test started, now, and reap it quietly
+# if it is our child.
+dg_stop()
+{
+	local start
+
+	start=$(dg_starttime "$1") || return 0
+	dg_kill_pid "$1" "$start" || dg_fail "pid $1 does not die"
+	wait "$1" 2>/dev/null || true
+}
+
+# dg_cleanup: undo everything the test set up.  Idempotent; never exits.
+dg_cleanup()
+{
+	local ok=0 pid start mp dev img i loops
+
+	[[ $DG_CLEANED == 1 || -z "$DG_TMP" || ! -d "$DG_TMP" ]] && return 0
+	DG_CLEANED=1
+	set +e
+
+	# 1. processes we started (the PID file survives subshells)
+	while read -r pid start; do
+		[[ -n "$pid" ]] || continue
+		dg_kill_pid "$pid" "$start" || ok=1
+	done <"$DG_TMP/.pids"
+	# reap the ones that are our own children
+	while read -r pid start; do
+		[[ -n "$pid" ]] && wait "$pid" 2>/dev/null
+	done <"$DG_TMP/.pids"
+
+	# 2. every mount below our directory, newest first; lazily if busy
+	for ((i = 0; i < 50; i++)); do
+		mp=$(dg_mounts_below "$DG_TMP" | head -n 1)
+		[[ -n "$mp" ]] || break
+		if ! umount "$mp" 2>/dev/null; then
+			sleep 0.1
+			umount "$mp" 2>/dev/null ||
+				umount -l "$mp" 2>/dev/null ||
+				{
+					echo "# cleanup: cannot unmount $mp" >&2
+					ok=1
+					break
+				}
+		fi
+	done
+	if [[ -n "$(dg_mounts_below "$DG_TMP")" ]]; then
+		echo "# cleanup: mounts left below $DG_TMP" >&2
+		ok=1
+	fi
+
+	# 3. loop devices backed by our images, and only those
+	while IFS= read -r img; do
+		loops=$(losetup -n -O NAME -j "$img" 2>/dev/null)
+		for dev in $loops; do
+			losetup -d "$dev" 2>/dev/null || {
+				sleep 0.2
+				losetup -d "$dev" 2>/dev/null
+			} || {
+				echo "# cleanup: cannot detach $dev ($img)" >&2
+				ok=1
+			}
+		done
+	done < <(find "$DG_TMP" -xdev -name '*.img' -type f 2>/dev/null)
+
+	# 4. the directory, never crossing into a filesystem still mounted
+	rm -rf --one-file-system "$DG_TMP" 2>/dev/null
+	if [[ -e "$DG_TMP" ]]; then
+		echo "# cleanup: cannot remove $DG_TMP" >&2
+		ok=1
+	fi
+	set -e
+	return $ok
+}
+
+# ------------------------------------------------------------------ #
+# Loop devices and filesystems
+
+# dg_losetup IMAGE [LOSETUP_OPTS...]: attach IMAGE to a free loop device and
+# print its name.
+dg_losetup()
+{
+	local img=$1 dev
+
+	shift
+	[[ "$img" == "$DG_TMP"/* ]] || dg_fail "dg_losetup: $img is not ours"
+	dev=$(losetup --find --show "$@" "$img") ||
+		dg_fail "losetup --find --show $* $img failed"
+	echo "$dev $img" >>"$DG_TMP/.loops"
+	echo "$dev"
+}
+
+# dg_mkfs DEV TYPE MKFS_OPTS...
+dg_mkfs()
+{
+	local dev=$1 type=$2
+
+	shift 2
+	case "$type" in
+	xfs) mkfs.xfs -q -f -K "$@" "$dev" ;;
+	ext4) mkfs.ext4 -q -F -b 4096 -E nodiscard "$@" "$dev" ;;
+	*) dg_fail "dg_mkfs: unknown type $type" ;;
+	esac >"$DG_TMP/mkfs.log" 2>&1 ||
+		dg_fail "mkfs.$type $* $dev failed: $(cat "$DG_TMP/mkfs.log")"
+}
+
+# dg_mount DEV DIR [MOUNT_OPTS...]
+dg_mount()
+{
+	local dev=$1 dir=$2
+
+	shift 2
+	[[ "$dir" == "$DG_TMP"/* ]] || dg_fail "dg_mount: $dir is not ours"
+	mkdir -p "$dir"
+	mount "$@" "$dev" "$dir" || dg_fail "mount $* $dev $dir failed"
+}
+
+# shellcheck disable=SC2034 # DG_FSTYPE and DG_EXPECT_RMAP are for the tests
+# dg_setup_fs KIND: one of the filesystems the tests run on, on a loop
+# device.  Sets DEV, MNT, DG_FSTYPE and DG_EXPECT_RMAP (the reverse-map
+# backend daxguard must pick, or "" when any other than xfs-rmapbt will do).
+dg_setup_fs()
+{
+	case "$1" in
+	xfs-rmap)
+		dg_require_fs xfs
+		dg_mkfs_loop xfs 320 -m rmapbt=1
+		DG_FSTYPE=xfs
+		DG_EXPECT_RMAP=xfs-rmapbt
+		;;
+	xfs-normap)
+		dg_require_fs xfs
+		dg_mkfs_loop xfs 320 -m rmapbt=0,reflink=0
+		DG_FSTYPE=xfs
+		DG_EXPECT_RMAP=""
+		;;
+	ext4)
+		dg_require_fs ext4
+		dg_mkfs_loop ext4 128
+		DG_FSTYPE=ext4
+		DG_EXPECT_RMAP=""
+		;;
+	*)
+		dg_fail "unknown filesystem kind '$1' (xfs-rmap, xfs-normap, ext4)"
+		;;
+	esac
+}
+
+# dg_mkfs_loop TYPE SIZE_MB MKFS_OPTS...: an image in the tmpdir on a loop
+# device, with a filesystem mounted below the tmpdir.  Sets DEV and MNT
+# (call it directly, not in $(...)).
+dg_mkfs_loop()
+{
+	local type=$1 size=$2 img
+
+	shift 2
+	DG_NFS=$((DG_NFS + 1))
+	img="$DG_TMP/fs$DG_NFS.img"
+	truncate -s "${size}M" "$img"
+	DEV=$(dg_losetup "$img")
+	dg_mkfs "$DEV" "$type" "$@"
+	MNT="$DG_TMP/mnt$DG_NFS"
+	dg_mount "$DEV" "$MNT"
+	dg_log "$type on $DEV ($img), mounted on $MNT"
+}
+
+# dg_wait_for_path PATH: wait (up to 10 s) for a device node to appear.
+dg_wait_for_path()
+{
+	local i
+
+	for ((i = 0; i < 200; i++)); do
+		[[ -e "$1" ]] && return 0
+		sleep 0.05
+	done
+	dg_fail "$1 did not appear"
+}
+
+# ------------------------------------------------------------------ #
+# Processes
+
+# dg_start_ready READYFILE CMD...: start CMD in the background (output in
+# the tmpdir), wait up to 10 s for CMD to write "ready" to READYFILE, and
+# print its PID.  The PID is recorded for the cleanup even when this runs
+# in $(...).
+dg_start_ready()
+{
+	local ready=$1 pid start log i
+
+	shift
+	log="$ready.log"
+	rm -f "$ready"
+	"$@" >"$log" 2>&1 </dev/null &
+	pid=$!
+	dg_register_pid "$pid"
+	# no "Killed" notices from bash when the cleanup kills it
+	disown "$pid"
+	start=$(dg_starttime "$pid") || start=""
+	for ((i = 0; i < 200; i++)); do
+		if [[ -f "$ready" && "$(<"$ready")" == ready ]]; then
+			echo "$pid"
+			return 0
+		fi
+		if [[ -z "$start" ]] || ! dg_pid_alive "$pid" "$start"; then
+			dg_fail "$* exited before it was ready: $(cat "$log")"
+		fi
+		sleep 0.05
+	done
+	dg_fail "$* not ready after 10 s: $(cat "$log")"
+}
+
+# dg_start_mapper OPS...: start dg-mapper with OPS, wait until it is ready
+# and print its PID.
+dg_start_mapper()
+{
+	local ready
+
+	dg_require_mapper
+	ready=$(mktemp "$DG_TMP/mapper.XXXXXX")
+	dg_start_ready "$ready" "$DG_MAPPER" -r "$ready" "$@"
+}
+
+# ------------------------------------------------------------------ #
+# Files and their extents
+
+# dg_write_chunk FILE OFFSET LENGTH: write and fsync part of a file, so
+# that its blocks are allocated now.
+dg_write_chunk()
+{
+	xfs_io -f -c "pwrite -q -S 0x5a -b 4096 $2 $3" -c fsync "$1" ||
+		dg_fail "cannot write $1"
+}
+
+# dg_make_fragmented A B CHUNKS PAGES_A PAGES_B: write files A and B in
+# CHUNKS interleaved pieces (PAGES_A and PAGES_B pages each), fsyncing each
+# piece, so that the allocator has to put the pieces of A between those of
+# B.  Fails unless both end up with at least 2 extents.
+dg_make_fragmented()
+{
+	local a=$1 b=$2 chunks=$3 pa=$4 pb=$5 i n
+
+	for ((i = 0; i < chunks; i++)); do
+		dg_write_chunk "$a" $((i * pa * 4096)) $((pa * 4096))
+		dg_write_chunk "$b" $((i * pb * 4096)) $((pb * 4096))
+	done
+	for f in "$a" "$b"; do
+		n=$(dg_extents "$f" | wc -l)
+		((n >= 2)) || dg_fail "$f: expected a fragmented file, has $n extents"
+		dg_log "$f: $n extents"
+	done
+}
+
+# dg_extents FILE: the file's extents from FIEMAP, one per line, in bytes:
+#	LOGICAL PHYSICAL LENGTH FLAGS
+# PHYSICAL is relative to the start of the filesystem's block device.
+# Holes are left out.  The file is synced first.
+dg_extents()
+{
+	xfs_io -r -c fsync -c "fiemap -v" "$1" 2>/dev/null |
+		awk '
+		$2 ~ /^\[[0-9]+\.\.[0-9]+\]:$/ && $3 ~ /^[0-9]+\.\.[0-9]+:?$/ {
+			split(substr($2, 2), l, /[.\]]+/)
+			split($3, p, /[.:]+/)
+			printf "%.0f %.0f %.0f %s\n", l[1] * 512, p[1] * 512,
+				(l[2] - l[1] + 1) * 512, $5
+		}' || dg_fail "fiemap $1 failed"
+}
+
+# dg_devoff FILE FILE_OFFSET: where the byte at FILE_OFFSET of FILE is on
+# the filesystem's block device (from FIEMAP).
+dg_devoff()
+{
+	local off
+
+	off=$(dg_extents "$1" | awk -v o="$2" '
+		o >= $1 && o < $1 + $3 { print $2 + (o - $1); exit }')
+	[[ -n "$off" ]] || dg_fail "$1: offset $2 is not mapped"
+	echo "$off"
+}
+
+# dg_owner_of_block DEVOFF FILE...: which of FILE... owns the byte at device
+# offset DEVOFF; prints "FILE FILE_OFFSET" or nothing.
+dg_owner_of_block()
+{
+	local devoff=$1 f hit
+
+	shift
+	for f in "$@"; do
+		hit=$(dg_extents "$f" | awk -v d="$devoff" '
+			d >= $2 && d < $2 + $3 { printf "%.0f\n", $1 + (d - $2); exit }')
+		if [[ -n "$hit" ]]; then
+			echo "$f $hit"
+			return 0
+		fi
+	done
+}
+
+# dg_inode FILE
+dg_inode()
+{
+	stat -c %i "$1"
+}
+
+# ------------------------------------------------------------------ #
+# XFS
+
+# dg_fsmap MNT: the filesystem's reverse map from GETFSMAP (xfs_io fsmap,
+# which works on XFS and ext4), one record per line, in bytes from the start
+# of the filesystem's device:
+#	START LENGTH OWNER...
+# OWNER as xfs_io names it: "free space", "journalling log", "inodes",
+# "inode 131 data 0..23", ...
+dg_fsmap()
+{
+	xfs_io -c "fsmap" "$1" | awk '
+		$3 ~ /^\[[0-9]+\.\.[0-9]+\]:$/ {
+			split(substr($3, 2), r, /[.\]]+/)
+			owner = $4
+			for (i = 5; i < NF; i++)
+				owner = owner " " $i
+			printf "%.0f %.0f %s\n", r[1] * 512, (r[2] - r[1] + 1) * 512, owner
+		}' || dg_fail "GETFSMAP on $1 failed"
+}
+
+# dg_fsmap_find MNT OWNER MIN_LENGTH: the first GETFSMAP record owned by
+# OWNER (exactly) and at least MIN_LENGTH long: "START LENGTH".
+dg_fsmap_find()
+{
+	dg_fsmap "$1" | awk -v o="$2" -v min="$3" '
+		{ owner = $3; for (i = 4; i <= NF; i++) owner = owner " " $i }
+		owner == o && $2 >= min { print $1, $2; exit }'
+}
+
+# ------------------------------------------------------------------ #
+# XFS
+
+# dg_xfs_sb DEV FIELD: a superblock field from xfs_db.
+dg_xfs_sb()
+{
+	xfs_db -r -c "sb 0" -c "p $2" "$1" | awk -v f="$2" '$1 == f { print $3 }'
+}
+
+# dg_xfs_log_offset DEV: byte offset of the internal log, from the
+# superblock geometry (logstart is in AG-encoded filesystem blocks).
+dg_xfs_log_offset()
+{
+	local logstart agblocks agblklog blocksize agno agbno
+
+	logstart=$(dg_xfs_sb "$1" logstart)
+	agblocks=$(dg_xfs_sb "$1" agblocks)
+	agblklog=$(dg_xfs_sb "$1" agblklog)
+	blocksize=$(dg_xfs_sb "$1" blocksize)
+	[[ -n "$logstart" && -n "$agblocks" && -n "$agblklog" &&
+		-n "$blocksize" ]] || dg_fail "$1: cannot read the XFS geometry"
+	((logstart != 0)) || dg_fail "$1: the XFS log is not internal"
+	agno=$((logstart >> agblklog))
+	agbno=$((logstart & ((1 << agblklog) - 1)))
+	echo $(((agno * agblocks + agbno) * blocksize))
+}
+
+# ------------------------------------------------------------------ #
+# Running daxguard
+
+# dg_run CMD...: run CMD; set DG_RC, DG_OUT and DG_ERR.  Never fails.
+dg_run()
+{
+	local rc=0
+
+	"$@" >"$DG_TMP/.out" 2>"$DG_TMP/.err" || rc=$?
+	DG_RC=$rc
+	DG_OUT=$(<"$DG_TMP/.out")
+	DG_ERR=$(<"$DG_TMP/.err")
+}
+
+# dg_who ARGS...: daxguard who ARGS -J; it must exit 0 and print valid
+# JSON, which is left in DG_JSON.
+dg_who()
+{
+	dg_run timeout 60 "$DAXGUARD" who "$@" -J
+	DG_JSON=$DG_OUT
+	if [[ $DG_RC != 0 ]]; then
+		dg_fail "daxguard who $* -J: exit status $DG_RC"
+	fi
+	if ! jq -e . >/dev/null 2>&1 <<<"$DG_JSON"; then
+		dg_fail "daxguard who $* -J: output is not JSON"
+	fi
+	if [[ -n "$DG_ERR" ]]; then
+		dg_log "daxguard who $* -J wrote to stderr: $DG_ERR"
+	fi
+}
+
+# dg_jq JQ_ARGS...: jq -c JQ_ARGS (a filter, options before or after it)
+# on DG_JSON.
+dg_jq()
+{
+	jq -c "$@" <<<"$DG_JSON" || dg_fail "jq $* failed"
+}
+
+# dg_sorted_pids N...: a JSON array of the sorted unique numbers, to compare
+# with '[.users[].pid] | unique' (jq -c).  Pure bash: no forks.
+dg_sorted_pids()
+{
+	local -a out=()
+	local n i j tmp
+
+	for n in "$@"; do
+		for i in "${out[@]}"; do
+			[[ "$i" == "$n" ]] && continue 2
+		done
+		out+=("$n")
+	done
+	for ((i = 1; i < ${#out[@]}; i++)); do
+		for ((j = i; j > 0 && out[j - 1] > out[j]; j--)); do
+			tmp=${out[j]}
+			out[j]=${out[j - 1]}
+			out[j - 1]=$tmp
+		done
+	done
+	n=${out[*]}
+	echo "[${n// /,}]"
+}

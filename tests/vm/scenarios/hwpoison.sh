@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# hwpoison-FS (scenario d): agreement with the kernel.  With
+# vm.memory_failure_early_kill=1, several processes map f.bin in different
+# ways; one of them poisons page P with madvise(MADV_HWPOISON).  The kernel
+# signals every process that maps the page (BUS_MCEERR_AR to the poisoner,
+# BUS_MCEERR_AO to the others).  That set must equal the set of processes
+# that daxguard who reports for the page's device range (from FIEMAP),
+# asked before the poisoning.
+# Two more mappers of page P are recorded, not compared: "cow" wrote its
+# private copy of the page (its page tables point at anonymous memory now)
+# and "untouched" never faulted the page in.  The kernel signals neither;
+# whether daxguard reports them is a fact for the docs.
+. /dgvm/lib.sh
+FS=${1:-xfs}
+P=40
+fact kernel "$(uname -r)"
+fact fs "$FS"
+
+step "setup $FS"
+setup_fs "$FS"
+fill "$MNT/f.bin" $((1 << 20))
+fill "$MNT/g.bin" $((1 << 20))
+off=$((P * 4096))
+dev=$(dev_offset "$MNT/f.bin" $off) || die "FIEMAP of f.bin"
+echo "f.bin page $P is at device offset $dev"
+echo 1 >/proc/sys/vm/memory_failure_early_kill || die "vm.memory_failure_early_kill=1"
+
+# probes touch their whole mapping once (so the page is mapped: the kernel
+# signals only processes with the page in their page tables) then idle
+export DGVM_POISON_OFFSET=$off
+spawn poisoner dgvm-probe -r /tmp/ready/poisoner map "$MNT/f.bin" 0 0 shared-rw 0
+spawn rw dgvm-probe -r /tmp/ready/rw map "$MNT/f.bin" 0 0 shared-rw 0
+spawn ro dgvm-probe -r /tmp/ready/ro map "$MNT/f.bin" 0 0 shared-ro 0
+spawn privro dgvm-probe -r /tmp/ready/privro map "$MNT/f.bin" $(((P - 2) * 4096)) $((4 * 4096)) private-ro 0
+spawn privrw dgvm-probe -r /tmp/ready/privrw map "$MNT/f.bin" $((P * 4096)) 4096 private-rw 0
+spawn just dgvm-probe -r /tmp/ready/just map "$MNT/f.bin" $off 4096 shared-ro 0
+spawn before dgvm-probe -r /tmp/ready/before map "$MNT/f.bin" 0 $off shared-ro 0
+spawn after dgvm-probe -r /tmp/ready/after map "$MNT/f.bin" $((off + 4096)) 0 shared-rw 0
+spawn other dgvm-probe -r /tmp/ready/other map "$MNT/g.bin" 0 0 shared-rw 0
+spawn fd dg-mapper -r /tmp/ready/fd hold:"$MNT/f.bin"
+spawn cow dgvm-probe -r /tmp/ready/cow map "$MNT/f.bin" $(((P - 1) * 4096)) $((3 * 4096)) private-cow 0
+spawn untouched env DGVM_NO_TOUCH=1 dgvm-probe -r /tmp/ready/untouched map "$MNT/f.bin" 0 0 shared-ro 0
+ROLES="poisoner rw ro privro privrw just before after other fd"
+EXTRA="cow untouched"
+for r in $ROLES $EXTRA; do wait_ready "/tmp/ready/$r" || die "$r ready"; done
+
+step "daxguard who"
+daxguard who /dev/pmem0 --offset "$dev" --length 4096 -J >/tmp/who.json 2>/tmp/who.err
+rc=$?
+cat /tmp/who.json
+sed 's/^/    stderr| /' /tmp/who.err
+check_eq "who exit status" 0 "$rc"
+json_vars /tmp/who.json '
+	"owners=\([.owners[] | "\(.path)@\(.file_offset)"] | unique | join(" "))",
+	"mappers=\([.users[] | select(.use == "map") | .pid] | unique | sort | map(tostring) | join(" "))"' ||
+	die "who printed JSON"
+check_eq "who names f.bin at page $P" "$MNT/f.bin@$off" "$J_owners"
+
+step "MADV_HWPOISON"
+kill -USR1 "$(pid_of poisoner)"
+i=0
+while ! grep -q '^poison ' "$LOGS/poisoner.log" && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+sleep 2
+grep '^poison ' "$LOGS/poisoner.log"
+signalled=
+for r in $ROLES; do
+	c=$(sigbus_codes "$r")
+	echo "$r (pid $(pid_of "$r")): $c"
+	[ "$c" != none ] && signalled="$signalled $(pid_of "$r")"
+	fact "sig.$r" "$c"
+done
+signalled=$(echo $signalled | tr ' ' '\n' | sort -n | tr '\n' ' ')
+signalled=${signalled% }
+who_roles=; kern_roles=
+for r in $ROLES; do
+	p=$(pid_of "$r")
+	echo " $J_mappers " | grep -q " $p " && who_roles="$who_roles $r"
+	echo " $signalled " | grep -q " $p " && kern_roles="$kern_roles $r"
+done
+echo "daxguard who: ${who_roles# }"
+echo "kernel:       ${kern_roles# }"
+fact who_set "${who_roles# }"
+fact kernel_set "${kern_roles# }"
+check_eq "the kernel signalled exactly the processes daxguard who reports" "${who_roles# }" "${kern_roles# }"
+check_eq "the poisoner got BUS_MCEERR_AR" BUS_MCEERR_AR "$(sigbus_codes poisoner)"
+for r in $EXTRA; do
+	p=$(pid_of "$r")
+	w=no
+	echo " $J_mappers " | grep -q " $p " && w=yes
+	echo "$r: daxguard who reports it: $w; kernel: $(sigbus_codes "$r")"
+	fact "extra.$r" "who reports it: $w; kernel signal: $(sigbus_codes "$r")"
+done
+show_dmesg "MADV_HWPOISON"
+echo 0 >/proc/sys/vm/memory_failure_early_kill
+kill_all_spawned
+umount "$MNT"
+finish
