@@ -339,7 +339,7 @@ static int fiemap_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_range *r
 	if (rc == -ENOTTY || rc == -EOPNOTSUPP || rc == -EINVAL)
 		rc = 0;
 	if (!rc && !strcmp(fs->type, "xfs"))
-		rc = dg_xfs_log_owner(fs, rootfd, ranges, nr, res);
+		rc = dg_xfs_static_owners(fs, rootfd, ranges, nr, res);
 	if (!rc) {
 		struct stat st;
 

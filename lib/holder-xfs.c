@@ -29,37 +29,56 @@ const struct dg_holder_ops dg_holder_xfs_rmapbt = {
 	.rmap = xfs_rmapbt_rmap,
 };
 
-/*
- * XFS without rmapbt: GETFSMAP calls the internal log "unknown".  The
- * geometry knows where it is.
- */
-int dg_xfs_log_owner(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
-		     struct dg_result *res)
+static int add_static(struct dg_fs *fs, const struct dg_fs_range *ranges, size_t nr,
+		      const char *kind, uint64_t start, uint64_t end, struct dg_result *res)
 {
-	struct xfs_fsop_geom geo;
-	uint64_t agno, agbno, start, end;
-	unsigned int agblklog;
 	size_t i;
 
-	if (ioctl(rootfd, XFS_IOC_FSGEOMETRY, &geo) < 0 || !geo.logstart || geo.agblocks < 2)
-		return 0;
-	/* logstart is an fsblock: the AG number above agblklog bits */
-	agblklog = 64 - (unsigned int)__builtin_clzll(geo.agblocks - 1);
-	agno = geo.logstart >> agblklog;
-	agbno = geo.logstart & ((1ULL << agblklog) - 1);
-	start = (agno * geo.agblocks + agbno) * geo.blocksize;
-	end = start + (uint64_t)geo.logblocks * geo.blocksize;
 	for (i = 0; i < nr; i++) {
 		uint64_t s = DG_MAX(start, ranges[i].offset);
 		uint64_t e = DG_MIN(end, ranges[i].offset + ranges[i].length);
 		struct dg_owner o = {
-			.type = DG_OWNER_METADATA, .metadata = "log", .offset = s, .length = e - s
+			.type = DG_OWNER_METADATA, .metadata = kind, .offset = s, .length = e - s
 		};
 
 		if (s < e && !dg_result_add_owner(res, fs, &o))
 			return -ENOMEM;
 	}
 	return 0;
+}
+
+/*
+ * XFS without rmapbt: GETFSMAP calls everything in use "unknown".  The
+ * geometry still knows where the static metadata is: the internal log,
+ * and the headers at the start of every allocation group (superblock,
+ * AGF, AGI, AGFL: one sector each, in whole blocks).
+ */
+int dg_xfs_static_owners(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges,
+			 size_t nr, struct dg_result *res)
+{
+	struct xfs_fsop_geom geo;
+	uint64_t agno, agbno, start, hdr;
+	unsigned int agblklog;
+	int rc;
+
+	if (ioctl(rootfd, XFS_IOC_FSGEOMETRY, &geo) < 0 || geo.agblocks < 2 || !geo.blocksize)
+		return 0;
+	hdr = ((uint64_t)geo.sectsize * 4 + geo.blocksize - 1) / geo.blocksize * geo.blocksize;
+	for (agno = 0; agno < geo.agcount; agno++) {
+		start = agno * geo.agblocks * geo.blocksize;
+		rc = add_static(fs, ranges, nr, "fs_headers", start, start + hdr, res);
+		if (rc)
+			return rc;
+	}
+	if (!geo.logstart)
+		return 0; /* an external log is not on this device */
+	/* logstart is an fsblock: the AG number above agblklog bits */
+	agblklog = 64 - (unsigned int)__builtin_clzll(geo.agblocks - 1);
+	agno = geo.logstart >> agblklog;
+	agbno = geo.logstart & ((1ULL << agblklog) - 1);
+	start = (agno * geo.agblocks + agbno) * geo.blocksize;
+	return add_static(fs, ranges, nr, "log", start,
+			  start + (uint64_t)geo.logblocks * geo.blocksize, res);
 }
 
 /* fs/xfs/xfs_export.h: the 64-bit handle, without the parent */
@@ -94,7 +113,7 @@ static int xfs_bulkstat_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_ra
 	rc = dg_fsmap_query(fs, rootfd, ranges, nr, false, res);
 	if (rc && rc != -ENOTTY && rc != -EOPNOTSUPP)
 		return rc;
-	rc = dg_xfs_log_owner(fs, rootfd, ranges, nr, res);
+	rc = dg_xfs_static_owners(fs, rootfd, ranges, nr, res);
 	if (rc)
 		return rc;
 	w = dg_fiemap_new(fs, ranges, nr, res);

@@ -196,8 +196,8 @@ struct dg_fiemap *dg_fiemap_new(struct dg_fs *fs, const struct dg_fs_range *rang
 				struct dg_result *res);
 void dg_fiemap_free(struct dg_fiemap *w);
 
-/* holder-xfs.c: the internal log, from the geometry */
-int dg_xfs_log_owner(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
+/* holder-xfs.c: the log and AG headers, from the geometry */
+int dg_xfs_static_owners(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
 		     struct dg_result *res);
 
 /* fsmap.c: GETFSMAP over ranges; @files false drops file-owned records */

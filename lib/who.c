@@ -102,6 +102,17 @@ int dg_open_fs_root(struct dg_fs *fs)
 	return -ENOENT;
 }
 
+/* --no-paths: the walking backends learn paths for free; say none */
+static void drop_paths(struct dg_result *res)
+{
+	struct dg_owner *o;
+
+	dg_owner_foreach(res, o) {
+		free(o->path);
+		o->path = NULL;
+	}
+}
+
 static int rmap_fs(struct dg_fs *fs, int rootfd, struct dg_result *res)
 {
 	struct dg_fs_range *fr;
@@ -165,6 +176,8 @@ DG_EXPORT int dg_who(struct dg_target *t, const struct dg_range *ranges, size_t 
 			rc = rmap_fs(fs, rootfd, res);
 			if (!rc && !(flags & DG_WHO_NO_PATHS))
 				rc = dg_paths_resolve(fs, rootfd, res);
+			else if (!rc)
+				drop_paths(res);
 			close(rootfd);
 			if (rc) {
 				if (!dg_get_error(ctx))
