@@ -144,7 +144,15 @@ uint64_t dg_fs_get_size(struct dg_fs *fs);
 /* name of the reverse-map backend: "xfs-rmapbt", "fiemap", ... */
 const char *dg_fs_get_rmap(struct dg_fs *fs);
 
-/* Every mount of the filesystem, bind mounts and other namespaces too. */
+/*
+ * Mounts in other mount namespaces (containers) cost a look at every
+ * process: dg_target_new() lists those of daxguard's own namespace (or,
+ * when nothing is mounted there, of all), and this adds every other
+ * namespace's.  A whole-device dg_who() and the pre-remove flow call it.
+ */
+int dg_target_scan_namespaces(struct dg_target *target);
+
+/* Every mount of the filesystem, bind mounts included; see above. */
 struct dg_mount *dg_mount_get_first(struct dg_fs *fs);
 struct dg_mount *dg_mount_get_next(struct dg_mount *mnt);
 #define dg_mount_foreach(fs, mnt) \

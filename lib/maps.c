@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/sysmacros.h>
 
 #include "private.h"
@@ -61,4 +62,33 @@ int dg_parse_maps_line(const char *line, struct dg_maps_entry *e)
 		return -EINVAL;
 	/* anonymous, [heap], [stack], [vdso]: inode 0 */
 	return e->ino != 0;
+}
+
+/*
+ * Just the device of a maps line, for skipping the mappings of other
+ * filesystems (libraries, binaries) without parsing them: the fourth
+ * field.  Returns false for a line not in the format.
+ */
+bool dg_maps_line_dev(const char *line, dev_t *dev)
+{
+	const char *p = line;
+	unsigned long maj, min;
+	char *end;
+	int field;
+
+	for (field = 0; field < 3; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return false;
+		p++;
+	}
+	maj = strtoul(p, &end, 16);
+	if (end == p || *end != ':')
+		return false;
+	p = end + 1;
+	min = strtoul(p, &end, 16);
+	if (end == p || *end != ' ')
+		return false;
+	*dev = makedev((unsigned int)maj, (unsigned int)min);
+	return true;
 }

@@ -93,6 +93,7 @@ struct dg_target {
 	enum dg_target_kind kind;
 	char *backing_file;
 	char *rmap; /* a backend forced by dg_target_set_rmap(), or NULL */
+	bool ns_scanned; /* mounts of every namespace are in the lists */
 	uint64_t phys_start, phys_size; /* pmem: the device's physical range */
 	struct dg_fs *fs_list;
 };
@@ -249,6 +250,7 @@ struct dg_maps_entry {
 	const char *path; /* points into the line */
 };
 int dg_parse_maps_line(const char *line, struct dg_maps_entry *e);
+bool dg_maps_line_dev(const char *line, dev_t *dev);
 
 /* ------------------------------------------------------------------ */
 /* Flows: report.c, kill.c, invalidate.c, unmount.c, notify.c */

@@ -475,9 +475,17 @@ DG_EXPORT int dg_target_new(struct dg_ctx *ctx, const char *spec, struct dg_targ
 	rc = add_mounts(t, tb, cand, nr, read_mntns("self"), getpid(), true);
 	if (rc)
 		goto out;
-	rc = add_foreign_mounts(t, cand, nr, read_mntns("self"));
-	if (rc)
-		goto out;
+	/*
+	 * Other namespaces cost a readlink per process: looked at here only
+	 * when nothing is mounted in ours, else on demand (whole-device
+	 * queries and removals, dg_target_scan_namespaces()).
+	 */
+	if (!t->fs_list) {
+		rc = add_foreign_mounts(t, cand, nr, read_mntns("self"));
+		if (rc)
+			goto out;
+		t->ns_scanned = true;
+	}
 	if (!t->fs_list) {
 		rc = dg_fail(ctx, -ENODEV, "%s: no mounted filesystem on the device%s", spec,
 			     nr > 1 ? " or its partitions" : "");
@@ -532,9 +540,16 @@ int dg_target_refresh_mounts(struct dg_target *t)
 		rc = add_mounts(t, tb, cand, n, read_mntns("self"), getpid(), true);
 	if (!rc)
 		rc = add_foreign_mounts(t, cand, n, read_mntns("self"));
+	if (!rc)
+		t->ns_scanned = true;
 	mnt_unref_table(tb);
 	free(cand);
 	return rc;
+}
+
+DG_EXPORT int dg_target_scan_namespaces(struct dg_target *t)
+{
+	return t->ns_scanned ? 0 : dg_target_refresh_mounts(t);
 }
 
 bool dg_target_is_mounted(struct dg_target *t)

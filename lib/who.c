@@ -159,6 +159,21 @@ DG_EXPORT int dg_who(struct dg_target *t, const struct dg_range *ranges, size_t 
 	if (rc)
 		goto err;
 
+	/*
+	 * A whole-device answer includes every namespace's mounts; a range
+	 * query needs them only to reach a filesystem not mounted in ours.
+	 */
+	if (res->whole) {
+		rc = dg_target_scan_namespaces(t);
+	} else {
+		rc = 0;
+		dg_fs_foreach(t, fs)
+			if (!fs->root_path)
+				rc = dg_target_scan_namespaces(t);
+	}
+	if (rc)
+		goto err;
+
 	if (!res->whole) {
 		dg_fs_foreach(t, fs) {
 			int rootfd = dg_open_fs_root(fs);

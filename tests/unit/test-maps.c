@@ -59,6 +59,17 @@ int main(int argc, char **argv)
 		want[strcspn(want, "\n")] = '\0';
 		canon(in, got, sizeof(got));
 		n++;
+		{
+			/* the quick device check agrees with the full parse */
+			struct dg_maps_entry e;
+			dev_t dev;
+
+			if (dg_parse_maps_line(in, &e) >= 0 &&
+			    (!dg_maps_line_dev(in, &dev) || dev != e.dev)) {
+				fprintf(stderr, "line %d: quick device check disagrees\n", n);
+				bad++;
+			}
+		}
 		if (strcmp(got, want)) {
 			fprintf(stderr, "line %d: %s\n  want: %s\n  got:  %s\n", n, in, want, got);
 			bad++;
