@@ -62,8 +62,8 @@ static int freeze_all(struct dg_ctx *ctx, struct dg_report *rep, const struct dg
 		struct dg_step *s;
 		int rootfd, rc;
 
-		if (want && !want(fs, arg))
-			continue;
+		if ((want && !want(fs, arg)) || fs->dax_ino)
+			continue; /* device-dax: nothing to freeze */
 		s = dg_step_begin(rep, "freeze", fs->devname);
 		rootfd = dg_open_fs_root(fs);
 		if (rootfd < 0) {

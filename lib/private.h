@@ -83,6 +83,12 @@ struct dg_fs {
 	 */
 	const char *root_path;
 	const struct dg_holder_ops *holder;
+	/*
+	 * device-dax: no filesystem, the device node is the one "file".
+	 * devnum is then the node's st_dev (devtmpfs), and only this inode
+	 * of it is ours.
+	 */
+	uint64_t dax_ino;
 };
 
 struct dg_target {
@@ -182,6 +188,7 @@ struct dg_holder_ops {
 extern const struct dg_holder_ops dg_holder_xfs_rmapbt;
 extern const struct dg_holder_ops dg_holder_fiemap;
 extern const struct dg_holder_ops dg_holder_ext4;
+extern const struct dg_holder_ops dg_holder_devdax;
 
 /* the backend for @fs: the one forced on the target, or the best one */
 int dg_holder_probe(struct dg_fs *fs, int rootfd, const struct dg_holder_ops **ops);
@@ -326,6 +333,8 @@ int dg_normalize_ranges(struct dg_target *t, const struct dg_range *in, size_t n
 			struct dg_range **out, size_t *nr_out);
 
 /* topology.c */
+/* the filesystem (or device-dax node) a (st_dev, st_ino) is on, or NULL */
+struct dg_fs *dg_fs_of(struct dg_target *t, dev_t dev, uint64_t ino);
 int dg_target_refresh_mounts(struct dg_target *t);
 bool dg_target_is_mounted(struct dg_target *t);
 

@@ -422,6 +422,74 @@ static int target_fill_device(struct dg_target *t, int devdir)
 	return 0;
 }
 
+/*
+ * device-dax: a character device the dax bus made (devdax namespaces, CXL
+ * regions, kmem-less soft-reserved memory).  No filesystem: processes map
+ * the device itself, at offsets that are the device's own.
+ */
+static int dax_target(struct dg_target *t, const char *spec)
+{
+	struct dg_ctx *ctx = t->ctx;
+	char name[NAME_MAX + 1], buf[PATH_MAX], *sub;
+	struct stat st;
+	struct dg_fs *fs;
+	ssize_t n;
+	int dir, rc;
+
+	dir = sysfs_dev_dir(t->devnum, false);
+	if (dir < 0)
+		return dg_fail(ctx, -ENODEV, "%s: no such character device in sysfs", spec);
+	n = readlinkat(dir, "subsystem", buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	sub = strrchr(buf, '/');
+	if (n <= 0 || !sub || strcmp(sub, "/dax")) {
+		close(dir);
+		return dg_fail(ctx, -ENOTBLK, "%s: a character device, but not a device-dax one",
+			       spec);
+	}
+	rc = sysfs_devname(dir, name, sizeof(name));
+	if (!rc && asprintf(&t->devname, "/dev/%s", name) < 0)
+		rc = -ENOMEM;
+	if (!rc && dg_read_u64(dir, "size", &t->size))
+		rc = dg_fail(ctx, -EIO, "%s: cannot read the device size", spec);
+	if (!rc && dg_read_text(dir, "resource", buf, sizeof(buf)) > 0 &&
+	    sscanf(buf, "%" SCNx64, &t->phys_start) == 1 && t->phys_start)
+		t->phys_size = t->size;
+	close(dir);
+	if (rc)
+		return rc;
+	t->kind = DG_TARGET_DAX;
+	/* processes name the device by its node: match on that inode */
+	if (stat(spec[0] == '/' ? spec : t->devname, &st) < 0 || !S_ISCHR(st.st_mode) ||
+	    st.st_rdev != t->devnum)
+		return dg_fail(ctx, -ENOENT, "%s: no device node for %s", spec, t->devname);
+	fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return -ENOMEM;
+	fs->target = t;
+	fs->devname = strdup(t->devname);
+	fs->type = strdup("devdax");
+	fs->devnum = st.st_dev;
+	fs->dax_ino = st.st_ino;
+	fs->size = t->size;
+	fs->holder = &dg_holder_devdax;
+	t->fs_list = fs;
+	t->ns_scanned = true; /* nothing to mount, in any namespace */
+	if (!fs->devname || !fs->type)
+		return -ENOMEM;
+	return 0;
+}
+
+struct dg_fs *dg_fs_of(struct dg_target *t, dev_t dev, uint64_t ino)
+{
+	struct dg_fs *fs;
+
+	dg_fs_foreach(t, fs)
+		if (fs->devnum == dev && (!fs->dax_ino || fs->dax_ino == ino))
+			return fs;
+	return NULL;
+}
+
 DG_EXPORT int dg_target_new(struct dg_ctx *ctx, const char *spec, struct dg_target **target)
 {
 	struct libmnt_table *tb = NULL;
@@ -447,13 +515,6 @@ DG_EXPORT int dg_target_new(struct dg_ctx *ctx, const char *spec, struct dg_targ
 	rc = resolve_spec(ctx, spec, tb, &dev, &is_char);
 	if (rc)
 		goto out;
-	if (is_char) {
-		rc = dg_fail(ctx, -ENOTBLK,
-			     "%s: character device: device-dax targets are not supported yet",
-			     spec);
-		goto out;
-	}
-
 	t = calloc(1, sizeof(*t));
 	if (!t) {
 		rc = -ENOMEM;
@@ -461,6 +522,14 @@ DG_EXPORT int dg_target_new(struct dg_ctx *ctx, const char *spec, struct dg_targ
 	}
 	t->ctx = dg_ref(ctx);
 	t->devnum = dev;
+	if (is_char) {
+		rc = dax_target(t, spec);
+		if (rc)
+			goto out;
+		*target = t;
+		t = NULL;
+		goto out;
+	}
 	devdir = sysfs_dev_dir(dev, true);
 	if (devdir < 0) {
 		rc = dg_fail(ctx, -ENODEV, "%s: no such block device in sysfs", spec);
@@ -521,6 +590,9 @@ int dg_target_refresh_mounts(struct dg_target *t)
 		return -ENOMEM;
 	n = 0;
 	dg_fs_foreach(t, fs) {
+		/* a device-dax node lives on devtmpfs: /dev is not ours */
+		if (fs->dax_ino)
+			continue;
 		cand[n].devnum = fs->devnum;
 		cand[n].start = fs->start;
 		cand[n].size = fs->size;

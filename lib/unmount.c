@@ -136,20 +136,26 @@ static int open_excl(const char *devname)
 
 static int sysfs_unbind(struct dg_target *t, char *msg, size_t size)
 {
+	/*
+	 * A block device's driver is its parent's (the pmem namespace or
+	 * pfn device); a dax device is bound itself.
+	 */
+	bool dax = t->kind == DG_TARGET_DAX;
 	char path[128], link[PATH_MAX], *name;
 	ssize_t n;
 	int fd, rc = 0;
 
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/device", major(t->devnum),
-		 minor(t->devnum));
+	snprintf(path, sizeof(path), dax ? "/sys/dev/char/%u:%u" : "/sys/dev/block/%u:%u/device",
+		 major(t->devnum), minor(t->devnum));
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n < 0)
 		return -ENODEV;
 	link[n] = '\0';
 	name = strrchr(link, '/');
 	name = name ? name + 1 : link;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/device/driver/unbind", major(t->devnum),
-		 minor(t->devnum));
+	snprintf(path, sizeof(path),
+		 dax ? "/sys/dev/char/%u:%u/driver/unbind" : "/sys/dev/block/%u:%u/device/driver/unbind",
+		 major(t->devnum), minor(t->devnum));
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -ENODEV;
@@ -166,6 +172,24 @@ int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, b
 	char msg[PATH_MAX + 64] = "";
 	int fd, rc;
 
+	if (t->kind == DG_TARGET_DAX) {
+		/*
+		 * No exclusive open for a character device: the last sweep
+		 * found nobody mapping or holding it, so unbind it from its
+		 * driver (what daxctl disable-device does).
+		 */
+		if (dry_run) {
+			dg_step_end(rep, s, 0, "would unbind %s from its driver", t->devname);
+			return 0;
+		}
+		rc = sysfs_unbind(t, msg, sizeof(msg));
+		if (rc == -ENODEV) {
+			dg_step_end(rep, s, 0, "unheld; no driver bound, left as it is");
+			return 0;
+		}
+		dg_step_end(rep, s, rc, "%s", rc ? strerror(-rc) : msg);
+		return rc;
+	}
 	if (t->kind == DG_TARGET_PARTITION) {
 		dg_step_end(rep, s, 0, "a partition: unheld, the disk it is on stays");
 		return 0;

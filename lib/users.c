@@ -121,14 +121,11 @@ static struct want *find_wants(struct dg_collector *c, dev_t dev, uint64_t ino)
 	return NULL;
 }
 
-static struct dg_fs *fs_by_dev(struct dg_result *res, dev_t dev)
-{
-	struct dg_fs *fs;
 
-	dg_fs_foreach(res->target, fs)
-		if (fs->devnum == dev)
-			return fs;
-	return NULL;
+/* the node's devtmpfs: only its inode is ours, checked by dg_fs_of() */
+static bool dax_dev(struct dg_target *t, dev_t dev)
+{
+	return t->kind == DG_TARGET_DAX && t->fs_list && t->fs_list->devnum == dev;
 }
 
 static const char *proc_comm(struct dg_collector *c)
@@ -185,7 +182,7 @@ static int match_vma(struct dg_collector *c, const struct vma *v, const char *na
 	int rc;
 
 	if (c->whole) {
-		u.fs = fs_by_dev(c->res, v->dev);
+		u.fs = dg_fs_of(c->res->target, v->dev, v->ino);
 		if (!u.fs)
 			return 0;
 		if (!name) {
@@ -326,7 +323,7 @@ static int scan_maps_text(struct dg_collector *c)
 		if (next)
 			*next++ = '\0';
 		/* most mappings are of other filesystems: skip them unparsed */
-		if (!dg_maps_line_dev(line, &dev) || !fs_by_dev(c->res, dev))
+		if (!dg_maps_line_dev(line, &dev) || (!dg_fs_of(c->res->target, dev, 0) && !dax_dev(c->res->target, dev)))
 			continue;
 		if (dg_parse_maps_line(line, &e) != 1)
 			continue;
@@ -364,14 +361,19 @@ static int check_link(struct dg_collector *c, const char *name, enum dg_use use,
 	snprintf(path, sizeof(path), "%d/%s", c->pid, name);
 	if (fstatat(c->procfd, path, &st, 0) < 0)
 		return 0;
-	if (S_ISBLK(st.st_mode)) {
+	if (S_ISCHR(st.st_mode) && st.st_rdev == c->res->target->devnum &&
+	    c->res->target->kind == DG_TARGET_DAX) {
+		/* the device-dax device, through whatever node */
+		st.st_dev = c->res->target->fs_list->devnum;
+		st.st_ino = c->res->target->fs_list->dax_ino;
+	} else if (S_ISBLK(st.st_mode)) {
 		/*
 		 * The device node itself: a removal cannot release a device
 		 * somebody holds open, whatever its filesystems say.
 		 */
 		if (!c->whole || use != DG_USE_FD)
 			return 0;
-		fs = fs_by_dev(c->res, st.st_rdev);
+		fs = dg_fs_of(c->res->target, st.st_rdev, 0);
 		if (!fs && st.st_rdev != c->res->target->devnum)
 			return 0;
 		u.use = DG_USE_DEVICE;
@@ -380,7 +382,7 @@ static int check_link(struct dg_collector *c, const char *name, enum dg_use use,
 		target[n > 0 ? n : 0] = '\0';
 		return add_user(c, &u, target);
 	}
-	fs = fs_by_dev(c->res, st.st_dev);
+	fs = dg_fs_of(c->res->target, st.st_dev, st.st_ino);
 	if (!fs)
 		return 0;
 	u.fs = fs;
@@ -534,6 +536,7 @@ static int owners_from_users(struct dg_result *res)
 				break;
 		if (!o) {
 			tmpl.ino = u->ino;
+			tmpl.path = u->fs->dax_ino ? u->fs->devname : NULL;
 			if (u->use == DG_USE_CWD || u->use == DG_USE_ROOT)
 				tmpl.flags |= DG_OWNER_DIRECTORY;
 			o = dg_result_add_owner(res, u->fs, &tmpl);

@@ -176,7 +176,16 @@ DG_EXPORT int dg_who(struct dg_target *t, const struct dg_range *ranges, size_t 
 
 	if (!res->whole) {
 		dg_fs_foreach(t, fs) {
-			int rootfd = dg_open_fs_root(fs);
+			int rootfd;
+
+			if (fs->dax_ino) {
+				/* device-dax: offsets are the users' own */
+				rc = rmap_fs(fs, -1, res);
+				if (rc)
+					goto err;
+				continue;
+			}
+			rootfd = dg_open_fs_root(fs);
 
 			if (rootfd < 0) {
 				dg_result_warn(res, "%s: no mount of its root to query; skipped",
@@ -213,7 +222,7 @@ DG_EXPORT int dg_who(struct dg_target *t, const struct dg_range *ranges, size_t 
 	}
 	if (res->whole && !(flags & DG_WHO_NO_PATHS)) {
 		dg_fs_foreach(t, fs) {
-			int rootfd = dg_open_fs_root(fs);
+			int rootfd = fs->dax_ino ? -1 : dg_open_fs_root(fs);
 
 			if (rootfd < 0)
 				continue;
