@@ -266,9 +266,6 @@ static int scan_maps_query(struct dg_collector *c)
 	}
 }
 
-/* a maps line: 73 columns of numbers, then a path of up to PATH_MAX */
-#define MAPS_LINE_MAX (PATH_MAX + 128)
-
 /* Read all of /proc/PID/maps; returns its length or a negative errno. */
 static ssize_t read_all(struct dg_collector *c)
 {
@@ -277,7 +274,7 @@ static ssize_t read_all(struct dg_collector *c)
 	for (;;) {
 		ssize_t n;
 
-		if (c->bufsize - len < 2 * MAPS_LINE_MAX) {
+		if (c->bufsize - len < 4096) {
 			size_t sz = c->bufsize ? c->bufsize * 2 : 65536;
 			char *nb = realloc(c->buf, sz);
 
@@ -292,14 +289,6 @@ static ssize_t read_all(struct dg_collector *c)
 		if (n == 0)
 			break;
 		len += (size_t)n;
-		/*
-		 * seq_file fills the buffer until the next line does not fit
-		 * or there is none: with room for the longest line left over,
-		 * that was the end, and the read that would say so is saved
-		 * (a system call per process).
-		 */
-		if (c->bufsize - len - 1 > MAPS_LINE_MAX)
-			break;
 	}
 	c->buf[len] = '\0';
 	return (ssize_t)len;
