@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -607,24 +608,45 @@ int dg_collector_scan(struct dg_collector *c, pid_t pid)
 	return rc < 0 ? rc : (int)c->count;
 }
 
-int dg_users_collect(struct dg_result *res)
-{
-	struct dg_collector *c;
-	pid_t self = getpid();
-	struct dirent *de;
-	DIR *proc;
-	int rc;
+/*
+ * The scan is one open and a read or two per process, and the kernel
+ * formats every mapping: with thousands of processes it is the whole cost
+ * of a query.  Processes are independent, so the list is cut into one
+ * part per CPU (up to four), each scanned by its own thread into a result
+ * of its own, then joined in /proc order: the same answer, sooner.
+ */
+#define SCAN_MAX_THREADS 4
+#define SCAN_MIN_PER_THREAD 256
 
-	rc = dg_collector_new(res, false, &c);
-	if (rc)
-		return rc;
-	if (!c->whole && !c->nr_wants)
-		goto out;
-	proc = opendir("/proc");
-	if (!proc) {
-		rc = -errno;
-		goto out;
-	}
+struct scan_part {
+	struct dg_result shadow; /* users and warnings of this part */
+	struct dg_collector *c;
+	const pid_t *pids;
+	size_t nr;
+	int rc;
+	pthread_t thread;
+	bool started;
+};
+
+static void *scan_part_fn(void *arg)
+{
+	struct scan_part *p = arg;
+	size_t i;
+
+	for (i = 0; i < p->nr && !p->rc; i++)
+		p->rc = scan_process(p->c, p->pids[i]);
+	return NULL;
+}
+
+static int list_pids(struct dg_result *res, pid_t **out, size_t *nr)
+{
+	pid_t self = getpid(), *pids = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *proc = opendir("/proc");
+
+	if (!proc)
+		return -errno;
 	while ((de = readdir(proc))) {
 		pid_t pid;
 
@@ -633,17 +655,106 @@ int dg_users_collect(struct dg_result *res)
 		pid = (pid_t)atoi(de->d_name);
 		if (pid == self || dg_ctx_is_helper(res->target->ctx, pid))
 			continue;
-		rc = scan_process(c, pid);
-		if (rc)
-			break;
+		if (n == cap) {
+			pid_t *np = realloc(pids, (cap = cap ? cap * 2 : 1024) * sizeof(*np));
+
+			if (!np) {
+				free(pids);
+				closedir(proc);
+				return -ENOMEM;
+			}
+			pids = np;
+		}
+		pids[n++] = pid;
 	}
 	closedir(proc);
-	if (c->vanished)
-		dg_result_warn(res, "%u process%s exited during the scan", c->vanished,
-			       c->vanished == 1 ? "" : "es");
-	if (!rc && c->whole)
+	*out = pids;
+	*nr = n;
+	return 0;
+}
+
+/* Move a part's users and warnings to the end of @res. */
+static void join_part(struct dg_result *res, struct scan_part *p)
+{
+	struct dg_user *u;
+
+	for (u = p->shadow.users; u; u = u->next)
+		u->result = res;
+	if (p->shadow.users) {
+		*res->users_tail = p->shadow.users;
+		res->users_tail = p->shadow.users_tail;
+	}
+	if (p->shadow.warnings) {
+		*res->warnings_tail = p->shadow.warnings;
+		res->warnings_tail = p->shadow.warnings_tail;
+		res->nr_warnings += p->shadow.nr_warnings;
+	}
+	p->shadow.users = NULL;
+	p->shadow.warnings = NULL;
+}
+
+int dg_users_collect(struct dg_result *res)
+{
+	struct scan_part parts[SCAN_MAX_THREADS];
+	unsigned int vanished = 0;
+	size_t nr_pids = 0, nparts, i, per;
+	pid_t *pids = NULL;
+	long cpus;
+	int rc;
+
+	memset(parts, 0, sizeof(parts));
+	rc = list_pids(res, &pids, &nr_pids);
+	if (rc)
+		return rc;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	nparts = nr_pids / SCAN_MIN_PER_THREAD + 1;
+	nparts = DG_MIN(nparts, (size_t)(cpus > 0 ? cpus : 1));
+	nparts = DG_MIN(nparts, (size_t)SCAN_MAX_THREADS);
+	per = (nr_pids + nparts - 1) / nparts;
+	for (i = 0; i < nparts; i++) {
+		struct scan_part *p = &parts[i];
+
+		p->shadow = *res;
+		p->shadow.users = NULL;
+		p->shadow.users_tail = &p->shadow.users;
+		p->shadow.warnings = NULL;
+		p->shadow.warnings_tail = &p->shadow.warnings;
+		p->shadow.nr_warnings = 0;
+		rc = dg_collector_new(&p->shadow, false, &p->c);
+		if (rc)
+			goto out;
+		p->pids = pids + DG_MIN(i * per, nr_pids);
+		p->nr = DG_MIN(per, nr_pids - DG_MIN(i * per, nr_pids));
+		if (!p->c->whole && !p->c->nr_wants)
+			goto out; /* nothing a process could map */
+	}
+	/* part 0 runs here; the others in threads of their own */
+	for (i = 1; i < nparts; i++)
+		parts[i].started = pthread_create(&parts[i].thread, NULL, scan_part_fn,
+						  &parts[i]) == 0;
+	scan_part_fn(&parts[0]);
+	for (i = 1; i < nparts; i++) {
+		if (parts[i].started)
+			pthread_join(parts[i].thread, NULL);
+		else
+			scan_part_fn(&parts[i]);
+	}
+	for (i = 0; i < nparts; i++) {
+		join_part(res, &parts[i]);
+		vanished += parts[i].c->vanished;
+		if (!rc)
+			rc = parts[i].rc;
+	}
+	if (vanished)
+		dg_result_warn(res, "%u process%s exited during the scan", vanished,
+			       vanished == 1 ? "" : "es");
+	if (!rc && res->whole)
 		rc = owners_from_users(res);
 out:
-	dg_collector_free(c);
+	for (i = 0; i < nparts; i++) {
+		join_part(res, &parts[i]); /* nothing is lost on an error */
+		dg_collector_free(parts[i].c);
+	}
+	free(pids);
 	return rc;
 }
