@@ -162,6 +162,36 @@ act_init()
 	# never stand on a filesystem we are about to remove
 	cd "$ACT_T" || act_fail "cd $ACT_T"
 	act_log "tmpdir $ACT_T"
+	act_start_guard
+}
+
+# A test killed with SIGKILL runs no trap (meson's timeout sends SIGTERM to
+# the process group, then SIGKILL), so a guard in a session of its own
+# waits for the test to end and cleans up what its traps did not.  After a
+# normal exit the directory is gone and the guard has nothing to do.
+act_start_guard()
+{
+	local start
+
+	start=$(act_starttime "$$") || return 0
+	# shellcheck disable=SC2016 # expanded by the guard's shell
+	setsid bash -c '. "$1" && act_guard "$2" "$3" "$4"' act-guard \
+		"${BASH_SOURCE[0]}" "$$" "$start" "$ACT_T" </dev/null >/dev/null 2>&1 &
+	disown "$!"
+}
+
+# act_guard PID STARTTIME DIR: the guard itself
+act_guard()
+{
+	trap '' HUP INT PIPE TERM
+	cd / || return
+	ACT_T=$3
+	exec {ACT_SLEEPFD}<> <(:)
+	while act_alive "$1" "$2" && [[ -d "$ACT_T" ]]; do
+		sleep 0.5
+	done
+	[[ -d "$ACT_T" ]] || exit 0
+	act_cleanup >/dev/null 2>&1 || true
 }
 
 act_exit_trap()
