@@ -59,6 +59,8 @@ static const struct dg_column who_columns[] = {
 	[COL_U_PATH] = { "PATH", 0.3, 0, "the file, as the process sees it", TABLE_USERS },
 };
 
+static const char *const whole_columns =
+	"DEVICE,TYPE,INODE,FLAGS,OWNER,PID,COMMAND,USE,FD,MODE,PATH";
 static const char *const default_columns =
 	"DEVICE,TYPE,OFFSET,LENGTH,FILE-OFFSET,OWNER,PID,COMMAND,USE,MODE,FILE-RANGE,PATH";
 
@@ -547,7 +549,7 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 	struct range_args ra;
 	struct dg_target *target = NULL;
 	struct dg_result *res = NULL;
-	const char *columns = default_columns;
+	const char *columns = NULL;
 	bool all_columns = false;
 	const char *rmap = NULL;
 	int c, rc, ret = DG_EXIT_FAILURE;
@@ -638,6 +640,9 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 		rc = all ? dg_columns_parse(&opts.cols, all) : -ENOMEM;
 		free(all);
 	} else {
+		/* a whole device has no ranges: show what identifies the files */
+		if (!columns)
+			columns = ra.nr_off || ra.badblocks ? default_columns : whole_columns;
 		rc = dg_columns_parse(&opts.cols, columns);
 	}
 	if (rc) {

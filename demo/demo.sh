@@ -1,8 +1,11 @@
 #!/bin/bash
 # daxguard demo: a loop-device XFS (rmapbt=1) with real processes mapping
-# and holding its files, and `daxguard who` asked about one 4 KiB block of
-# one file and about the whole device.  Everything it creates lives in one
-# temporary directory and is removed on exit, error or Ctrl-C.
+# and holding its files.  `daxguard who` is asked about one 4 KiB block of
+# one file and about the whole device; `daxguard fail` then acts on exactly
+# the processes mapping that block, and `daxguard remove` stops the rest,
+# unmounts and detaches the device, whose data is then checked intact.
+# Everything it creates lives in one temporary directory and is removed on
+# exit, error or Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DAXGUARD=${DAXGUARD:-$PWD/build/daxguard/daxguard}
@@ -63,6 +66,7 @@ start() { # NAME OPS...: the helper, under a name ps and daxguard show
 	ln -sf "$DG_MAPPER" "$tmp/$name"
 	"$tmp/$name" -r "$tmp/$name.ready" "$@" >/dev/null &
 	pids+=($!)
+	disown $! # no "Killed" notices when daxguard ends it
 	for _ in $(seq 100); do [ -e "$tmp/$name.ready" ] && break; sleep 0.05; done
 	[ -e "$tmp/$name.ready" ] || { echo "demo: $name did not start" >&2; exit 1; }
 	printf '  %-10s pid %-7s %s\n' "$name" "$!" "$*"
@@ -97,5 +101,32 @@ run "$DAXGUARD" who "$dev"
 
 say "Metadata: the first 64 KiB of the device"
 run "$DAXGUARD" who "$dev" --offset 0 --length 64K --no-users
+
+sums_before=$(cd "$mnt" && sha256sum database.dat journal.log notes.txt)
+
+say "The block goes bad: act on exactly the processes that map it"
+run "$DAXGUARD" fail "$dev" --offset "$phys" --length 4K --action kill
+echo
+echo "db-reader and db-backup are gone; db-writer, tailer and shell still run."
+
+say "The device is about to be removed: the plan first, changing nothing"
+run "$DAXGUARD" remove --dry-run "$dev"
+
+say "Then the removal: stop every user, unmount, release the loop device"
+run "$DAXGUARD" remove --grace 2 "$dev"
+losetup -a | grep -q "$tmp/pmem.img" && { echo "demo: the loop device is still attached" >&2; exit 1; }
+dev=
+
+say "Nothing that reached the filesystem was lost: attach the image again and compare"
+dev=$(losetup --find --show "$tmp/pmem.img")
+mount -o ro "$dev" "$mnt"
+sums_after=$(cd "$mnt" && sha256sum database.dat journal.log notes.txt)
+if [ "$sums_before" = "$sums_after" ]; then
+	echo "checksums identical:"
+	echo "$sums_after" | sed 's/^/  /'
+else
+	echo "demo: the data changed across the removal" >&2
+	exit 1
+fi
 
 say "Done; cleaning up (processes, mount, loop device, image)"
