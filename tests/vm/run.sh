@@ -10,7 +10,7 @@
 # and reused across runs:
 #  1. installs what is missing on the host with apt-get (qemu-system-x86,
 #     busybox-static, cpio, kmod, ndctl, daxctl, xfsprogs, e2fsprogs, jq,
-#     gcc);
+#     gcc, bc);
 #  2. fetches the kernel packages through a private apt configuration that
 #     leaves the machine's own apt sources and lists alone: 6.1 is
 #     linux-image-amd64 of the main suite, 6.12 the one of <codename>-backports,
@@ -32,14 +32,16 @@
 # Scenarios (SCENARIO or SCENARIO-FS; see tests/vm/scenarios/*.sh):
 #   remove-xfs remove-ext4     daxguard remove with mappers, a writer, holders
 #   unbind-xfs unbind-ext4     the same released by a raw sysfs unbind (baseline)
-#   badblocks-xfs              a media error in a file: fail --action kill, --punch
+#   badblocks-xfs badblocks-ext4  a media error in a file: fail -a kill, --punch
 #   hwpoison-xfs hwpoison-ext4 kernel-signalled set = daxguard who set
-#   devdax                     device-dax users (expected to fail: unsupported)
+#   devdax                     device-dax: who, kernel agreement, remove
 #   smoke-xfs smoke-ext4       a boot, a DAX mapping, daxguard who
+#   ndrelease                  how an unmounted fsdax namespace is best released
 #
 # Environment: DAXGUARD (daxguard binary; default: build /work tree's build/),
 # DGVM_CACHE, DGVM_JOBS (-j), DGVM_SMP (guest CPUs, default 1),
-# DGVM_KEEP_IMAGES=1 (keep the nvdimm files).
+# DGVM_KEEP_IMAGES=1 (keep the nvdimm files), DGVM_WATCHDOG (guest watchdog
+# seconds for every scenario; the host timeout is 90 s more).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -50,9 +52,10 @@ SMP=${DGVM_SMP:-1}
 KERNEL_ARG=all
 WRITE_DOC=0
 REFRESH=0
-DEFAULT_SCENARIOS="remove-xfs remove-ext4 unbind-xfs unbind-ext4 badblocks-xfs hwpoison-xfs hwpoison-ext4 devdax"
-# expected to fail until daxguard supports them; an unexpected pass fails
-XFAIL=" devdax "
+DEFAULT_SCENARIOS="remove-xfs remove-ext4 unbind-xfs unbind-ext4 badblocks-xfs badblocks-ext4 hwpoison-xfs hwpoison-ext4 devdax"
+# scenarios expected to fail (space-separated, padded with spaces): printed
+# XFAIL; an unexpected pass fails the run.  None at the moment.
+XFAIL=" "
 
 usage() {
 	sed -n '4,8p' "$0" | sed 's/^# \{0,1\}//'
@@ -63,7 +66,7 @@ Options:
   --write-doc     regenerate doc/without-daxguard.md from this run's logs
                   (needs remove-* and unbind-* on both kernels)
   --refresh       look the kernel packages up again (default: reuse)
-  --no-xfail      a failing devdax fails the run too (meson marks it
+  --no-xfail      expected failures fail the run too (meson marks them
                   should_fail itself)
   --list          list the scenarios
 Default scenarios: $DEFAULT_SCENARIOS
@@ -78,7 +81,7 @@ while [ $# -gt 0 ]; do
 	--write-doc) WRITE_DOC=1; shift ;;
 	--refresh) REFRESH=1; shift ;;
 	--no-xfail) XFAIL=" "; shift ;;
-	--list) for s in $DEFAULT_SCENARIOS smoke-xfs smoke-ext4 badblocks-ext4; do echo "$s"; done; exit 0 ;;
+	--list) for s in $DEFAULT_SCENARIOS smoke-xfs smoke-ext4 ndrelease; do echo "$s"; done; exit 0 ;;
 	-h|--help) usage; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	*) break ;;
@@ -111,7 +114,7 @@ exec 9>"$CACHE/lock"
 HOST_NEEDS="qemu-system-x86_64:qemu-system-x86 cpio:cpio depmod:kmod
 ndctl:ndctl daxctl:daxctl mkfs.xfs:xfsprogs xfs_io:xfsprogs xfs_repair:xfsprogs
 mkfs.ext4:e2fsprogs e2fsck:e2fsprogs jq:jq gcc:gcc xz:xz-utils zstd:zstd
-dpkg-deb:dpkg apt-get:apt gzip:gzip"
+dpkg-deb:dpkg apt-get:apt gzip:gzip bc:bc flock:util-linux"
 
 ensure_host_tools() {
 	local missing="" pair cmd pkg
@@ -415,6 +418,7 @@ build_overlay() {
 # ------------------------------------------------------------------ boot
 # watchdog seconds per scenario
 watchdog_for() {
+	[ -n "${DGVM_WATCHDOG:-}" ] && { echo "$DGVM_WATCHDOG"; return; }
 	case $1 in
 	unbind-*) echo 150 ;;
 	*) echo 120 ;;
@@ -468,7 +472,6 @@ boot() {
 T_START=$(date +%s)
 flock 9
 ensure_host_tools
-command -v bc >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bc >/dev/null 2>&1 || die "cannot install bc"; }
 if [ -z "${DAXGUARD:-}" ]; then
 	log "building daxguard in $SRCROOT/build"
 	(cd "$SRCROOT" && { [ -e build/build.ninja ] || meson setup build >/dev/null; } && ninja -C build >/dev/null) ||
@@ -540,6 +543,7 @@ if [ "$WRITE_DOC" = 1 ]; then
 	"$HERE/mkdoc.sh" "$RUNDIR" >"$SRCROOT/doc/without-daxguard.md" &&
 		echo "wrote $SRCROOT/doc/without-daxguard.md"
 fi
+rm -f "$RUNDIR"/initrd-*.img
 # keep the last 10 runs
 ls -1d "$CACHE"/runs/*/ 2>/dev/null | head -n -10 | xargs -r rm -rf
 exit $status

@@ -85,6 +85,7 @@ kernel_summary() {
 		_s="$_s; call-trace($(echo "$_d" | grep -m1 -oE "sysfs: cannot create duplicate filename '[^']*'|proc_dir_entry '[^']*' already registered|kobject_add_internal failed[^,]*" || echo unknown))"
 	echo "$_d" | grep -q 'Device is about to be removed' && _s="$_s; pre-remove-notice"
 	echo "$_d" | grep -qE 'XFS .*([Ss]hut(ting)? ?down)' && _s="$_s; xfs-shutdown"
+	echo "$_d" | grep -qE 'EXT4-fs .*shut ?down' && _s="$_s; ext4-shutdown"
 	echo "$_d" | grep -q 'EXT4-fs error' && _s="$_s; ext4-errors"
 	echo "$_d" | grep -q 'Remounting filesystem read-only' && _s="$_s; remounted-ro"
 	_c=$(echo "$_d" | grep -v 'hardware memory corruption' | grep -m1 -oiE 'corruption of [a-z -]+|corrupt[a-z]*' | sed 's/ *$//')

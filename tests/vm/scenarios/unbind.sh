@@ -66,7 +66,14 @@ for r in $WORKLOAD_ROLES; do
 	o=$(role_outcome "$r")
 	fact "proc.$r" "$o"
 done
-fact fs_after "$(dmesg_since 'raw unbind' | grep -qE "$FS_DOWN" && echo 'shut down by the kernel' || echo 'not shut down')"
+k=$(kernel_summary "raw unbind")
+case $k in
+*xfs-shutdown*) fs_after="XFS shut down, still mounted" ;;
+*ext4-shutdown*) fs_after="ext4 shut down by the kernel at the unbind (journal aborted), still mounted" ;;
+*remounted-ro*) fs_after="ext4 journal aborted on the first access, remounted read-only, still mounted" ;;
+*) fs_after="still mounted, no filesystem error logged" ;;
+esac
+fact fs_after "$fs_after"
 
 step "umount"
 timeout 20 umount "$MNT" >/tmp/umount.log 2>&1
