@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include <linux/loop.h>
 
+#include <ndctl/libndctl.h>
+
 #include "private.h"
 
 /*
@@ -166,6 +168,74 @@ static int sysfs_unbind(struct dg_target *t, char *msg, size_t size)
 	return rc;
 }
 
+/*
+ * The nd namespace behind a pmem block device: the device's parent is the
+ * namespace itself (raw mode) or a pfn/btt device that claims one.
+ */
+static int nd_namespace_name(struct dg_target *t, char *name, size_t size)
+{
+	char path[128], link[PATH_MAX], *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/device", major(t->devnum),
+		 minor(t->devnum));
+	/* the link is relative: only the resolved path shows the bus */
+	if (!realpath(path, link) || !strstr(link, "/ndbus"))
+		return -ENODEV;
+	base = strrchr(link, '/');
+	base = base ? base + 1 : link;
+	if (strncmp(base, "namespace", 9)) {
+		/* a pfn or btt device names the namespace it claims */
+		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/device/namespace",
+			 major(t->devnum), minor(t->devnum));
+		n = dg_read_text(AT_FDCWD, path, link, sizeof(link));
+		if (n <= 0)
+			return -ENODEV;
+		base = link;
+	}
+	if (strlen(base) >= size)
+		return -ENAMETOOLONG;
+	memcpy(name, base, strlen(base) + 1);
+	return 0;
+}
+
+/*
+ * Disable the namespace, as ndctl disable-namespace does: unbinding only
+ * the pfn device leaves the namespace claimed, and ndctl cannot enable it
+ * again (observed on 6.1 and 6.12).
+ */
+static int nd_disable(const char *nsname, char *msg, size_t size)
+{
+	struct ndctl_ctx *nctx;
+	struct ndctl_bus *bus;
+	int rc = -ENODEV;
+
+	if (ndctl_new(&nctx))
+		return -ENOMEM;
+	ndctl_set_log_priority(nctx, 0);
+	ndctl_bus_foreach(nctx, bus) {
+		struct ndctl_region *region;
+
+		ndctl_region_foreach(bus, region) {
+			struct ndctl_namespace *ndns;
+
+			ndctl_namespace_foreach(region, ndns) {
+				if (strcmp(ndctl_namespace_get_devname(ndns), nsname))
+					continue;
+				rc = ndctl_namespace_disable_safe(ndns);
+				if (!rc)
+					snprintf(msg, size,
+						 "namespace %s disabled (ndctl enable-namespace %s brings it back)",
+						 nsname, nsname);
+				goto out;
+			}
+		}
+	}
+out:
+	ndctl_unref(nctx);
+	return rc;
+}
+
 int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, bool dry_run)
 {
 	struct dg_step *s = dg_step_begin(rep, "release", t->devname);
@@ -229,6 +299,15 @@ int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, b
 		return rc;
 	}
 	close(fd);
+	{
+		char nsname[NAME_MAX + 1];
+
+		if (nd_namespace_name(t, nsname, sizeof(nsname)) == 0) {
+			rc = nd_disable(nsname, msg, sizeof(msg));
+			dg_step_end(rep, s, rc, "%s", rc ? strerror(-rc) : msg);
+			return rc;
+		}
+	}
 	rc = sysfs_unbind(t, msg, sizeof(msg));
 	if (rc == -ENODEV) {
 		dg_step_end(rep, s, 0, "unheld; it has no driver to unbind, left bound");
