@@ -288,3 +288,35 @@ int act_parse_seconds(const char *cmd, const char *arg, unsigned int *ms)
 	*ms = (unsigned int)(v * 1000);
 	return 0;
 }
+
+int act_common_opt(const char *cmd, int c, const char *arg, struct dg_mf_opts *mf,
+		   struct dg_output_opts *out)
+{
+	switch (c) {
+	case 'a':
+		if (dg_action_parse(arg, &mf->action))
+			return dg_usage_error(
+				cmd, "--action '%s': not one of report, term, kill, bus", arg);
+		return 0;
+	case 'g':
+		return act_parse_seconds(cmd, arg, &mf->grace_ms) ? DG_EXIT_USAGE : 0;
+	case ACT_OPT_ANCESTORS:
+		mf->flags |= DG_MF_INCLUDE_ANCESTORS;
+		return 0;
+	case 'n':
+		mf->flags |= DG_MF_DRY_RUN;
+		return 0;
+	case ACT_OPT_PAUSE:
+		if (act_set_pause(arg))
+			return dg_usage_error(cmd, "--pause-after '%s': not a stage (%s)", arg,
+					      act_stage_list());
+		return 0;
+	case 'J':
+		out->json = true;
+		return 0;
+	case 'r':
+		out->raw = true;
+		return 0;
+	}
+	return -1;
+}

@@ -10,6 +10,25 @@ void act_stage_fn(struct dg_ctx *ctx, const char *stage, enum dg_stage_event ev,
 		  unsigned int pending, uint64_t elapsed_ms);
 void act_print(const struct dg_output_opts *o, struct dg_target *t, struct dg_report *rep,
 	       const char *action, bool dry_run, bool removal);
+/* The options fail and remove share, in their getopt_long tables. */
+enum { ACT_OPT_ANCESTORS = 0x400, ACT_OPT_PAUSE };
+#define ACT_LONGOPTS                                                                           \
+	{ "action", required_argument, NULL, 'a' }, { "grace", required_argument, NULL, 'g' }, \
+		{ "include-ancestors", no_argument, NULL, ACT_OPT_ANCESTORS },                 \
+		{ "dry-run", no_argument, NULL, 'n' },                                         \
+		{ "pause-after", required_argument, NULL, ACT_OPT_PAUSE },                     \
+		{ "json", no_argument, NULL, 'J' },                                            \
+	{                                                                                      \
+		"raw", no_argument, NULL, 'r'                                                  \
+	}
+#define ACT_SHORTOPTS "a:g:nJr"
+/*
+ * One of those: 0 when taken, DG_EXIT_USAGE (after the message) for a bad
+ * value, -1 when @c is not one of them.
+ */
+int act_common_opt(const char *cmd, int c, const char *arg, struct dg_mf_opts *mf,
+		   struct dg_output_opts *out);
+
 /* --grace: seconds, fractions allowed */
 int act_parse_seconds(const char *cmd, const char *arg, unsigned int *ms);
 

@@ -55,8 +55,6 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 		OPT_BADBLOCKS,
 		OPT_PUNCH,
 		OPT_SHUTDOWN,
-		OPT_ANCESTORS,
-		OPT_PAUSE
 	};
 	static const struct option longopts[] = {
 		{ "offset", required_argument, NULL, OPT_OFFSET },
@@ -64,16 +62,10 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 		{ "phys", required_argument, NULL, OPT_PHYS },
 		{ "rmap", required_argument, NULL, OPT_RMAP },
 		{ "badblocks", required_argument, NULL, OPT_BADBLOCKS },
-		{ "action", required_argument, NULL, 'a' },
-		{ "grace", required_argument, NULL, 'g' },
 		{ "punch", no_argument, NULL, OPT_PUNCH },
 		{ "shutdown", no_argument, NULL, OPT_SHUTDOWN },
-		{ "include-ancestors", no_argument, NULL, OPT_ANCESTORS },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "pause-after", required_argument, NULL, OPT_PAUSE },
-		{ "json", no_argument, NULL, 'J' },
-		{ "raw", no_argument, NULL, 'r' },
 		{ "bytes", no_argument, NULL, 'b' },
+		ACT_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -90,7 +82,7 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 		return DG_EXIT_FAILURE;
 	}
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":a:g:nJrbh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":" ACT_SHORTOPTS "bh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_OFFSET:
 		case OPT_LENGTH:
@@ -110,42 +102,11 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 			if (ret)
 				goto out;
 			break;
-		case 'a':
-			if (dg_action_parse(optarg, &mf.action)) {
-				dg_usage_error("fail",
-					       "--action '%s': not one of report, term, kill, bus",
-					       optarg);
-				goto out;
-			}
-			break;
-		case 'g':
-			if (act_parse_seconds("fail", optarg, &mf.grace_ms))
-				goto out;
-			break;
 		case OPT_PUNCH:
 			mf.flags |= DG_MF_PUNCH;
 			break;
 		case OPT_SHUTDOWN:
 			mf.flags |= DG_MF_SHUTDOWN;
-			break;
-		case OPT_ANCESTORS:
-			mf.flags |= DG_MF_INCLUDE_ANCESTORS;
-			break;
-		case 'n':
-			mf.flags |= DG_MF_DRY_RUN;
-			break;
-		case OPT_PAUSE:
-			if (act_set_pause(optarg)) {
-				dg_usage_error("fail", "--pause-after '%s': not a stage (%s)",
-					       optarg, act_stage_list());
-				goto out;
-			}
-			break;
-		case 'J':
-			out.json = true;
-			break;
-		case 'r':
-			out.raw = true;
 			break;
 		case 'b':
 			out.bytes = true;
@@ -155,8 +116,14 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 			ret = DG_EXIT_OK;
 			goto out;
 		default:
-			dg_bad_option("fail", c, argv);
-			goto out;
+			rc = act_common_opt("fail", c, optarg, &mf, &out);
+			if (rc > 0)
+				goto out;
+			if (rc < 0) {
+				dg_bad_option("fail", c, argv);
+				goto out;
+			}
+			break;
 		}
 	}
 	if (range_args_check(&ra, "fail", true))

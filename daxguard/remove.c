@@ -43,17 +43,11 @@ static void usage(void)
 
 int cmd_remove(int argc, char **argv, struct dg_ctx *ctx)
 {
-	enum { OPT_NO_RELEASE = 256, OPT_ANCESTORS, OPT_PAUSE };
+	enum { OPT_NO_RELEASE = 256 };
 	static const struct option longopts[] = {
-		{ "action", required_argument, NULL, 'a' },
-		{ "grace", required_argument, NULL, 'g' },
 		{ "no-release", no_argument, NULL, OPT_NO_RELEASE },
-		{ "include-ancestors", no_argument, NULL, OPT_ANCESTORS },
 		{ "force", no_argument, NULL, 'f' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "pause-after", required_argument, NULL, OPT_PAUSE },
-		{ "json", no_argument, NULL, 'J' },
-		{ "raw", no_argument, NULL, 'r' },
+		ACT_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -66,52 +60,27 @@ int cmd_remove(int argc, char **argv, struct dg_ctx *ctx)
 	int c, rc, ret = DG_EXIT_USAGE;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":a:g:fnJrh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":" ACT_SHORTOPTS "fh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'a':
-			if (dg_action_parse(optarg, &mf.action)) {
-				dg_usage_error("remove",
-					       "--action '%s': not one of term, kill, bus, report",
-					       optarg);
-				goto out;
-			}
-			break;
-		case 'g':
-			if (act_parse_seconds("remove", optarg, &mf.grace_ms))
-				goto out;
-			break;
 		case OPT_NO_RELEASE:
 			mf.flags |= DG_MF_NO_RELEASE;
 			break;
-		case OPT_ANCESTORS:
-			mf.flags |= DG_MF_INCLUDE_ANCESTORS;
-			break;
 		case 'f':
 			mf.flags |= DG_MF_FORCE;
-			break;
-		case 'n':
-			mf.flags |= DG_MF_DRY_RUN;
-			break;
-		case OPT_PAUSE:
-			if (act_set_pause(optarg)) {
-				dg_usage_error("remove", "--pause-after '%s': not a stage (%s)",
-					       optarg, act_stage_list());
-				goto out;
-			}
-			break;
-		case 'J':
-			out.json = true;
-			break;
-		case 'r':
-			out.raw = true;
 			break;
 		case 'h':
 			usage();
 			ret = DG_EXIT_OK;
 			goto out;
 		default:
-			dg_bad_option("remove", c, argv);
-			goto out;
+			rc = act_common_opt("remove", c, optarg, &mf, &out);
+			if (rc > 0)
+				goto out;
+			if (rc < 0) {
+				dg_bad_option("remove", c, argv);
+				goto out;
+			}
+			break;
 		}
 	}
 	if (optind != argc - 1) {
