@@ -5,7 +5,8 @@
 # signals every process that maps the page (BUS_MCEERR_AR to the poisoner,
 # BUS_MCEERR_AO to the others).  That set must equal the set of processes
 # that daxguard who reports for the page's device range (from FIEMAP),
-# asked before the poisoning.
+# asked before the poisoning, and again by physical address (who --phys),
+# which must be the pfn the kernel's own report names.
 # Two more mappers of page P are recorded, not compared: "cow" wrote its
 # private copy of the page (its page tables point at anonymous memory now)
 # and "untouched" never faulted the page in.  The kernel signals neither;
@@ -55,6 +56,21 @@ json_vars /tmp/who.json '
 	"mappers=\([.users[] | select(.use == "map") | .pid] | unique | sort | map(tostring) | join(" "))"' ||
 	die "who printed JSON"
 check_eq "who names f.bin at page $P" "$MNT/f.bin@$off" "$J_owners"
+offset_mappers=$J_mappers
+
+# The same page by physical address, as memory-failure logs name it: the
+# pfn device's resource is where the block device's offset 0 is.
+res=$(cat /sys/block/pmem0/device/resource) || die "no resource for pmem0"
+phys=$(printf '%#x' $((res + dev)))
+echo "f.bin page $P is at physical address $phys (resource $res)"
+daxguard who /dev/pmem0 --phys "$phys" -J >/tmp/whophys.json 2>/tmp/whophys.err
+check_eq "who --phys exit status" 0 "$?"
+json_vars /tmp/whophys.json '
+	"owners=\([.owners[] | "\(.path)@\(.file_offset)"] | unique | join(" "))",
+	"mappers=\([.users[] | select(.use == "map") | .pid] | unique | sort | map(tostring) | join(" "))"' ||
+	die "who --phys printed JSON"
+check_eq "who --phys names the same file and page" "$MNT/f.bin@$off" "$J_owners"
+check_eq "who --phys names the same mappers" "$offset_mappers" "$J_mappers"
 
 step "MADV_HWPOISON"
 kill -USR1 "$(pid_of poisoner)"
@@ -93,6 +109,11 @@ for r in $EXTRA; do
 	echo "$r: daxguard who reports it: $w; kernel: $(sigbus_codes "$r")"
 	fact "extra.$r" "who reports it: $w; kernel signal: $(sigbus_codes "$r")"
 done
+# the kernel's own report names the page by pfn: it must be ours
+pfn=$(dmesg | sed -n 's/.*Memory failure: \(0x[0-9a-f]*\):.*/\1/p' | tail -1)
+echo "kernel: Memory failure at pfn ${pfn:-none}"
+check_eq "the kernel's pfn is the page who --phys was asked about" \
+	"$(printf '%#x' $((phys >> 12)))" "$(printf '%#x' $((${pfn:-0})))"
 show_dmesg "MADV_HWPOISON"
 echo 0 >/proc/sys/vm/memory_failure_early_kill
 kill_all_spawned
