@@ -21,6 +21,13 @@
  * file.  It then waits: SIGTERM, SIGINT or SIGHUP make it SIGKILL and reap
  * every child.  Children die with the parent (PR_SET_PDEATHSIG), so a
  * SIGKILLed farm leaves nothing behind either.
+ *
+ * With --exit-when-gone the parent expects its children to be killed from
+ * outside (bench/remove.sh): it reaps them quietly as they die and exits
+ * with status 0 once the last one is reaped, so "every child is gone" is
+ * one wait(2) on the parent.  The parent holds nothing on the filesystem
+ * (its working directory is the caller's, its descriptors are closed), so
+ * it is never a target itself.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -85,6 +92,7 @@ struct opts {
 	unsigned long miss;
 	unsigned long long target_offset;
 	bool have_offset;
+	bool exit_when_gone;
 	uint64_t seed;
 };
 
@@ -400,9 +408,13 @@ static int write_outputs(const struct opts *o, const struct child *kids)
 	return 0;
 }
 
-/* Wait for a request to stop; report children that die on their own. */
-static void serve(struct child *kids, unsigned long n)
+/*
+ * Wait for a request to stop; report children that die on their own.
+ * With @exit_when_gone, reap them quietly and return once none is left.
+ */
+static void serve(struct child *kids, unsigned long n, bool exit_when_gone)
 {
+	unsigned long alive = n;
 	sigset_t set;
 
 	sigemptyset(&set);
@@ -422,11 +434,16 @@ static void serve(struct child *kids, unsigned long n)
 			for (unsigned long i = 0; i < n; i++) {
 				if (kids[i].pid != pid)
 					continue;
-				fprintf(stderr, "%s: child %d (%s) exited on its own\n", prog, pid,
-					role_names[kids[i].role]);
+				if (!exit_when_gone)
+					fprintf(stderr, "%s: child %d (%s) exited on its own\n",
+						prog, pid, role_names[kids[i].role]);
 				kids[i].pid = 0;
+				alive--;
+				break;
 			}
 		}
+		if (exit_when_gone && !alive)
+			return;
 	}
 }
 
@@ -449,6 +466,7 @@ static void usage(FILE *out)
 		"  -r, --record FILE         write \"pid role path:offset:length...\"\n"
 		"  -x, --hits FILE           write the pids that map the target page\n"
 		"  -R, --ready FILE          create FILE once every child is ready\n"
+		"  -e, --exit-when-gone      exit 0, quietly, once every child has died\n"
 		"  -h, --help                show this help\n",
 		prog);
 }
@@ -480,6 +498,7 @@ int main(int argc, char **argv)
 		{ "record", required_argument, NULL, 'r' },
 		{ "hits", required_argument, NULL, 'x' },
 		{ "ready", required_argument, NULL, 'R' },
+		{ "exit-when-gone", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -494,7 +513,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 	double t0;
 
-	while ((c = getopt_long(argc, argv, "m:t:o:n:H:M:s:p:r:x:R:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:t:o:n:H:M:s:p:r:x:R:eh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			o.manifest = optarg;
@@ -533,6 +552,9 @@ int main(int argc, char **argv)
 			break;
 		case 'R':
 			o.ready_file = optarg;
+			break;
+		case 'e':
+			o.exit_when_gone = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -638,7 +660,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "%s: %lu processes ready in %.2f s; target page %s@%llu mapped by %lu\n",
 		prog, o.procs, now() - t0, target, toff, o.hit);
 
-	serve(kids, o.procs);
+	serve(kids, o.procs, o.exit_when_gone);
 	ret = 0;
 out:
 	kill_all(kids, o.procs);

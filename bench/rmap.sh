@@ -1,0 +1,716 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# bench/rmap.sh: how fast `daxguard who` finds the files that own device
+# blocks on filesystems without a reverse map, side by side in one run with
+# what people use today.
+#
+# Setup (all of it in a mktemp -d directory under /var/tmp, removed on exit):
+#   two 4 GiB sparse images, ext4 and XFS with rmapbt=0, each on a loop
+#   device, mounted, each with the same 200,000 files (dg-mkfiles, same
+#   seed);  on each, dg-fiemapwalk --pick chooses 1,003 4 KiB blocks owned
+#   by files (so every answer is known and non-trivial).  Sorted by owner
+#   inode, the ones at the 10th, 50th and 90th percentile are the single
+#   ranges; the other 1,000 are the batch ("SECTOR 8" lines, a badblocks
+#   list).  debugfs icheck stops once it has found every block's owner, so
+#   its time for one block grows with the owner's inode number; daxguard
+#   scans every inode whatever the block.  The median one is the target's
+#   single range; the 10th and 90th percentile show the spread (ext4 only).
+#
+# Measured, warm, interleaved round by round (after warm-up rounds):
+#   ext4  daxguard who DEV --offset X --length 4096 --no-users   (ext4-libext2fs)
+#         debugfs -R 'icheck BLOCK' DEV
+#         daxguard who DEV --badblocks FILE --no-users
+#         debugfs -R 'icheck B1 ... B1000' DEV
+#   XFS   daxguard who DEV --offset X --length 4096 --no-users   (xfs-bulkstat)
+#         daxguard who DEV --badblocks FILE --no-users
+#         dg-fiemapwalk: the classic FIEMAP walk (openat + FIEMAP per file)
+#         daxguard ... --rmap fiemap: daxguard's own generic FIEMAP walk
+#   (and, for information, daxguard with --no-paths too)
+# then the ratios against the targets:
+#   ext4, one range:    debugfs / daxguard >= 1    (no slower)
+#   ext4, 1,000 ranges: debugfs / daxguard >= 4
+#   XFS, one and 1,000: FIEMAP walk / daxguard >= 3
+#   peak memory (maximum RSS) of daxguard for 1,000 ranges: under 64 MiB
+#
+# Every answer is checked once before timing against the blocks' known
+# owners: daxguard's, debugfs's and both FIEMAP walks'.
+#
+# Usage: bench/rmap.sh [--files N] [--ranges N] [--runs N] [--warmup N] ...
+# See --help, and doc/benchmarks.md.
+
+set -euo pipefail
+export LC_ALL=C
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-$ROOT/build}
+DAXGUARD=${DAXGUARD:-$BUILD/daxguard/daxguard}
+DG_MKFILES=${DG_MKFILES:-$BUILD/bench/dg-mkfiles}
+DG_FIEMAPWALK=${DG_FIEMAPWALK:-$BUILD/bench/dg-fiemapwalk}
+
+files=200000
+nranges=1000
+runs=5
+warmup=1
+seed=1
+image_size=4G
+strict=false
+hold=false
+only=
+
+prog=rmap.sh
+
+usage()
+{
+	cat <<EOF
+Usage: $0 [options]
+
+Benchmark 'daxguard who' on ext4 and on XFS without rmapbt, for one 4 KiB
+range and for a batch of ranges, against debugfs icheck and the FIEMAP walk.
+Needs root; setting up takes one to two minutes at full scale.
+
+Options:
+  --files N       files on each test filesystem (default $files)
+  --ranges N      ranges in the batch (default $nranges)
+  --runs N        measured rounds (default $runs)
+  --warmup N      warm-up rounds, not counted (default $warmup)
+  --seed N        seed of the file set and of the chosen blocks (default $seed)
+  --only FS       ext4 or xfs: set up and measure one filesystem only
+  --strict        exit 1 when a target is missed, not only on a wrong answer
+  --hold          after measuring, keep the setup until Ctrl-C or SIGTERM
+                  (to profile)
+  -h, --help      show this help
+
+Environment:
+  BUILD           meson build directory (default: <repo>/build)
+  DAXGUARD        daxguard binary (default: \$BUILD/daxguard/daxguard)
+  DG_MKFILES      file set generator (default: \$BUILD/bench/dg-mkfiles)
+  DG_FIEMAPWALK   the FIEMAP walk (default: \$BUILD/bench/dg-fiemapwalk)
+
+A quick smoke run: $0 --files 2000 --ranges 50 --runs 2 --warmup 1
+EOF
+}
+
+die()
+{
+	echo "$prog: $*" >&2
+	exit 1
+}
+
+need_number()
+{
+	[[ $2 =~ ^[0-9]+$ ]] || die "$1: '$2' is not a number"
+}
+
+while (($#)); do
+	case $1 in
+	--files | --runs | --warmup | --seed)
+		(($# >= 2)) || die "$1 needs a value"
+		need_number "$1" "$2"
+		declare "${1#--}=$2"
+		shift 2
+		;;
+	--ranges)
+		(($# >= 2)) || die "$1 needs a value"
+		need_number "$1" "$2"
+		nranges=$2
+		shift 2
+		;;
+	--only)
+		(($# >= 2)) || die "$1 needs a value"
+		[[ $2 == ext4 || $2 == xfs ]] || die "--only: '$2' is not ext4 or xfs"
+		only=$2
+		shift 2
+		;;
+	--strict)
+		strict=true
+		shift
+		;;
+	--hold)
+		hold=true
+		shift
+		;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	*)
+		echo "$prog: unknown option '$1'" >&2
+		echo "Try '$0 --help' for more information." >&2
+		exit 1
+		;;
+	esac
+done
+((files >= 20)) || die "--files $files: need at least 20 files"
+((nranges >= 1)) || die "--ranges must be at least 1"
+((runs >= 1)) || die "--runs must be at least 1"
+
+(($(id -u) == 0)) || die "needs root (loop devices, mounts, reading block devices)"
+
+fss=(ext4 xfs)
+[[ -n $only ]] && fss=("$only")
+
+# ------------------------------------------------------------------------
+# Tools
+
+need_tool()
+{
+	local tool=$1 pkg=$2
+
+	command -v "$tool" >/dev/null && return 0
+	echo "$prog: installing $pkg for $tool" >&2
+	apt-get install -y "$pkg" >/dev/null 2>&1 ||
+		{ apt-get update >/dev/null 2>&1 && apt-get install -y "$pkg" >/dev/null; } ||
+		die "$tool is missing and 'apt-get install $pkg' failed"
+	command -v "$tool" >/dev/null || die "$tool is still missing after installing $pkg"
+}
+
+need_tool mkfs.xfs xfsprogs
+need_tool mkfs.ext4 e2fsprogs
+need_tool debugfs e2fsprogs
+need_tool losetup mount
+need_tool mountpoint util-linux
+need_tool fsfreeze util-linux
+need_tool jq jq
+[[ -x /usr/bin/time ]] || need_tool /usr/bin/time time
+
+[[ -x $DG_MKFILES && -x $DG_FIEMAPWALK ]] ||
+	die "$DG_MKFILES or $DG_FIEMAPWALK is missing: build first (meson setup build && ninja -C build), or set BUILD"
+[[ -x $DAXGUARD ]] || die "$DAXGUARD is missing: build it, or set DAXGUARD"
+
+# ------------------------------------------------------------------------
+# Setup and cleanup.  Everything lives under $work; nothing else is touched.
+
+work=
+bg_pid=
+declare -A loop mnt img
+
+# shellcheck disable=SC2317  # called through the EXIT trap
+cleanup()
+{
+	local rc=$? fs bf
+
+	set +e
+	trap - EXIT INT TERM HUP
+	if [[ -n $bg_pid ]]; then
+		kill -TERM "$bg_pid" 2>/dev/null
+		wait "$bg_pid" 2>/dev/null
+	fi
+	for fs in "${!mnt[@]}"; do
+		if mountpoint -q "${mnt[$fs]}"; then
+			for _ in 1 2 3 4 5; do
+				umount "${mnt[$fs]}" 2>/dev/null && break
+				sleep 1
+			done
+			mountpoint -q "${mnt[$fs]}" && echo "$prog: cannot unmount ${mnt[$fs]}" >&2
+		fi
+	done
+	# detach only while the device is still ours
+	for fs in "${!loop[@]}"; do
+		bf=
+		{ read -r bf <"/sys/block/${loop[$fs]#/dev/}/loop/backing_file"; } 2>/dev/null
+		if [[ $bf == "${img[$fs]}" || $bf == "${img[$fs]} (deleted)" ]]; then
+			losetup -d "${loop[$fs]}" || echo "$prog: cannot detach ${loop[$fs]}" >&2
+		fi
+	done
+	if [[ -n $work && -d $work ]]; then
+		if grep -qF " $work/" /proc/mounts; then
+			echo "$prog: something is still mounted under $work: left it in place" >&2
+		else
+			rm -rf -- "$work"
+		fi
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# Run a long step in the background, so that a signal to this script is
+# acted on at once rather than when the step ends.
+run_bg()
+{
+	"$@" &
+	bg_pid=$!
+	wait "$bg_pid"
+	bg_pid=
+}
+
+now_us()
+{
+	local t=$EPOCHREALTIME
+
+	echo "${t/./}"
+}
+
+seconds_since()
+{
+	local t=$EPOCHREALTIME
+
+	awk -v a="$1" -v b="${t/./}" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'
+}
+
+work=$(mktemp -d /var/tmp/dg-bench-rmap.XXXXXX)
+
+echo "daxguard rmap benchmark: $files files on each of ${fss[*]}, 1 and $nranges ranges," \
+	"$runs runs after $warmup warm-up run(s)"
+echo "machine: $(uname -r), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo);" \
+	"$(debugfs -V 2>&1 | head -1); $(mkfs.xfs -V)"
+echo "daxguard: $DAXGUARD ($("$DAXGUARD" --version 2>&1 | head -1), built $(date -r "$DAXGUARD" '+%F %T'))"
+echo "setting up in $work (takes a minute or two at full scale) ..."
+t_setup=$(now_us)
+
+for fs in "${fss[@]}"; do
+	img[$fs]=$work/$fs.img
+	mnt[$fs]=$work/$fs
+	mkdir "${mnt[$fs]}"
+	t=$(now_us)
+	truncate -s "$image_size" "${img[$fs]}"
+	if [[ $fs == ext4 ]]; then
+		# inode tables written now, not by ext4lazyinit while we measure
+		mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "${img[$fs]}"
+		how="mkfs.ext4"
+	else
+		mkfs.xfs -q -f -m rmapbt=0 "${img[$fs]}"
+		how="mkfs.xfs -m rmapbt=0"
+	fi
+	loop[$fs]=$(losetup --find --show "${img[$fs]}")
+	mount -t "$fs" "${loop[$fs]}" "${mnt[$fs]}"
+	echo "  $fs: image, $how, mount on ${loop[$fs]}: $(seconds_since "$t") s"
+	t=$(now_us)
+	run_bg "$DG_MKFILES" --quiet --files "$files" --seed "$seed" "${mnt[$fs]}/files"
+	run_bg sync -f "${mnt[$fs]}"
+	# a freeze checkpoints the journal: debugfs reads the inode tables
+	# from the device and must find every new inode in place
+	fsfreeze -f "${mnt[$fs]}"
+	fsfreeze -u "${mnt[$fs]}"
+	echo "  $fs: $files files (dg-mkfiles), sync, freeze and thaw: $(seconds_since "$t") s;" \
+		"$(df -h --output=used "${mnt[$fs]}" | tail -1 | tr -d ' ') used"
+	t=$(now_us)
+	"$DG_FIEMAPWALK" --pick $((nranges + 3)) --seed "$seed" "${mnt[$fs]}" \
+		>"$work/picks.$fs" 2>"$work/picks.$fs.log"
+	# by owner inode: the 10th, 50th and 90th percentile are the singles
+	sort -n -k3,3 "$work/picks.$fs" >"$work/sorted.$fs"
+	n=$((nranges + 3))
+	lo=$((1 + (n - 1) / 10)) mid=$((1 + (n - 1) / 2)) hi=$((1 + (n - 1) * 9 / 10))
+	sed -n "${lo}p" "$work/sorted.$fs" >"$work/early.$fs"
+	sed -n "${mid}p" "$work/sorted.$fs" >"$work/single.$fs"
+	sed -n "${hi}p" "$work/sorted.$fs" >"$work/late.$fs"
+	sed "${lo}d;${mid}d;${hi}d" "$work/sorted.$fs" >"$work/batch.$fs"
+	awk '{ print $1, $2 }' "$work/batch.$fs" >"$work/badblocks.$fs"
+	echo "  $fs: $n blocks owned by files chosen: $(seconds_since "$t") s" \
+		"($(sed 's/^dg-fiemapwalk: //' "$work/picks.$fs.log"))"
+done
+echo "setup: $(seconds_since "$t_setup") s"
+
+# ------------------------------------------------------------------------
+# Correctness, once: every tool must name the known owner of every block.
+
+wrong=false
+
+loud()
+{
+	{
+		echo
+		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+		for arg in "$@"; do
+			while IFS= read -r line; do
+				echo "!!! $line"
+			done <<<"$arg"
+		done
+		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+		echo
+	} >&2
+	wrong=true
+}
+
+# "SECTOR INODE FILE_OFFSET" per 4 KiB block that daxguard's JSON names a
+# file owner of
+dg_blocks()
+{
+	jq -r '.owners[] | select(.type == "file" and .file_offset != null) | . as $o |
+		range(0; $o.length; 4096) as $d |
+		"\(($o.offset + $d) / 512 | floor) \($o.inode) \($o.file_offset + $d)"' "$1"
+}
+
+# compare FILE ("SECTOR INODE FILE_OFFSET", file offset "-" if unknown)
+# with the picks PICKS; prints "matched/expected extra"
+compare()
+{
+	awk 'NR == FNR { want[$1] = $3 " " $4; n++; next }
+		{
+			if (!($1 in want)) { extra++; next }
+			split(want[$1], w, " ")
+			if ($2 == w[1] && ($3 == "-" || $3 == w[2]) && !($1 in ok)) {
+				ok[$1] = 1
+				good++
+			}
+		}
+		END { printf "%d/%d %d\n", good, n, extra }' "$1" "$2"
+}
+
+# check NAME PICKS FILE: all found, nothing else
+check()
+{
+	local name=$1 picks=$2 got=$3 res matched expected extra
+
+	res=$(compare "$picks" "$got")
+	matched=${res%%/*}
+	res=${res#*/}
+	expected=${res%% *}
+	extra=${res#* }
+	if ((matched != expected || extra != 0)); then
+		loud "$name: $matched of $expected blocks with the right owner, $extra other blocks named" \
+			"first lines of the answer:" "$(head -5 "$got")"
+	else
+		printf '  %-58s %s\n' "$name:" "OK ($matched/$expected blocks)"
+	fi
+}
+
+declare -A single_off single_blk single_ino blocks_arg
+
+icheck_blocks()
+{
+	# debugfs prints "BLOCK<TAB>INODE" after a header; "<block not found>"
+	# for a block nobody owns
+	awk -F'\t' 'NR > 1 && $2 ~ /^[0-9]+$/ { print $1 * 8, $2, "-" }'
+}
+
+echo
+echo "correctness:"
+for fs in "${fss[@]}"; do
+	for which in early single late; do
+		read -r sect _ ino _ <"$work/$which.$fs"
+		single_off[$fs.$which]=$((sect * 512))
+		single_blk[$fs.$which]=$((sect / 8))
+		single_ino[$fs.$which]=$ino
+	done
+	single_off[$fs]=${single_off[$fs.single]}
+	single_blk[$fs]=${single_blk[$fs.single]}
+	blocks_arg[$fs]=$(awk '{ printf "%s%d", (NR > 1 ? " " : ""), $1 / 8 }' "$work/batch.$fs")
+	dev=${loop[$fs]}
+	want_rmap=ext4-libext2fs
+	[[ $fs == xfs ]] && want_rmap=xfs-bulkstat
+
+	if ! "$DAXGUARD" who "$dev" --offset "${single_off[$fs]}" --length 4096 --no-users -J \
+		>"$work/one.$fs.json" 2>"$work/one.$fs.err"; then
+		loud "$fs: daxguard who --offset failed:" "$(head -5 "$work/one.$fs.err")"
+		continue
+	fi
+	rmap=$(jq -r '.filesystems[0].rmap' "$work/one.$fs.json")
+	[[ $rmap == "$want_rmap" ]] ||
+		loud "$fs: daxguard used the reverse map '$rmap', expected $want_rmap"
+	dg_blocks "$work/one.$fs.json" >"$work/one.$fs.got"
+	check "$fs, one range: daxguard ($rmap)" "$work/single.$fs" "$work/one.$fs.got"
+
+	if ! "$DAXGUARD" who "$dev" --badblocks "$work/badblocks.$fs" --no-users -J \
+		>"$work/batch.$fs.json" 2>"$work/batch.$fs.err"; then
+		loud "$fs: daxguard who --badblocks failed:" "$(head -5 "$work/batch.$fs.err")"
+		continue
+	fi
+	rmap=$(jq -r '.filesystems[0].rmap' "$work/batch.$fs.json")
+	[[ $rmap == "$want_rmap" ]] ||
+		loud "$fs: daxguard used the reverse map '$rmap' for the batch, expected $want_rmap"
+	dg_blocks "$work/batch.$fs.json" >"$work/batch.$fs.got"
+	check "$fs, $nranges ranges: daxguard ($rmap)" "$work/batch.$fs" "$work/batch.$fs.got"
+
+	if [[ $fs == ext4 ]]; then
+		# the issue's check: daxguard's owner is icheck's inode, for each
+		# of the single ranges
+		for which in early single late; do
+			"$DAXGUARD" who "$dev" --offset "${single_off[$fs.$which]}" --length 4096 \
+				--no-users -J 2>/dev/null | dg_blocks /dev/stdin >"$work/$which.$fs.got"
+			debugfs -R "icheck ${single_blk[$fs.$which]}" "$dev" 2>/dev/null |
+				icheck_blocks >"$work/$which.$fs.icheck"
+			check "ext4, one range ($which): debugfs icheck" "$work/$which.$fs" \
+				"$work/$which.$fs.icheck"
+			dg_ino=$(awk '{ print $2; exit }' "$work/$which.$fs.got")
+			ic_ino=$(awk '{ print $2; exit }' "$work/$which.$fs.icheck")
+			if [[ -n $dg_ino && $dg_ino == "$ic_ino" ]]; then
+				echo "  ext4, block ${single_blk[$fs.$which]} ($which): daxguard and" \
+					"debugfs icheck both name inode $dg_ino"
+			else
+				loud "ext4, block ${single_blk[$fs.$which]}: daxguard names inode '$dg_ino'," \
+					"debugfs icheck '$ic_ino'"
+			fi
+		done
+		debugfs -R "icheck ${blocks_arg[$fs]}" "$dev" 2>/dev/null | icheck_blocks \
+			>"$work/batch.$fs.icheck"
+		check "ext4, $nranges ranges: debugfs icheck" "$work/batch.$fs" "$work/batch.$fs.icheck"
+	else
+		"$DAXGUARD" who "$dev" --badblocks "$work/badblocks.$fs" --no-users --rmap fiemap -J \
+			>"$work/fiemap.$fs.json" 2>/dev/null || loud "xfs: daxguard --rmap fiemap failed"
+		dg_blocks "$work/fiemap.$fs.json" >"$work/fiemap.$fs.got"
+		check "xfs, $nranges ranges: daxguard --rmap fiemap" "$work/batch.$fs" "$work/fiemap.$fs.got"
+		for what in single batch; do
+			awk '{ print $1, $2 }' "$work/$what.$fs" >"$work/walk.$what.ranges"
+			"$DG_FIEMAPWALK" --quiet --ranges "$work/walk.$what.ranges" "${mnt[$fs]}" |
+				awk '{ for (d = 0; d < $2; d += 8) print $1 + d, $3, $4 + d * 512 }' \
+					>"$work/walk.$what.got"
+			check "xfs, $( [[ $what == single ]] && echo one range || echo "$nranges ranges"): dg-fiemapwalk" \
+				"$work/$what.$fs" "$work/walk.$what.got"
+		done
+	fi
+done
+
+# ------------------------------------------------------------------------
+# Timing
+
+declare -A samples
+
+# time_one NAME CMD...: run CMD once with output discarded, add the wall
+# time in microseconds to NAME's samples
+time_one()
+{
+	local name=$1 s e rc=0
+	shift
+
+	s=$EPOCHREALTIME
+	"$@" >/dev/null 2>&1 || rc=$?
+	e=$EPOCHREALTIME
+	if $recording; then
+		samples[$name]+="$((${e/./} - ${s/./})) "
+	fi
+	if ((rc != 0)); then
+		loud "$name: '$*' exited with status $rc"
+	fi
+}
+
+round()
+{
+	local fs dev
+
+	for fs in "${fss[@]}"; do
+		dev=${loop[$fs]}
+		if [[ $fs == ext4 ]]; then
+			time_one e_dg1 "$DAXGUARD" who "$dev" --offset "${single_off[$fs]}" --length 4096 --no-users
+			time_one e_dbg1 debugfs -R "icheck ${single_blk[$fs]}" "$dev"
+			time_one e_dgN "$DAXGUARD" who "$dev" --badblocks "$work/badblocks.$fs" --no-users
+			time_one e_dbgN debugfs -R "icheck ${blocks_arg[$fs]}" "$dev"
+			time_one e_dg1np "$DAXGUARD" who "$dev" --offset "${single_off[$fs]}" --length 4096 --no-users --no-paths
+			time_one e_dg1e "$DAXGUARD" who "$dev" --offset "${single_off[$fs.early]}" --length 4096 --no-users
+			time_one e_dbg1e debugfs -R "icheck ${single_blk[$fs.early]}" "$dev"
+			time_one e_dg1l "$DAXGUARD" who "$dev" --offset "${single_off[$fs.late]}" --length 4096 --no-users
+			time_one e_dbg1l debugfs -R "icheck ${single_blk[$fs.late]}" "$dev"
+			time_one e_dgNnp "$DAXGUARD" who "$dev" --badblocks "$work/badblocks.$fs" --no-users --no-paths
+		else
+			time_one x_dg1 "$DAXGUARD" who "$dev" --offset "${single_off[$fs]}" --length 4096 --no-users
+			time_one x_walk1 "$DG_FIEMAPWALK" --quiet --ranges "$work/walk.single.ranges" "${mnt[$fs]}"
+			time_one x_dgN "$DAXGUARD" who "$dev" --badblocks "$work/badblocks.$fs" --no-users
+			time_one x_walkN "$DG_FIEMAPWALK" --quiet --ranges "$work/walk.batch.ranges" "${mnt[$fs]}"
+			time_one x_fm1 "$DAXGUARD" who "$dev" --offset "${single_off[$fs]}" --length 4096 --no-users --rmap fiemap
+			time_one x_fmN "$DAXGUARD" who "$dev" --badblocks "$work/badblocks.$fs" --no-users --rmap fiemap
+			time_one x_dg1np "$DAXGUARD" who "$dev" --offset "${single_off[$fs]}" --length 4096 --no-users --no-paths
+			time_one x_dgNnp "$DAXGUARD" who "$dev" --badblocks "$work/badblocks.$fs" --no-users --no-paths
+		fi
+	done
+}
+
+echo
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+if awk -v l="${load_before%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+	echo "warning: load average $load_before on $(nproc) cores: the machine is busy," \
+		"expect slow and noisy numbers"
+fi
+t=$(now_us)
+recording=false
+for ((i = 0; i < warmup; i++)); do
+	round
+done
+recording=true
+for ((i = 0; i < runs; i++)); do
+	round
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "timing: $(seconds_since "$t") s"
+
+# peak memory, in KiB, of one run of CMD
+peak_kib()
+{
+	/usr/bin/time -f '%M' -o "$work/time.out" "$@" >/dev/null 2>&1 || true
+	tail -1 "$work/time.out"
+}
+
+declare -A peak
+for fs in "${fss[@]}"; do
+	dev=${loop[$fs]}
+	peak[${fs}_dg1]=$(peak_kib "$DAXGUARD" who "$dev" --offset "${single_off[$fs]}" --length 4096 --no-users)
+	peak[${fs}_dgN]=$(peak_kib "$DAXGUARD" who "$dev" --badblocks "$work/badblocks.$fs" --no-users)
+	if [[ $fs == ext4 ]]; then
+		peak[${fs}_baseN]=$(peak_kib debugfs -R "icheck ${blocks_arg[$fs]}" "$dev")
+	else
+		peak[${fs}_baseN]=$(peak_kib "$DG_FIEMAPWALK" --quiet --ranges "$work/walk.batch.ranges" "${mnt[$fs]}")
+		peak[${fs}_fmN]=$(peak_kib "$DAXGUARD" who "$dev" --badblocks "$work/badblocks.$fs" --no-users --rmap fiemap)
+	fi
+done
+
+# ------------------------------------------------------------------------
+# Results
+
+# median, min and max of NAME's samples, in milliseconds
+stats()
+{
+	tr ' ' '\n' <<<"${samples[$1]:-}" | grep . | sort -n | awk '
+		{ v[NR] = $1 }
+		END {
+			if (!NR) { print "- - -"; exit }
+			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "%.1f %.1f %.1f\n", m / 1000, v[1] / 1000, v[NR] / 1000
+		}'
+}
+
+declare -A median
+row()
+{
+	local name=$1 label=$2 m lo hi
+
+	read -r m lo hi < <(stats "$name")
+	median[$name]=$m
+	printf "  %-62s %8s %8s %8s\n" "$label" "$m" "$lo" "$hi"
+}
+
+# median over the rounds of NUM's time / DEN's time in the same round
+paired()
+{
+	awk -v a="${samples[$1]:-}" -v b="${samples[$2]:-}" 'BEGIN {
+		n = split(a, x, " ")
+		split(b, y, " ")
+		for (i = 1; i <= n; i++)
+			r[i] = y[i] > 0 ? x[i] / y[i] : 0
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && r[j - 1] > r[j]; j--) {
+				t = r[j]; r[j] = r[j - 1]; r[j - 1] = t
+			}
+		printf "%.2f", n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+	}'
+}
+
+missed=false
+verdict()
+{
+	if awk -v r="$1" -v g="$2" 'BEGIN { exit !(r >= g) }'; then
+		echo PASS
+	else
+		echo MISS
+	fi
+}
+
+ratio()
+{
+	local label=$1 num=$2 den=$3 goal=$4 r v
+
+	r=$(awk -v a="${median[$num]}" -v b="${median[$den]}" \
+		'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+	v=$(verdict "$r" "$goal")
+	[[ $v == MISS ]] && missed=true
+	printf "  %-44s %7sx %9sx   >= %-4s %s\n" "$label" "$r" "$(paired "$num" "$den")" \
+		"${goal}x" "$v"
+}
+
+info_ratio()
+{
+	local label=$1 num=$2 den=$3
+
+	printf "  %-44s %7sx %9sx   (info)\n" "$label" \
+		"$(awk -v a="${median[$num]}" -v b="${median[$den]}" \
+			'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" "$(paired "$num" "$den")"
+}
+
+echo
+printf "  %-62s %8s %8s %8s\n" "wall time, ms ($runs runs)" median min max
+for fs in "${fss[@]}"; do
+	if [[ $fs == ext4 ]]; then
+		echo "  ext4 on ${loop[$fs]} (reverse map: ext4-libext2fs; $(df --output=iused "${mnt[$fs]}" | tail -1 | tr -d ' ') inodes in use)"
+		row e_dg1 "  daxguard who DEV --offset X --length 4096 --no-users"
+		row e_dbg1 "  debugfs -R 'icheck BLOCK' DEV   (owner inode ${single_ino[$fs.single]})"
+		row e_dg1e "  daxguard, one range, owner inode ${single_ino[$fs.early]} (10th pct)"
+		row e_dbg1e "  debugfs icheck, the same block"
+		row e_dg1l "  daxguard, one range, owner inode ${single_ino[$fs.late]} (90th pct)"
+		row e_dbg1l "  debugfs icheck, the same block"
+		row e_dgN "  daxguard who DEV --badblocks ($nranges) --no-users"
+		row e_dbgN "  debugfs -R 'icheck B1 ... B$nranges' DEV"
+		row e_dg1np "  daxguard ... one range --no-paths (info)"
+		row e_dgNnp "  daxguard ... $nranges ranges --no-paths (info)"
+	else
+		echo "  XFS rmapbt=0 on ${loop[$fs]} (reverse map: xfs-bulkstat)"
+		row x_dg1 "  daxguard who DEV --offset X --length 4096 --no-users"
+		row x_dgN "  daxguard who DEV --badblocks ($nranges) --no-users"
+		row x_walk1 "  dg-fiemapwalk, one range (FIEMAP walk)"
+		row x_walkN "  dg-fiemapwalk, $nranges ranges (FIEMAP walk)"
+		row x_fm1 "  daxguard ... one range --rmap fiemap"
+		row x_fmN "  daxguard ... $nranges ranges --rmap fiemap"
+		row x_dg1np "  daxguard ... one range --no-paths (info)"
+		row x_dgNnp "  daxguard ... $nranges ranges --no-paths (info)"
+	fi
+done
+
+echo
+printf "  %-44s %8s %10s   %s\n" "ratio" "medians" "paired" "target"
+for fs in "${fss[@]}"; do
+	if [[ $fs == ext4 ]]; then
+		ratio "ext4, 1 range: debugfs / daxguard" e_dbg1 e_dg1 1
+		ratio "  owner at the 10th percentile" e_dbg1e e_dg1e 1
+		ratio "  owner at the 90th percentile" e_dbg1l e_dg1l 1
+		ratio "ext4, $nranges ranges: debugfs / daxguard" e_dbgN e_dgN 4
+		info_ratio "  the same, daxguard --no-paths" e_dbgN e_dgNnp
+	else
+		ratio "XFS, 1 range: FIEMAP walk / daxguard" x_walk1 x_dg1 3
+		ratio "XFS, $nranges ranges: FIEMAP walk / daxguard" x_walkN x_dgN 3
+		ratio "XFS, 1 range: --rmap fiemap / daxguard" x_fm1 x_dg1 3
+		ratio "XFS, $nranges ranges: --rmap fiemap / daxguard" x_fmN x_dgN 3
+	fi
+done
+
+echo
+echo "  peak memory (maximum resident set size, one run each, MiB)"
+mib()
+{
+	awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'
+}
+for fs in "${fss[@]}"; do
+	m=$(mib "${peak[${fs}_dgN]}")
+	if awk -v m="$m" 'BEGIN { exit !(m < 64) }'; then
+		v=PASS
+	else
+		v=MISS
+		missed=true
+	fi
+	printf "  %-44s %8s   < 64 MiB %s\n" "$fs, daxguard, $nranges ranges" "$m" "$v"
+	printf "  %-44s %8s\n" "$fs, daxguard, one range (info)" "$(mib "${peak[${fs}_dg1]}")"
+	if [[ $fs == ext4 ]]; then
+		printf "  %-44s %8s\n" "$fs, debugfs icheck, $nranges blocks (info)" \
+			"$(mib "${peak[${fs}_baseN]}")"
+	else
+		printf "  %-44s %8s\n" "$fs, dg-fiemapwalk, $nranges ranges (info)" \
+			"$(mib "${peak[${fs}_baseN]}")"
+		printf "  %-44s %8s\n" "$fs, daxguard --rmap fiemap, $nranges (info)" \
+			"$(mib "${peak[${fs}_fmN]}")"
+	fi
+done
+
+echo
+echo "load average before / after timing: $load_before / $load_after"
+echo "(ratios come from medians; 'paired' is the median of the per-round ratios)"
+
+if $hold; then
+	echo
+	echo "holding the setup until Ctrl-C:"
+	for fs in "${fss[@]}"; do
+		echo "  $fs: ${loop[$fs]} on ${mnt[$fs]}; one range --offset ${single_off[$fs]}" \
+			"--length 4096; batch --badblocks $work/badblocks.$fs"
+	done
+	while :; do
+		sleep 1
+	done
+fi
+
+if $wrong; then
+	echo
+	echo "RESULT: a WRONG ANSWER or a failed run (see above)" >&2
+	exit 1
+fi
+if $missed && $strict; then
+	exit 1
+fi
+exit 0
