@@ -49,22 +49,40 @@ static int proc_stat(pid_t pid, pid_t *ppid, unsigned long *flags)
 	return 0;
 }
 
-static bool is_ancestor(pid_t pid)
+/*
+ * daxguard's own ancestors, walked once per round: checking each of
+ * thousands of victims by walking the chain again cost ~10,000 reads.
+ */
+struct ancestors {
+	pid_t pid[64];
+	size_t nr;
+};
+
+static void find_ancestors(struct ancestors *a)
 {
 	pid_t p = getppid();
-	int depth = 0;
 
-	while (p > 1 && depth++ < 4096) {
-		if (p == pid)
-			return true;
+	a->nr = 0;
+	while (p > 1 && a->nr < ARRAY_SIZE(a->pid)) {
+		a->pid[a->nr++] = p;
 		if (proc_stat(p, &p, NULL))
 			break;
 	}
+}
+
+static bool is_ancestor(const struct ancestors *a, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < a->nr; i++)
+		if (a->pid[i] == pid)
+			return true;
 	return false;
 }
 
 /* Never signalled: why, or NULL. */
-static const char *protected_reason(pid_t pid, const struct dg_mf_opts *opts)
+static const char *protected_reason(pid_t pid, const struct dg_mf_opts *opts,
+				    const struct ancestors *anc)
 {
 	unsigned long flags = 0;
 	size_t i;
@@ -78,7 +96,7 @@ static const char *protected_reason(pid_t pid, const struct dg_mf_opts *opts)
 	for (i = 0; opts && i < opts->nr_protect; i++)
 		if (opts->protect[i] == pid)
 			return "protected by request";
-	if (!(opts && (opts->flags & DG_MF_INCLUDE_ANCESTORS)) && is_ancestor(pid))
+	if (!(opts && (opts->flags & DG_MF_INCLUDE_ANCESTORS)) && is_ancestor(anc, pid))
 		return "an ancestor of daxguard (use --include-ancestors)";
 	return NULL;
 }
@@ -288,9 +306,11 @@ int dg_unmap_and_kill(struct dg_ctx *ctx, struct dg_report *rep, struct dg_resul
 	struct dg_step *step;
 	struct dg_victim *v;
 	struct dg_user *u;
+	struct ancestors anc;
 	unsigned int nr = 0, left;
 	int rc;
 
+	find_ancestors(&anc);
 	dg_victim_foreach(rep, v)
 		v->round = false;
 	dg_user_foreach(res, u) {
@@ -303,7 +323,7 @@ int dg_unmap_and_kill(struct dg_ctx *ctx, struct dg_report *rep, struct dg_resul
 			continue;
 		v->round = true;
 		nr++;
-		why = protected_reason(v->pid, opts);
+		why = protected_reason(v->pid, opts, &anc);
 		if (why) {
 			v->state = DG_VICTIM_PROTECTED;
 			snprintf(v->reason, sizeof(v->reason), "%s", why);
