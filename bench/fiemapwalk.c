@@ -335,8 +335,8 @@ static int pick(struct walk *w, unsigned long n, uint64_t seed)
 	for (size_t i = 0; i < w->nr_ext; i++)
 		total += w->ext[i].blocks;
 	if (total < n) {
-		fprintf(stderr, "%s: only %" PRIu64 " file blocks, cannot pick %lu\n", prog,
-			total, n);
+		fprintf(stderr, "%s: only %" PRIu64 " file blocks, cannot pick %lu\n", prog, total,
+			n);
 		return -1;
 	}
 	chosen = xrealloc(NULL, (n ? n : 1) * sizeof(*chosen));
@@ -455,9 +455,8 @@ int main(int argc, char **argv)
 		ret = 1;
 	}
 	if (!quiet)
-		fprintf(stderr,
-			"%s: %lu files, %lu extents, %lu hits, %lu errors in %.3f s\n", prog,
-			w.files, w.extents, w.pick ? npick : w.hits, w.errors, now() - t0);
+		fprintf(stderr, "%s: %lu files, %lu extents, %lu hits, %lu errors in %.3f s\n",
+			prog, w.files, w.extents, w.pick ? npick : w.hits, w.errors, now() - t0);
 	free(w.ext);
 	free(w.pool);
 	free(w.ranges);

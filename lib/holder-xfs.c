@@ -53,8 +53,8 @@ static int add_static(struct dg_fs *fs, const struct dg_fs_range *ranges, size_t
  * and the headers at the start of every allocation group (superblock,
  * AGF, AGI, AGFL: one sector each, in whole blocks).
  */
-int dg_xfs_static_owners(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges,
-			 size_t nr, struct dg_result *res)
+int dg_xfs_static_owners(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
+			 struct dg_result *res)
 {
 	struct xfs_fsop_geom geo;
 	uint64_t agno, agbno, start, hdr;

@@ -206,7 +206,7 @@ void dg_fiemap_free(struct dg_fiemap *w);
 
 /* holder-xfs.c: the log and AG headers, from the geometry */
 int dg_xfs_static_owners(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
-		     struct dg_result *res);
+			 struct dg_result *res);
 
 /* fsmap.c: GETFSMAP over ranges; @files false drops file-owned records */
 int dg_fsmap_query(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,

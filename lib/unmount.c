@@ -156,7 +156,8 @@ static int sysfs_unbind(struct dg_target *t, char *msg, size_t size)
 	name = strrchr(link, '/');
 	name = name ? name + 1 : link;
 	snprintf(path, sizeof(path),
-		 dax ? "/sys/dev/char/%u:%u/driver/unbind" : "/sys/dev/block/%u:%u/device/driver/unbind",
+		 dax ? "/sys/dev/char/%u:%u/driver/unbind" :
+		       "/sys/dev/block/%u:%u/device/driver/unbind",
 		 major(t->devnum), minor(t->devnum));
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -213,20 +214,24 @@ static int nd_disable(const char *nsname, char *msg, size_t size)
 	if (ndctl_new(&nctx))
 		return -ENOMEM;
 	ndctl_set_log_priority(nctx, 0);
-	ndctl_bus_foreach(nctx, bus) {
+	ndctl_bus_foreach(nctx, bus)
+	{
 		struct ndctl_region *region;
 
-		ndctl_region_foreach(bus, region) {
+		ndctl_region_foreach(bus, region)
+		{
 			struct ndctl_namespace *ndns;
 
-			ndctl_namespace_foreach(region, ndns) {
+			ndctl_namespace_foreach(region, ndns)
+			{
 				if (strcmp(ndctl_namespace_get_devname(ndns), nsname))
 					continue;
 				rc = ndctl_namespace_disable_safe(ndns);
 				if (!rc)
-					snprintf(msg, size,
-						 "namespace %s disabled (ndctl enable-namespace %s brings it back)",
-						 nsname, nsname);
+					snprintf(
+						msg, size,
+						"namespace %s disabled (ndctl enable-namespace %s brings it back)",
+						nsname, nsname);
 				goto out;
 			}
 		}
@@ -290,8 +295,9 @@ int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, b
 		if (!rc && loop_still_bound(t))
 			rc = -EBUSY;
 		if (rc == -EBUSY) {
-			dg_step_end(rep, s, rc,
-				    "still open (not exclusively) by somebody: it detaches when they close it");
+			dg_step_end(
+				rep, s, rc,
+				"still open (not exclusively) by somebody: it detaches when they close it");
 			return dg_fail(ctx, rc, "%s: still open after unmount", t->devname);
 		}
 		dg_step_end(rep, s, rc, rc ? "detach: %s" : "loop device detached from %s",

@@ -122,7 +122,6 @@ static struct want *find_wants(struct dg_collector *c, dev_t dev, uint64_t ino)
 	return NULL;
 }
 
-
 /* the node's devtmpfs: only its inode is ours, checked by dg_fs_of() */
 static bool dax_dev(struct dg_target *t, dev_t dev)
 {
@@ -313,7 +312,8 @@ static int scan_maps_text(struct dg_collector *c)
 		if (next)
 			*next++ = '\0';
 		/* most mappings are of other filesystems: skip them unparsed */
-		if (!dg_maps_line_dev(line, &dev) || (!dg_fs_of(c->res->target, dev, 0) && !dax_dev(c->res->target, dev)))
+		if (!dg_maps_line_dev(line, &dev) ||
+		    (!dg_fs_of(c->res->target, dev, 0) && !dax_dev(c->res->target, dev)))
 			continue;
 		if (dg_parse_maps_line(line, &e) != 1)
 			continue;
@@ -730,8 +730,8 @@ int dg_users_collect(struct dg_result *res)
 	}
 	/* part 0 runs here; the others in threads of their own */
 	for (i = 1; i < nparts; i++)
-		parts[i].started = pthread_create(&parts[i].thread, NULL, scan_part_fn,
-						  &parts[i]) == 0;
+		parts[i].started =
+			pthread_create(&parts[i].thread, NULL, scan_part_fn, &parts[i]) == 0;
 	scan_part_fn(&parts[0]);
 	for (i = 1; i < nparts; i++) {
 		if (parts[i].started)

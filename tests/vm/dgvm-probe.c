@@ -114,18 +114,23 @@ static char *put_num(char *p, unsigned long v, int base)
 static int code_index(int code)
 {
 	switch (code) {
-	case BUS_ADRERR: return 1;
-	case BUS_ADRALN: return 2;
-	case BUS_OBJERR: return 3;
-	case BUS_MCEERR_AR: return 4;
-	case BUS_MCEERR_AO: return 5;
-	default: return 0;
+	case BUS_ADRERR:
+		return 1;
+	case BUS_ADRALN:
+		return 2;
+	case BUS_OBJERR:
+		return 3;
+	case BUS_MCEERR_AR:
+		return 4;
+	case BUS_MCEERR_AO:
+		return 5;
+	default:
+		return 0;
 	}
 }
 
 static const char *const code_names[6] = {
-	"other", "BUS_ADRERR", "BUS_ADRALN", "BUS_OBJERR", "BUS_MCEERR_AR",
-	"BUS_MCEERR_AO",
+	"other", "BUS_ADRERR", "BUS_ADRALN", "BUS_OBJERR", "BUS_MCEERR_AR", "BUS_MCEERR_AO",
 };
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
@@ -279,8 +284,7 @@ static void do_poison(void)
 	}
 	off = strtoull(env, NULL, 0);
 	if (off < map_off || off >= map_off + map_len || off % PAGE) {
-		printf("poison: offset %#llx outside the mapping\n",
-		       (unsigned long long)off);
+		printf("poison: offset %#llx outside the mapping\n", (unsigned long long)off);
 		return;
 	}
 	in_access = 1;
@@ -292,9 +296,8 @@ static void do_poison(void)
 		e = 0;
 	}
 	in_access = 0;
-	printf("poison pid=%d off=%#llx madvise=%d%s%s\n", (int)getpid(),
-	       (unsigned long long)off, r, r == -1 ? " " : "",
-	       r == -1 ? strerror(e) : "");
+	printf("poison pid=%d off=%#llx madvise=%d%s%s\n", (int)getpid(), (unsigned long long)off,
+	       r, r == -1 ? " " : "", r == -1 ? strerror(e) : "");
 }
 
 static int cmd_map(int argc, char **argv)
@@ -314,15 +317,21 @@ static int cmd_map(int argc, char **argv)
 	if (argc > 5)
 		interval = atol(argv[5]);
 	if (!strcmp(mode, "shared-rw")) {
-		shared = 1; writable = 1;
+		shared = 1;
+		writable = 1;
 	} else if (!strcmp(mode, "shared-ro")) {
-		shared = 1; writable = 0;
+		shared = 1;
+		writable = 0;
 	} else if (!strcmp(mode, "private-ro")) {
-		shared = 0; writable = 0;
+		shared = 0;
+		writable = 0;
 	} else if (!strcmp(mode, "private-rw")) {
-		shared = 0; writable = 1;
+		shared = 0;
+		writable = 1;
 	} else if (!strcmp(mode, "private-cow")) {
-		shared = 0; writable = 1; cow = 1;
+		shared = 0;
+		writable = 1;
+		cow = 1;
 	} else {
 		printf("dgvm-probe: %s: invalid mapping mode\n", mode);
 		return 2;
@@ -343,19 +352,16 @@ static int cmd_map(int argc, char **argv)
 	flags = shared ? MAP_SHARED : MAP_PRIVATE;
 	p = MAP_FAILED;
 	if (shared)
-		p = mmap(NULL, map_len, prot, MAP_SHARED_VALIDATE | MAP_SYNC, fd,
-			 map_off);
+		p = mmap(NULL, map_len, prot, MAP_SHARED_VALIDATE | MAP_SYNC, fd, map_off);
 	if (p != MAP_FAILED) {
-		printf("map pid=%d path=%s off=%#llx len=%#llx mode=%s map_sync=1\n",
-		       (int)getpid(), path, (unsigned long long)map_off,
-		       (unsigned long long)map_len, mode);
+		printf("map pid=%d path=%s off=%#llx len=%#llx mode=%s map_sync=1\n", (int)getpid(),
+		       path, (unsigned long long)map_off, (unsigned long long)map_len, mode);
 	} else {
 		p = mmap(NULL, map_len, prot, flags, fd, map_off);
 		if (p == MAP_FAILED)
 			die(path);
-		printf("map pid=%d path=%s off=%#llx len=%#llx mode=%s map_sync=0\n",
-		       (int)getpid(), path, (unsigned long long)map_off,
-		       (unsigned long long)map_len, mode);
+		printf("map pid=%d path=%s off=%#llx len=%#llx mode=%s map_sync=0\n", (int)getpid(),
+		       path, (unsigned long long)map_off, (unsigned long long)map_len, mode);
 	}
 	close(fd);
 	map_base = p;
@@ -426,8 +432,8 @@ static int cmd_writer(int argc, char **argv)
 		rec_fill(rec, seq);
 		n = write(fd, rec, PAGE);
 		if (n != (ssize_t)PAGE) {
-			printf("writer pid=%d write of record %u: %s\n",
-			       (int)getpid(), seq, n < 0 ? strerror(errno) : "short");
+			printf("writer pid=%d write of record %u: %s\n", (int)getpid(), seq,
+			       n < 0 ? strerror(errno) : "short");
 			break;
 		}
 		if (seq == 0)
@@ -506,8 +512,7 @@ static int cmd_check(int argc, char **argv)
 		ssize_t n = pread(fd, buf, want, off + i);
 
 		if (n != (ssize_t)want) {
-			printf("check: %s at %#llx: %s\n", argv[1],
-			       (unsigned long long)(off + i),
+			printf("check: %s at %#llx: %s\n", argv[1], (unsigned long long)(off + i),
 			       n < 0 ? strerror(errno) : "short read");
 			return 1;
 		}
