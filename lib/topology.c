@@ -50,6 +50,14 @@ static int sysfs_dev_dir(dev_t dev, bool block)
 	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
+static bool is_block_dev(dev_t dev)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", major(dev), minor(dev));
+	return access(path, F_OK) == 0;
+}
+
 /* The kernel name of a device, from its uevent (DEVNAME=...). */
 static int sysfs_devname(int dirfd, char *name, size_t size)
 {
@@ -119,11 +127,8 @@ static int resolve_spec(struct dg_ctx *ctx, const char *spec, struct libmnt_tabl
 
 	*is_char = false;
 	if (isdigit((unsigned char)spec[0]) && strchr(spec, ':') && parse_majmin(spec, dev) == 0) {
-		int fd = sysfs_dev_dir(*dev, true);
-
-		if (fd < 0)
+		if (!is_block_dev(*dev))
 			return dg_fail(ctx, -ENODEV, "%s: no block device with that number", spec);
-		close(fd);
 		return 0;
 	}
 	if (stat(spec, &st) < 0)
@@ -150,10 +155,9 @@ static int resolve_spec(struct dg_ctx *ctx, const char *spec, struct libmnt_tabl
 				       "%s: not a mountpoint (give the mountpoint or the device)",
 				       spec);
 		*dev = mnt_fs_get_devno(fs);
-		if (sysfs_dev_dir(*dev, true) < 0)
+		if (!is_block_dev(*dev))
 			return dg_fail(ctx, -ENOTBLK, "%s: %s filesystem is not on a block device",
 				       spec, mnt_fs_get_fstype(fs) ?: "the");
-		close(sysfs_dev_dir(*dev, true));
 		return 0;
 	}
 	if (S_ISREG(st.st_mode))
