@@ -208,6 +208,54 @@ void dg_fiemap_free(struct dg_fiemap *w);
 int dg_xfs_static_owners(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
 			 struct dg_result *res);
 
+/*
+ * xfs-dinode.c: the on-disk XFS inode and its extent lists, parsed from
+ * buffers the caller read from the device.
+ */
+struct dg_xfs_geo {
+	uint32_t blocksize, agblocks, agcount, inodesize;
+	unsigned int agblklog, inopblog;
+	bool crc; /* v5: version 3 inodes, bmbt blocks with the long header */
+};
+int dg_xfs_geo_init(struct dg_xfs_geo *g, uint32_t blocksize, uint32_t agblocks, uint32_t agcount,
+		    uint32_t inodesize, bool crc);
+/* where a filesystem block, or an inode, is on the device, in bytes */
+int dg_xfs_fsb_to_bytes(const struct dg_xfs_geo *g, uint64_t fsb, uint64_t *bytes);
+int dg_xfs_ino_to_bytes(const struct dg_xfs_geo *g, uint64_t ino, uint64_t *bytes);
+
+enum { DG_XFS_FMT_DEV, DG_XFS_FMT_LOCAL, DG_XFS_FMT_EXTENTS, DG_XFS_FMT_BTREE };
+
+struct dg_xfs_dinode {
+	uint16_t mode, flags;
+	uint8_t version, format, aformat, forkoff;
+	uint32_t gen, nlink, anextents;
+	uint64_t size, nblocks, nextents, flags2, ino; /* ino: version 3 only */
+	int64_t mtime_sec, ctime_sec;
+	uint32_t mtime_nsec, ctime_nsec;
+	const uint8_t *fork[2]; /* data, attr (NULL: none); point into the buffer */
+	size_t fork_size[2];
+};
+/* -EBADMSG unless @buf (inodesize bytes) holds a plausible inode */
+int dg_xfs_dinode_parse(const struct dg_xfs_geo *g, const void *buf, struct dg_xfs_dinode *di);
+
+/* an extent of a fork, in filesystem blocks; or one bmbt block of it */
+struct dg_xfs_extent {
+	uint64_t startoff, startblock, blockcount;
+	bool unwritten;
+	bool bmbt; /* the fork's own extent map block: startblock, 1 block */
+};
+typedef int (*dg_xfs_extent_fn)(void *arg, const struct dg_xfs_extent *e);
+/* read filesystem block @fsb (blocksize bytes) into @buf */
+typedef int (*dg_xfs_read_fn)(void *arg, uint64_t fsb, void *buf);
+#define DG_XFS_BMBT_MAX_LEVELS 9
+/*
+ * Call @fn for every extent of a fork and every bmbt block below its root
+ * (read with @read into @blockbuf: DG_XFS_BMBT_MAX_LEVELS blocks).
+ * -EBADMSG when the fork does not hold what the inode says it does.
+ */
+int dg_xfs_fork_walk(const struct dg_xfs_geo *g, const struct dg_xfs_dinode *di, bool attr,
+		     void *blockbuf, dg_xfs_read_fn read, dg_xfs_extent_fn fn, void *arg);
+
 /* fsmap.c: GETFSMAP over ranges; @files false drops file-owned records */
 int dg_fsmap_query(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
 		   bool files, struct dg_result *res);

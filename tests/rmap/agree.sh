@@ -26,8 +26,8 @@ dg_tmpdir
 dg_setup_fs "$kind"
 
 case $kind in
-xfs-rmap) backends="xfs-rmapbt xfs-bulkstat fiemap" ;;
-xfs-normap) backends="xfs-bulkstat fiemap" ;;
+xfs-rmap) backends="xfs-rmapbt xfs-bulkstat xfs-bulkstat:handle fiemap" ;;
+xfs-normap) backends="xfs-bulkstat xfs-bulkstat:handle fiemap" ;;
 ext4) backends="ext4-libext2fs fiemap" ;;
 esac
 RANDOM=$seed
@@ -43,6 +43,11 @@ done
 dg_make_fragmented "$MNT/frag1" "$MNT/frag2" 12 2 3
 xfs_io -f -c "pwrite -q 0 8k" -c "pwrite -q 1m 12k" -c "pwrite -q 3m 4k" \
 	-c fsync "$MNT/sparse"
+# 40 separate extents: more than an XFS inode holds, so its extent map is
+# a B+tree in blocks of its own (ext4: an extent tree with index blocks)
+cmds=()
+for i in $(seq 0 39); do cmds+=(-c "pwrite -q $((i * 65536)) 4096"); done
+xfs_io -f "${cmds[@]}" -c fsync "$MNT/btree"
 if [[ $kind == xfs-rmap ]]; then
 	cp --reflink=always "$MNT/frag1" "$MNT/frag1.clone" ||
 		dg_fail "reflink copy failed"
@@ -64,6 +69,16 @@ done
 
 gone_ino=$(stat -L -c %i "$gone_fd")
 sync
+# XFS: push the log, so that the inodes on the device are current and the
+# bulkstat backend reads them from there; then change two files, so that
+# the device holds stale copies of them, which it must notice (it maps
+# those through handles).  New extents, not yet in place on the device.
+if [[ $kind == xfs-* ]]; then
+	xfs_freeze -f "$MNT" && xfs_freeze -u "$MNT" || dg_fail "xfs_freeze $MNT failed"
+	xfs_io -c "pwrite -q 1m 64k" -c fsync "$MNT/d3/f3"
+	xfs_io -c "pwrite -q 2m 16k" -c fsync "$MNT/sparse"
+fi
+
 # XFS keeps speculative preallocation past EOF on files written by
 # appends (frag1, frag2).  Every backend rightly names those blocks as the
 # file's, but any later close of the file may trim them (seen in CI: the
@@ -95,6 +110,20 @@ for _ in $(seq 1 40); do
 	ranges+=("$off $(( (RANDOM % 8 + 1) * 4096 ))")
 done
 ranges+=("$(dg_devoff "$MNT/frag1" 4096) 8192")
+ranges+=("$(dg_devoff "$MNT/btree" $((33 * 65536))) 4096")
+if [[ $kind == xfs-* ]]; then
+	ranges+=("$(dg_devoff "$MNT/d3/f3" $((1024 * 1024 + 8192))) 4096")
+	ranges+=("$(dg_devoff "$MNT/sparse" $((2048 * 1024))) 4096")
+fi
+if [[ $kind == xfs-rmap ]]; then
+	# the B+tree blocks of the btree file's extent map, from the kernel's rmap
+	bino=$(stat -c %i "$MNT/btree")
+	while read -r off; do ranges+=("$off 4096"); done < <(
+		"$DAXGUARD" who "$DEV" --offset 0 --length "$(blockdev --getsize64 "$DEV")" \
+			--rmap xfs-rmapbt --no-users --no-paths -J |
+			jq -r --argjson i "$bino" '.owners[] | select(.inode == $i
+				and (.flags | index("extent_map"))) | .offset')
+fi
 gone_off=$(dg_devoff "$gone_fd" 8192)
 ranges+=("$gone_off 4096")
 printf '%s\n' "${ranges[@]}" >"$DG_TMP/ranges"
@@ -152,10 +181,31 @@ while read -r off len; do args+=(--offset "$off" --length "$len"); done <"$DG_TM
 
 first=""
 for b in $backends; do
-	DG_JSON=$("$DAXGUARD" who "$DEV" "${args[@]}" --rmap "$b" --no-users -J) ||
-		dg_fail "daxguard who --rmap $b failed"
-	dg_assert_eq "$b: reported as the backend used" "$b" \
+	# "xfs-bulkstat:handle": the same backend, every inode mapped through
+	# a handle rather than read from the device
+	how=${b#*:}
+	[[ $how == "$b" ]] && how=device
+	DG_JSON=$(DAXGUARD_XFS_INODES=$how DAXGUARD_LOG=debug \
+		"$DAXGUARD" who "$DEV" "${args[@]}" --rmap "${b%%:*}" --no-users -J \
+		2>"$DG_TMP/log") || { cat "$DG_TMP/log" >&2; dg_fail "daxguard who --rmap $b failed"; }
+	dg_assert_eq "$b: reported as the backend used" "${b%%:*}" \
 		"$(jq -r '.filesystems[0].rmap' <<<"$DG_JSON")"
+	if [[ $b == xfs-bulkstat ]]; then
+		read -r parsed byh < <(sed -n 's/.* \([0-9]*\) inodes parsed from the device, \([0-9]*\) mapped by handle.*/\1 \2/p' "$DG_TMP/log")
+		((${parsed:-0} > 100)) ||
+			dg_fail "xfs-bulkstat read ${parsed:-no} inodes from the device (log: $(tail -3 "$DG_TMP/log"))"
+		dg_ok "xfs-bulkstat: $parsed inodes read from the device, $byh through handles"
+	fi
+	if [[ $kind == xfs-rmap && $b != fiemap ]]; then
+		# extent-map blocks: the rmapbt names them, so must the reader
+		blocks <<<"$DG_JSON" | grep $'\tmap$' >"$DG_TMP/$b.map" || true
+		if [[ $b == xfs-rmapbt ]]; then
+			(($(wc -l <"$DG_TMP/$b.map") > 0)) ||
+				dg_fail "no extent-map block of $MNT/btree in the ranges"
+		elif [[ $b == xfs-bulkstat ]] && ! diff -u "$DG_TMP/xfs-rmapbt.map" "$DG_TMP/$b.map" >&2; then
+			dg_fail "xfs-rmapbt and $b disagree on extent-map blocks"
+		fi
+	fi
 	blocks <<<"$DG_JSON" | grep -v $'\tmap$' >"$DG_TMP/$b.blocks" || true
 	n=$(wc -l <"$DG_TMP/$b.blocks")
 	((n > 0)) || dg_fail "$b: no file owner in any range"
