@@ -41,7 +41,94 @@ struct ext4_scan {
 	uint32_t gen;
 	unsigned int oflags;
 	int rc;
+	/*
+	 * Early stop, like debugfs icheck: ext4 shares no data or extent
+	 * blocks, so once every block of every range has its owner (or is
+	 * metadata or free, from GETFSMAP), no other inode can own any of
+	 * them.  One bit per block of each range (first_bit[i] is range
+	 * i's first); NULL when the ranges are too large to track.
+	 */
+	uint8_t *covered;
+	uint64_t *first_bit;
+	uint64_t nr_bits, nr_covered;
 };
+
+#define EARLY_STOP_MAX_BITS (1ULL << 24) /* 2 MiB of bitmap, 64 GiB of 4 KiB blocks */
+
+static int cover_init(struct ext4_scan *s)
+{
+	uint64_t bits = 0;
+	size_t i;
+
+	for (i = 0; i < s->nr; i++) {
+		const struct dg_fs_range *q = &s->ranges[i];
+
+		bits += (q->offset + q->length + s->blocksize - 1) / s->blocksize -
+			q->offset / s->blocksize;
+	}
+	if (!bits || bits > EARLY_STOP_MAX_BITS)
+		return 0;
+	s->first_bit = malloc(s->nr * sizeof(*s->first_bit));
+	s->covered = calloc((bits + 7) / 8, 1);
+	if (!s->first_bit || !s->covered) {
+		free(s->first_bit);
+		free(s->covered);
+		s->first_bit = NULL;
+		s->covered = NULL;
+		return -ENOMEM;
+	}
+	for (bits = 0, i = 0; i < s->nr; i++) {
+		const struct dg_fs_range *q = &s->ranges[i];
+
+		s->first_bit[i] = bits;
+		bits += (q->offset + q->length + s->blocksize - 1) / s->blocksize -
+			q->offset / s->blocksize;
+	}
+	s->nr_bits = bits;
+	return 0;
+}
+
+/* [st, en) of range @i has an owner. */
+static void cover(struct ext4_scan *s, size_t i, uint64_t st, uint64_t en)
+{
+	uint64_t first = s->ranges[i].offset / s->blocksize, b;
+
+	if (!s->covered)
+		return;
+	for (b = st / s->blocksize; b * s->blocksize < en; b++) {
+		uint64_t bit = s->first_bit[i] + b - first;
+
+		if (!(s->covered[bit / 8] & (1U << (bit % 8)))) {
+			s->covered[bit / 8] |= (uint8_t)(1U << (bit % 8));
+			s->nr_covered++;
+		}
+	}
+}
+
+/* What GETFSMAP already named: metadata and free space. */
+static void cover_fsmap(struct ext4_scan *s)
+{
+	struct dg_owner *o;
+	size_t i;
+
+	dg_owner_foreach(s->res, o) {
+		if (o->fs != s->fs || (o->type != DG_OWNER_METADATA && o->type != DG_OWNER_FREE))
+			continue;
+		for (i = 0; i < s->nr; i++) {
+			uint64_t st = DG_MAX(o->offset, s->ranges[i].offset);
+			uint64_t en = DG_MIN(o->offset + o->length,
+					     s->ranges[i].offset + s->ranges[i].length);
+
+			if (st < en)
+				cover(s, i, st, en);
+		}
+	}
+}
+
+static bool all_covered(const struct ext4_scan *s)
+{
+	return s->covered && s->nr_covered == s->nr_bits;
+}
 
 /* Record [pblk, pblk + len) of the current inode where it meets a range. */
 static int hit(struct ext4_scan *s, uint64_t pblk, uint64_t lblk, uint64_t len, unsigned int flags)
@@ -76,6 +163,9 @@ static int hit(struct ext4_scan *s, uint64_t pblk, uint64_t lblk, uint64_t len, 
 			o.file_offset = lblk * s->blocksize + (st - pstart);
 		if (!dg_result_add_owner(s->res, s->fs, &o))
 			return -ENOMEM;
+		/* an xattr block can be shared by many inodes: it never counts */
+		if (!(flags & DG_OWNER_ATTR_FORK))
+			cover(s, lo, st, en);
 	}
 	return 0;
 }
@@ -186,8 +276,11 @@ static int ext4_libext2fs_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = 0;
-	for (;;) {
+	rc = cover_init(&s);
+	if (rc)
+		goto out;
+	cover_fsmap(&s);
+	while (!all_covered(&s)) {
 		err = ext2fs_get_next_inode_full(scan, &s.ino, (struct ext2_inode *)inode,
 						 (int)isize);
 		if (err == EXT2_ET_BAD_BLOCK_IN_INODE_TABLE)
@@ -207,7 +300,12 @@ static int ext4_libext2fs_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_
 		if (rc)
 			break;
 	}
+	if (all_covered(&s))
+		dbg(fs->target->ctx, "%s: every block has its owner by inode %u: scan stopped\n",
+		    fs->devname, s.ino);
 out:
+	free(s.covered);
+	free(s.first_bit);
 	free(inode);
 	if (scan)
 		ext2fs_close_inode_scan(scan);

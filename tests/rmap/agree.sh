@@ -297,6 +297,21 @@ if ! diff -u "$DG_TMP/bbtruth" "$DG_TMP/bbdata" >"$DG_TMP/diff"; then
 fi
 dg_ok "1,001-range badblocks list answered in one call, equal to FIEMAP"
 
+# ------------------------------------------- ext4: the scan stops early
+# Once every block of the ranges has an owner, no later inode can own one
+# (ext4 shares no data blocks): the scan ends there, like debugfs icheck.
+if [[ $kind == ext4 ]]; then
+	off=$(dg_devoff "$MNT/d0/f0" 0)
+	ino=$(stat -c %i "$MNT/d0/f0")
+	out=$(DAXGUARD_LOG=debug "$DAXGUARD" who "$DEV" --offset "$off" --length 4096 \
+		--no-users -J 2>"$DG_TMP/log") || dg_fail "daxguard who failed"
+	dg_assert_eq "a block of d0/f0 is owned by inode $ino" "$ino" \
+		"$(jq -r '[.owners[] | select(.type == "file") | .inode] | unique | join(",")' <<<"$out")"
+	grep -q "scan stopped" "$DG_TMP/log" ||
+		dg_fail "the ext4 scan did not stop once the block had its owner"
+	dg_ok "the ext4 scan stopped once the block had its owner"
+fi
+
 # ------------------------------------------------------- a malformed list
 printf '%s\n' "8 8" "16 8" "sixteen 8" "32 8" >"$DG_TMP/bad"
 mapper=$(dg_start_mapper "map:$MNT/frag1:0:8192:shared-ro")
