@@ -312,6 +312,33 @@ int range_args_badblocks_opt(struct range_args *ra, const char *cmd, const char 
 	return rc;
 }
 
+int range_args_getopt(struct range_args *ra, const char *cmd, int c, const char *arg)
+{
+	int rc;
+
+	switch (c) {
+	case RANGE_OPT_OFFSET:
+		rc = range_args_opt(ra, cmd, RANGE_OFFSET, arg);
+		break;
+	case RANGE_OPT_LENGTH:
+		rc = range_args_opt(ra, cmd, RANGE_LENGTH, arg);
+		break;
+	case RANGE_OPT_PHYS:
+		rc = range_args_opt(ra, cmd, RANGE_PHYS, arg);
+		break;
+	case RANGE_OPT_BADBLOCKS:
+		rc = range_args_badblocks_opt(ra, cmd, arg);
+		break;
+	case RANGE_OPT_RMAP:
+		ra->rmap = arg;
+		rc = 0;
+		break;
+	default:
+		return 0;
+	}
+	return rc ? rc : 1;
+}
+
 /*
  * The device's own list.  A partition has none of its own: the disk's
  * list is in disk sectors, so entries are moved to the partition's start

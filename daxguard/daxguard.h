@@ -32,7 +32,7 @@ int dg_lib_fail(struct dg_ctx *ctx, const char *object, int rc);
 int dg_bad_option(const char *cmd, int c, char **argv);
 int dg_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* --offset, --length and --phys, as who and fail take them */
+/* --offset, --length, --phys, --badblocks and --rmap, as who and fail take them */
 enum range_opt { RANGE_OFFSET, RANGE_LENGTH, RANGE_PHYS };
 struct range_args {
 	struct dg_range *ranges;
@@ -41,7 +41,28 @@ struct range_args {
 	bool badblocks; /* a badblocks list was given (maybe empty) */
 	bool from_sysfs;
 	size_t nr_off, nr_len, cap;
+	const char *rmap; /* --rmap BACKEND, or NULL */
 };
+enum {
+	RANGE_OPT_OFFSET = 0x300,
+	RANGE_OPT_LENGTH,
+	RANGE_OPT_PHYS,
+	RANGE_OPT_RMAP,
+	RANGE_OPT_BADBLOCKS,
+};
+#define RANGE_LONGOPTS                                                    \
+	{ "offset", required_argument, NULL, RANGE_OPT_OFFSET },          \
+		{ "length", required_argument, NULL, RANGE_OPT_LENGTH },  \
+		{ "phys", required_argument, NULL, RANGE_OPT_PHYS },      \
+		{ "rmap", required_argument, NULL, RANGE_OPT_RMAP },      \
+	{                                                                 \
+		"badblocks", required_argument, NULL, RANGE_OPT_BADBLOCKS \
+	}
+/*
+ * getopt's @c, if it is one of RANGE_LONGOPTS: 1 if taken, DG_EXIT_USAGE
+ * after printing the error; 0 if @c is not a range option.
+ */
+int range_args_getopt(struct range_args *ra, const char *cmd, int c, const char *arg);
 int range_args_badblocks(struct range_args *ra, const char *cmd, const char *name, FILE *f);
 /* --badblocks FILE, - (stdin) or sysfs (the target's own list) */
 int range_args_badblocks_opt(struct range_args *ra, const char *cmd, const char *arg);

@@ -48,20 +48,11 @@ static void usage(void)
 int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 {
 	enum {
-		OPT_OFFSET = 256,
-		OPT_LENGTH,
-		OPT_PHYS,
-		OPT_RMAP,
-		OPT_BADBLOCKS,
-		OPT_PUNCH,
+		OPT_PUNCH = 256,
 		OPT_SHUTDOWN,
 	};
 	static const struct option longopts[] = {
-		{ "offset", required_argument, NULL, OPT_OFFSET },
-		{ "length", required_argument, NULL, OPT_LENGTH },
-		{ "phys", required_argument, NULL, OPT_PHYS },
-		{ "rmap", required_argument, NULL, OPT_RMAP },
-		{ "badblocks", required_argument, NULL, OPT_BADBLOCKS },
+		RANGE_LONGOPTS,
 		{ "punch", no_argument, NULL, OPT_PUNCH },
 		{ "shutdown", no_argument, NULL, OPT_SHUTDOWN },
 		{ "bytes", no_argument, NULL, 'b' },
@@ -74,7 +65,6 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 	struct dg_target *target = NULL;
 	struct dg_report *rep = NULL;
 	struct range_args ra;
-	const char *rmap = NULL;
 	int c, rc, ret = DG_EXIT_USAGE;
 
 	if (range_args_init(&ra, argc)) {
@@ -84,24 +74,6 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":" ACT_SHORTOPTS "bh", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_OFFSET:
-		case OPT_LENGTH:
-		case OPT_PHYS:
-			if (range_args_opt(&ra, "fail",
-					   c == OPT_OFFSET ? RANGE_OFFSET :
-					   c == OPT_LENGTH ? RANGE_LENGTH :
-							     RANGE_PHYS,
-					   optarg))
-				goto out;
-			break;
-		case OPT_RMAP:
-			rmap = optarg;
-			break;
-		case OPT_BADBLOCKS:
-			ret = range_args_badblocks_opt(&ra, "fail", optarg);
-			if (ret)
-				goto out;
-			break;
 		case OPT_PUNCH:
 			mf.flags |= DG_MF_PUNCH;
 			break;
@@ -116,6 +88,11 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 			ret = DG_EXIT_OK;
 			goto out;
 		default:
+			rc = range_args_getopt(&ra, "fail", c, optarg);
+			if (rc == 1)
+				break;
+			if (rc)
+				goto out;
 			rc = act_common_opt("fail", c, optarg, &mf, &out);
 			if (rc > 0)
 				goto out;
@@ -145,9 +122,9 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 		ret = DG_EXIT_OK;
 		goto out;
 	}
-	rc = dg_target_set_rmap(target, rmap);
+	rc = dg_target_set_rmap(target, ra.rmap);
 	if (rc) {
-		dg_lib_fail(ctx, rmap, rc);
+		dg_lib_fail(ctx, ra.rmap, rc);
 		goto out;
 	}
 	dg_set_stage_fn(ctx, act_stage_fn);

@@ -516,22 +516,9 @@ void dg_print_who(const struct dg_output_opts *out, struct dg_target *t, struct 
 
 int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 {
-	enum {
-		OPT_OFFSET = 256,
-		OPT_LENGTH,
-		OPT_PHYS,
-		OPT_RMAP,
-		OPT_BADBLOCKS,
-		OPT_NO_PATHS,
-		OPT_NO_USERS,
-		OPT_OUTPUT_ALL
-	};
+	enum { OPT_NO_PATHS = 256, OPT_NO_USERS, OPT_OUTPUT_ALL };
 	static const struct option longopts[] = {
-		{ "offset", required_argument, NULL, OPT_OFFSET },
-		{ "length", required_argument, NULL, OPT_LENGTH },
-		{ "phys", required_argument, NULL, OPT_PHYS },
-		{ "rmap", required_argument, NULL, OPT_RMAP },
-		{ "badblocks", required_argument, NULL, OPT_BADBLOCKS },
+		RANGE_LONGOPTS,
 		{ "no-paths", no_argument, NULL, OPT_NO_PATHS },
 		{ "no-users", no_argument, NULL, OPT_NO_USERS },
 		{ "json", no_argument, NULL, 'J' },
@@ -551,7 +538,6 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 	struct dg_result *res = NULL;
 	const char *columns = NULL;
 	bool all_columns = false;
-	const char *rmap = NULL;
 	int c, rc, ret = DG_EXIT_FAILURE;
 
 	if (range_args_init(&ra, argc)) {
@@ -561,25 +547,6 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":Jo:Hnrbh", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_OFFSET:
-		case OPT_LENGTH:
-		case OPT_PHYS:
-			ret = range_args_opt(&ra, "who",
-					     c == OPT_OFFSET ? RANGE_OFFSET :
-					     c == OPT_LENGTH ? RANGE_LENGTH :
-							       RANGE_PHYS,
-					     optarg);
-			if (ret)
-				goto out;
-			break;
-		case OPT_RMAP:
-			rmap = optarg;
-			break;
-		case OPT_BADBLOCKS:
-			ret = range_args_badblocks_opt(&ra, "who", optarg);
-			if (ret)
-				goto out;
-			break;
 		case OPT_NO_PATHS:
 			opts.flags |= DG_WHO_NO_PATHS;
 			break;
@@ -613,7 +580,11 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 			ret = DG_EXIT_OK;
 			goto out;
 		default:
-			ret = dg_bad_option("who", c, argv);
+			ret = range_args_getopt(&ra, "who", c, optarg);
+			if (ret == 1)
+				break;
+			if (!ret)
+				ret = dg_bad_option("who", c, argv);
 			goto out;
 		}
 	}
@@ -663,9 +634,9 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 		printf("%s: no bad blocks listed\n", dg_target_get_devname(target));
 		goto out;
 	}
-	rc = dg_target_set_rmap(target, rmap);
+	rc = dg_target_set_rmap(target, ra.rmap);
 	if (rc) {
-		ret = dg_lib_fail(ctx, rmap, rc);
+		ret = dg_lib_fail(ctx, ra.rmap, rc);
 		goto out;
 	}
 	rc = dg_who(target, ra.ranges, ra.nr_off, opts.flags, &res);

@@ -144,8 +144,8 @@ int main(void)
 	CHECK(di.gen == 0xdeadbeef && di.size == 123456 && di.nblocks == 42 && di.ino == 131 &&
 		      di.nlink == 1 && di.mode == 0100644,
 	      "core fields wrong");
-	CHECK(di.ctime_sec == 1700000000 && di.ctime_nsec == 500000000, "bigtime ctime %" PRId64
-	      ".%u", di.ctime_sec, di.ctime_nsec);
+	CHECK(di.ctime_sec == 1700000000 && di.ctime_nsec == 500000000,
+	      "bigtime ctime %" PRId64 ".%u", di.ctime_sec, di.ctime_nsec);
 	CHECK(di.mtime_sec == 1600000000 && di.mtime_nsec == 7, "bigtime mtime");
 	CHECK(di.fork[0] == ino + CORE && di.fork_size[0] == ISIZE - CORE && !di.fork[1],
 	      "fork layout without an attr fork");
@@ -173,8 +173,8 @@ int main(void)
 		      di.fork[1] == ino + CORE + 120 && di.fork_size[1] == ISIZE - CORE - 120,
 	      "fork layout with an attr fork");
 	memset(&s, 0, sizeof(s));
-	CHECK(dg_xfs_fork_walk(&g, &di, true, blockbuf, read_block, collect, &s) == 0 &&
-		      s.n == 1 && s.e[0].startblock == 4000,
+	CHECK(dg_xfs_fork_walk(&g, &di, true, blockbuf, read_block, collect, &s) == 0 && s.n == 1 &&
+		      s.e[0].startblock == 4000,
 	      "attr fork extent");
 
 	/* damaged copies */
@@ -228,8 +228,8 @@ int main(void)
 	memset(&s, 0, sizeof(s));
 	rc = dg_xfs_fork_walk(&g, &di, false, blockbuf, read_block, collect, &s);
 	CHECK(rc == 0 && s.n == 6, "btree walk: rc %d, %zu calls", rc, s.n);
-	CHECK(s.e[0].bmbt && s.e[0].startblock == 999 && s.e[1].bmbt &&
-		      s.e[1].startblock == 1000 && s.e[4].bmbt && s.e[4].startblock == 1001,
+	CHECK(s.e[0].bmbt && s.e[0].startblock == 999 && s.e[1].bmbt && s.e[1].startblock == 1000 &&
+		      s.e[4].bmbt && s.e[4].startblock == 1001,
 	      "bmbt blocks not reported in order");
 	CHECK(!s.e[2].bmbt && s.e[2].startblock == 5000 && s.e[3].startoff == 20 &&
 		      s.e[5].startblock == 5200 && s.e[5].unwritten,
