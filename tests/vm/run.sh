@@ -33,6 +33,7 @@
 #   remove-xfs remove-ext4     daxguard remove with mappers, a writer, holders
 #   unbind-xfs unbind-ext4     the same released by a raw sysfs unbind (baseline)
 #   badblocks-xfs badblocks-ext4  a media error in a file: fail -a kill, --punch
+#   badblocks-xfs_normap       the same on XFS without rmapbt (xfs-bulkstat)
 #   hwpoison-xfs hwpoison-ext4 kernel-signalled set = daxguard who set
 #   devdax                     device-dax: who, kernel agreement, remove
 #   smoke-xfs smoke-ext4       a boot, a DAX mapping, daxguard who
@@ -52,7 +53,7 @@ SMP=${DGVM_SMP:-1}
 KERNEL_ARG=all
 WRITE_DOC=0
 REFRESH=0
-DEFAULT_SCENARIOS="remove-xfs remove-ext4 unbind-xfs unbind-ext4 badblocks-xfs badblocks-ext4 hwpoison-xfs hwpoison-ext4 devdax"
+DEFAULT_SCENARIOS="remove-xfs remove-ext4 unbind-xfs unbind-ext4 badblocks-xfs badblocks-ext4 badblocks-xfs_normap hwpoison-xfs hwpoison-ext4 devdax"
 # scenarios expected to fail (space-separated, padded with spaces): printed
 # XFAIL; an unexpected pass fails the run.  None at the moment.
 XFAIL=" "

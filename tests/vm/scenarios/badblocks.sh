@@ -49,7 +49,8 @@ xfs_io -c "pread -q $(((PAGE + 1) * 4096)) 4096" "$MNT/victim.bin" >/dev/null 2>
 check "a read of the next page works" test $? = 0
 
 step "daxguard fail --action kill"
-daxguard fail /dev/pmem0 --offset "$dev" --length 4096 -a kill -J >/tmp/fail.json 2>/tmp/fail.err
+DAXGUARD_LOG=debug daxguard fail /dev/pmem0 --offset "$dev" --length 4096 -a kill -J \
+	>/tmp/fail.json 2>/tmp/fail.err
 rc=$?
 cat /tmp/fail.json
 sed 's/^/    stderr| /' /tmp/fail.err
@@ -57,8 +58,19 @@ check_eq "fail exit status" 0 "$rc"
 json_vars /tmp/fail.json '
 	"owners=\([.owners[] | "\(.path)@\(.file_offset)+\(.length)"] | unique | join(" "))",
 	"killed=\([.processes[] | select(.signals | index("KILL")) | .pid] | unique | sort | map(tostring) | join(" "))",
-	"complete=\(.complete)"' || die "fail printed JSON"
+	"complete=\(.complete)",
+	"rmap=\(.filesystems[0].rmap)"' || die "fail printed JSON"
 check_eq "fail names victim.bin at the bad page" "$MNT/victim.bin@$bad_off+4096" "$J_owners"
+case $FS in
+xfs) want_rmap=xfs-rmapbt ;;
+xfs_normap) want_rmap=xfs-bulkstat ;; # inode clusters read from /dev/pmem0
+*) want_rmap=ext4-libext2fs ;;
+esac
+check_eq "the reverse map used" "$want_rmap" "$J_rmap"
+if [ "$FS" = xfs_normap ]; then
+	parsed=$(sed -n 's/.* \([0-9]*\) inodes parsed from the device.*/\1/p' /tmp/fail.err)
+	check "inodes read from /dev/pmem0 ($parsed)" test "${parsed:-0}" -gt 0
+fi
 sleep 0.5
 reap $HIT $SPARED
 want=$(for r in $HIT; do pid_of "$r"; done | sort -n | tr '\n' ' ')
