@@ -185,7 +185,7 @@ static int match_vma(struct dg_collector *c, const struct vma *v, const char *na
 		u.fs = dg_fs_of(c->res->target, v->dev, v->ino);
 		if (!u.fs)
 			return 0;
-		if (!name) {
+		if (!name && !c->count_only) {
 			vma_name(c, v->start, namebuf, sizeof(namebuf));
 			name = namebuf;
 		}
@@ -201,7 +201,7 @@ static int match_vma(struct dg_collector *c, const struct vma *v, const char *na
 
 		if (s >= e)
 			continue;
-		if (!name) {
+		if (!name && !c->count_only) {
 			vma_name(c, v->start, namebuf, sizeof(namebuf));
 			name = namebuf;
 		}
@@ -214,6 +214,27 @@ static int match_vma(struct dg_collector *c, const struct vma *v, const char *na
 			return rc;
 	}
 	return 0;
+}
+
+static struct vma vma_of_query(const struct procmap_query *q)
+{
+	struct vma v = {
+		.start = q->vma_start,
+		.end = q->vma_end,
+		.pgoff = q->vma_offset,
+		.dev = makedev(q->dev_major, q->dev_minor),
+		.ino = q->inode,
+	};
+
+	if (q->vma_flags & PROCMAP_QUERY_VMA_READABLE)
+		v.flags |= DG_USER_READ;
+	if (q->vma_flags & PROCMAP_QUERY_VMA_WRITABLE)
+		v.flags |= DG_USER_WRITE;
+	if (q->vma_flags & PROCMAP_QUERY_VMA_EXECUTABLE)
+		v.flags |= DG_USER_EXEC;
+	if (q->vma_flags & PROCMAP_QUERY_VMA_SHARED)
+		v.flags |= DG_USER_SHARED;
+	return v;
 }
 
 static int scan_maps_query(struct dg_collector *c)
@@ -230,22 +251,8 @@ static int scan_maps_query(struct dg_collector *c)
 		if (ioctl(c->mapsfd, PROCMAP_QUERY, &q) < 0)
 			break;
 		if (c->whole || find_wants(c, makedev(q.dev_major, q.dev_minor), q.inode)) {
-			struct vma v = {
-				.start = q.vma_start,
-				.end = q.vma_end,
-				.pgoff = q.vma_offset,
-				.dev = makedev(q.dev_major, q.dev_minor),
-				.ino = q.inode,
-			};
+			struct vma v = vma_of_query(&q);
 
-			if (q.vma_flags & PROCMAP_QUERY_VMA_READABLE)
-				v.flags |= DG_USER_READ;
-			if (q.vma_flags & PROCMAP_QUERY_VMA_WRITABLE)
-				v.flags |= DG_USER_WRITE;
-			if (q.vma_flags & PROCMAP_QUERY_VMA_EXECUTABLE)
-				v.flags |= DG_USER_EXEC;
-			if (q.vma_flags & PROCMAP_QUERY_VMA_SHARED)
-				v.flags |= DG_USER_SHARED;
 			rc = match_vma(c, &v, NULL);
 			if (rc)
 				return rc;
@@ -368,6 +375,8 @@ static int check_link(struct dg_collector *c, const char *name, enum dg_use use,
 			return 0;
 		u.use = DG_USE_DEVICE;
 		u.fs = fs ? fs : c->res->target->fs_list;
+		if (c->count_only)
+			return add_user(c, &u, NULL);
 		n = readlinkat(c->procfd, path, target, sizeof(target) - 1);
 		target[n > 0 ? n : 0] = '\0';
 		return add_user(c, &u, target);
@@ -384,6 +393,8 @@ static int check_link(struct dg_collector *c, const char *name, enum dg_use use,
 			return 0;
 		u.owner = w->owner;
 	}
+	if (c->count_only)
+		return add_user(c, &u, NULL);
 	n = readlinkat(c->procfd, path, target, sizeof(target) - 1);
 	target[n > 0 ? n : 0] = '\0';
 	return add_user(c, &u, target);
@@ -556,6 +567,18 @@ static bool dg_use_procmap_query(void)
 	return env && !strcmp(env, "query");
 }
 
+/*
+ * DAXGUARD_MAPS=text never queries, not even for the re-check of one
+ * mapping before a signal (dg_collector_recheck): what a kernel before
+ * 6.11 does, for the tests.
+ */
+static bool dg_no_procmap_query(void)
+{
+	const char *env = getenv("DAXGUARD_MAPS");
+
+	return env && !strcmp(env, "text");
+}
+
 int dg_collector_new(struct dg_result *res, bool count_only, struct dg_collector **out)
 {
 	struct dg_collector *c = calloc(1, sizeof(*c));
@@ -568,6 +591,7 @@ int dg_collector_new(struct dg_result *res, bool count_only, struct dg_collector
 	c->count_only = count_only;
 	c->mapsfd = -1;
 	c->use_procmap_query = dg_use_procmap_query();
+	c->no_procmap_query = dg_no_procmap_query();
 	c->page_mask = ~((uint64_t)sysconf(_SC_PAGESIZE) - 1);
 	c->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c->procfd < 0) {
@@ -606,6 +630,79 @@ int dg_collector_scan(struct dg_collector *c, pid_t pid)
 		return 0; /* nothing a process could map */
 	rc = scan_process(c, pid);
 	return rc < 0 ? rc : (int)c->count;
+}
+
+/*
+ * Is the mapping found at u->vm_start still one of ours?  One query for
+ * that address, matched the way the scan matches (the same file, pages of
+ * the range in question): the process may have unmapped it since, or put
+ * something else there.
+ */
+static int recheck_map(struct dg_collector *c, const struct dg_user *u)
+{
+	struct procmap_query q = {
+		.size = sizeof(q),
+		.query_flags = PROCMAP_QUERY_FILE_BACKED_VMA,
+		.query_addr = u->vm_start,
+	};
+	char path[64];
+	int rc = 0;
+
+	if (c->no_procmap_query)
+		return -ENOTTY;
+	snprintf(path, sizeof(path), "%d/maps", c->pid);
+	c->mapsfd = openat(c->procfd, path, O_RDONLY | O_CLOEXEC);
+	if (c->mapsfd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	if (ioctl(c->mapsfd, PROCMAP_QUERY, &q) == 0) {
+		struct vma v = vma_of_query(&q);
+
+		rc = match_vma(c, &v, NULL);
+	} else if (errno == ENOTTY || errno == EINVAL) {
+		c->no_procmap_query = true;
+		rc = -ENOTTY;
+	} else if (errno != ENOENT) {
+		/* ENOENT: nothing mapped there any more */
+		rc = -errno;
+	}
+	close(c->mapsfd);
+	c->mapsfd = -1;
+	return rc;
+}
+
+int dg_collector_recheck(struct dg_collector *c, const struct dg_user *u)
+{
+	char name[32];
+	int rc;
+
+	if (!c->count_only)
+		return -EINVAL;
+	c->count = 0;
+	c->pid = u->pid;
+	c->have_comm = false;
+	switch (u->use) {
+	case DG_USE_MAP:
+		rc = recheck_map(c, u);
+		break;
+	case DG_USE_FD:
+	case DG_USE_DEVICE:
+		snprintf(name, sizeof(name), "fd/%d", u->fd);
+		rc = check_link(c, name, DG_USE_FD, u->fd);
+		break;
+	case DG_USE_CWD:
+		rc = check_link(c, "cwd", DG_USE_CWD, -1);
+		break;
+	case DG_USE_ROOT:
+		rc = check_link(c, "root", DG_USE_ROOT, -1);
+		break;
+	case DG_USE_EXE:
+		rc = check_link(c, "exe", DG_USE_EXE, -1);
+		break;
+	default:
+		rc = -ENOTTY;
+		break;
+	}
+	return rc < 0 ? rc : c->count > 0;
 }
 
 /*
