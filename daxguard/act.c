@@ -74,8 +74,14 @@ static void do_pause(const char *stage)
 		if (!fgets(line, sizeof(line), stdin))
 			line[0] = '\0';
 	}
-	if (sfd >= 0)
+	if (sfd >= 0) {
+		struct signalfd_siginfo si;
+
+		/* take the SIGUSR1: left pending, it would kill us once unblocked */
+		if (p[0].revents & POLLIN)
+			(void)!read(sfd, &si, sizeof(si));
 		close(sfd);
+	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
