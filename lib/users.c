@@ -521,10 +521,30 @@ static int build_wants(struct dg_collector *c)
 	return 0;
 }
 
+/*
+ * The owner of (fs, ino) among the owners made so far: through @by_ino
+ * (the first owner of each inode number), or, should two filesystems
+ * share the number, the list.
+ */
+static struct dg_owner *owner_of(struct dg_result *res, struct dg_u64map *by_ino, struct dg_fs *fs,
+				 uint64_t ino)
+{
+	struct dg_owner *o = dg_u64map_get(by_ino, ino);
+
+	if (!o || o->fs == fs)
+		return o;
+	dg_owner_foreach(res, o)
+		if (o->fs == fs && o->ino == ino)
+			return o;
+	return NULL;
+}
+
 /* Whole device: each file in use becomes an owner, for paths and counts. */
 static int owners_from_users(struct dg_result *res)
 {
+	struct dg_u64map by_ino = { 0 };
 	struct dg_user *u;
+	int rc = 0;
 
 	dg_user_foreach(res, u) {
 		struct dg_owner *o, tmpl = { .type = DG_OWNER_FILE, .flags = DG_OWNER_NO_RANGE };
@@ -532,23 +552,29 @@ static int owners_from_users(struct dg_result *res)
 		if (u->use == DG_USE_DEVICE)
 			continue;
 
-		dg_owner_foreach(res, o)
-			if (o->fs == u->fs && o->ino == u->ino)
-				break;
+		o = owner_of(res, &by_ino, u->fs, u->ino);
 		if (!o) {
 			tmpl.ino = u->ino;
 			tmpl.path = u->fs->dax_ino ? u->fs->devname : NULL;
 			if (u->use == DG_USE_CWD || u->use == DG_USE_ROOT)
 				tmpl.flags |= DG_OWNER_DIRECTORY;
 			o = dg_result_add_owner(res, u->fs, &tmpl);
-			if (!o)
-				return -ENOMEM;
+			if (!o) {
+				rc = -ENOMEM;
+				break;
+			}
+			if (!dg_u64map_get(&by_ino, u->ino)) {
+				rc = dg_u64map_put(&by_ino, u->ino, o);
+				if (rc)
+					break;
+			}
 		}
 		if (u->path && path_is_deleted(u->path))
 			o->flags |= DG_OWNER_UNLINKED;
 		u->owner = o;
 	}
-	return 0;
+	dg_u64map_free(&by_ino);
+	return rc;
 }
 
 /*
