@@ -81,18 +81,41 @@ static bool is_ancestor(const struct ancestors *a, pid_t pid)
 	return false;
 }
 
-/* Never signalled: why, or NULL. */
-static const char *protected_reason(pid_t pid, const struct dg_mf_opts *opts,
-				    const struct ancestors *anc)
+static bool is_kthread(pid_t pid)
 {
 	unsigned long flags = 0;
+
+	return proc_stat(pid, NULL, &flags) == 0 && (flags & PF_KTHREAD);
+}
+
+/*
+ * Whether a use proves an address space.  The kernel shows no mappings
+ * of a kernel thread (get_task_mm() refuses them, even while one borrows
+ * an mm), so a process that maps something is no kernel thread, and
+ * thousands of /proc/PID/stat reads are spared.
+ */
+static bool maps_something(const struct dg_victim *v)
+{
+	const struct dg_user *u;
+
+	for (u = v->uses; u && u->pid == v->pid; u = u->next)
+		if (u->use == DG_USE_MAP)
+			return true;
+	return false;
+}
+
+/* Never signalled: why, or NULL. */
+static const char *protected_reason(const struct dg_victim *v, const struct dg_mf_opts *opts,
+				    const struct ancestors *anc)
+{
+	pid_t pid = v->pid;
 	size_t i;
 
 	if (pid == getpid())
 		return "daxguard itself";
 	if (pid == 1)
 		return "init (pid 1)";
-	if (proc_stat(pid, NULL, &flags) == 0 && (flags & PF_KTHREAD))
+	if (!maps_something(v) && is_kthread(pid))
 		return "kernel thread";
 	for (i = 0; opts && i < opts->nr_protect; i++)
 		if (opts->protect[i] == pid)
@@ -102,21 +125,24 @@ static const char *protected_reason(pid_t pid, const struct dg_mf_opts *opts,
 	return NULL;
 }
 
-static struct dg_victim *victim_for(struct dg_report *rep, pid_t pid, const char *comm)
+/*
+ * One process, however many uses: a victim of this round, or one still
+ * pinned from an earlier round, is the same process; one that exited is
+ * not, even with the same number.  @live maps the pids of the first two
+ * kinds to their victims.
+ */
+static struct dg_victim *victim_for(struct dg_report *rep, struct dg_u64map *live, pid_t pid,
+				    const char *comm)
 {
-	struct dg_victim *v;
+	struct dg_victim *v = dg_u64map_get(live, (uint64_t)pid);
 
-	/*
-	 * One process, however many uses: a victim of this round, or one
-	 * still pinned from an earlier round, is the same process; one that
-	 * exited is not, even with the same number.
-	 */
-	dg_victim_foreach(rep, v)
-		if (v->pid == pid && (v->round || v->pidfd >= 0))
-			return v;
+	if (v)
+		return v;
 	v = calloc(1, sizeof(*v));
-	if (!v)
+	if (!v || dg_u64map_put(live, (uint64_t)pid, v)) {
+		free(v);
 		return NULL;
+	}
 	v->pid = pid;
 	v->pidfd = -1;
 	v->comm = strdup(comm ? comm : "?");
@@ -158,6 +184,7 @@ static void mark_exited(struct dg_report *rep, struct dg_victim *v)
  */
 static bool pin_and_verify(struct dg_collector *col, struct dg_victim *v)
 {
+	bool has_mm = false;
 	struct dg_user *u;
 	int n = 0;
 
@@ -171,6 +198,8 @@ static bool pin_and_verify(struct dg_collector *col, struct dg_victim *v)
 	}
 	for (u = v->uses; u && u->pid == v->pid; u = u->next) {
 		n = dg_collector_recheck(col, u);
+		if (n > 0)
+			has_mm = u->use == DG_USE_MAP;
 		if (n > 0 || n == -ESRCH)
 			break;
 	}
@@ -187,6 +216,12 @@ static bool pin_and_verify(struct dg_collector *col, struct dg_victim *v)
 		/* cannot check it: do not touch it */
 		v->state = DG_VICTIM_PROTECTED;
 		snprintf(v->reason, sizeof(v->reason), "cannot verify: %s", strerror(-n));
+		return false;
+	}
+	/* the number may have gone to a kernel thread since the scan */
+	if (!has_mm && is_kthread(v->pid)) {
+		v->state = DG_VICTIM_PROTECTED;
+		snprintf(v->reason, sizeof(v->reason), "kernel thread");
 		return false;
 	}
 	/*
@@ -427,6 +462,7 @@ int dg_unmap_and_kill(struct dg_ctx *ctx, struct dg_report *rep, struct dg_resul
 		      enum dg_action action, unsigned int grace_ms, const struct dg_mf_opts *opts,
 		      bool wait)
 {
+	struct dg_u64map live = { 0 };
 	struct dg_step *step;
 	struct dg_victim *v;
 	struct dg_user *u;
@@ -438,19 +474,25 @@ int dg_unmap_and_kill(struct dg_ctx *ctx, struct dg_report *rep, struct dg_resul
 	dg_victim_foreach(rep, v) {
 		v->round = false;
 		v->uses = NULL;
+		if (v->pidfd >= 0 && dg_u64map_put(&live, (uint64_t)v->pid, v)) {
+			rc = -ENOMEM;
+			goto out;
+		}
 	}
 	dg_user_foreach(res, u) {
 		const char *why;
 
-		v = victim_for(rep, u->pid, u->comm);
-		if (!v)
-			return -ENOMEM;
+		v = victim_for(rep, &live, u->pid, u->comm);
+		if (!v) {
+			rc = -ENOMEM;
+			goto out;
+		}
 		if (v->round)
 			continue;
 		v->round = true;
 		v->uses = u;
 		nr++;
-		why = protected_reason(v->pid, opts, &anc);
+		why = protected_reason(v, opts, &anc);
 		if (why) {
 			v->state = DG_VICTIM_PROTECTED;
 			snprintf(v->reason, sizeof(v->reason), "%s", why);
@@ -491,6 +533,7 @@ int dg_unmap_and_kill(struct dg_ctx *ctx, struct dg_report *rep, struct dg_resul
 		dg_step_end(rep, step, 0, "every signalled process exited");
 	dg_stage_notify(ctx, "wait", DG_STAGE_END, left, dg_report_elapsed(rep));
 out:
+	dg_u64map_free(&live);
 	/* the uses belong to @res, which the caller may free now */
 	dg_victim_foreach(rep, v)
 		v->uses = NULL;
