@@ -88,6 +88,7 @@ struct dg_collector {
 	char *buf;
 	size_t bufsize;
 	unsigned int vanished, denied;
+	char dents[8192] __attribute__((aligned(8))); /* of /proc/PID/fd */
 };
 
 static int cmp_want(const void *a, const void *b)
@@ -403,8 +404,7 @@ static int check_link(struct dg_collector *c, const char *name, enum dg_use use,
 static int scan_links(struct dg_collector *c)
 {
 	char path[64];
-	struct dirent *de;
-	DIR *dir;
+	struct dirent64 *de;
 	int dfd, rc = 0;
 
 	if (c->whole) {
@@ -426,22 +426,28 @@ static int scan_links(struct dg_collector *c)
 	dfd = openat(c->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return errno == EACCES ? -EACCES : 0;
-	dir = fdopendir(dfd);
-	if (!dir) {
-		close(dfd);
-		return 0;
-	}
-	while ((de = readdir(dir))) {
-		char name[NAME_MAX + 8];
+	/*
+	 * getdents64 into the collector's buffer, not readdir: opendir()
+	 * allocates 32 KiB and checks the descriptor with fcntl(), for every
+	 * process.
+	 */
+	while (!rc) {
+		ssize_t n = getdents64(dfd, c->dents, sizeof(c->dents));
+		ssize_t off;
 
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(name, sizeof(name), "fd/%s", de->d_name);
-		rc = check_link(c, name, DG_USE_FD, atoi(de->d_name));
-		if (rc)
+		if (n <= 0)
 			break;
+		for (off = 0; off < n && !rc; off += de->d_reclen) {
+			char name[NAME_MAX + 8];
+
+			de = (struct dirent64 *)(c->dents + off);
+			if (!isdigit((unsigned char)de->d_name[0]))
+				continue;
+			snprintf(name, sizeof(name), "fd/%s", de->d_name);
+			rc = check_link(c, name, DG_USE_FD, atoi(de->d_name));
+		}
 	}
-	closedir(dir);
+	close(dfd);
 	return rc;
 }
 
