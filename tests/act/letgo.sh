@@ -17,8 +17,9 @@
 #
 # For `remove` (the whole device, paused after its first collect) and for
 # `fail` on one page (paused after the thaw, just before the signals),
-# with the re-check through PROCMAP_QUERY (the default on 6.11+) and
-# without it (DAXGUARD_MAPS=text, as before 6.11).
+# with the re-check through PROCMAP_QUERY (the default on 6.11+), with the
+# scan through it too (DAXGUARD_MAPS=query) and with neither
+# (DAXGUARD_MAPS=text, as before 6.11).
 
 # shellcheck source=tests/act/lib-act.sh
 . "$(dirname "$0")/lib-act.sh"
@@ -114,8 +115,14 @@ dies()
 	fi
 }
 
-for maps in query text; do
-	export DAXGUARD_MAPS=$maps
+# default: the scan reads the text, the re-check queries; query: both
+# query; text: neither does
+for maps in default query text; do
+	if [[ $maps == default ]]; then
+		unset DAXGUARD_MAPS
+	else
+		export DAXGUARD_MAPS=$maps
+	fi
 
 	# -------------------------------------------------------------- #
 	# remove: the whole device
