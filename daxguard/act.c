@@ -74,8 +74,14 @@ static void do_pause(const char *stage)
 		if (!fgets(line, sizeof(line), stdin))
 			line[0] = '\0';
 	}
-	if (sfd >= 0)
+	if (sfd >= 0) {
+		struct signalfd_siginfo si;
+
+		/* take the SIGUSR1: left pending, it would kill us once unblocked */
+		if (p[0].revents & POLLIN)
+			(void)!read(sfd, &si, sizeof(si));
 		close(sfd);
+	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
@@ -205,15 +211,18 @@ void act_print(const struct dg_output_opts *o, struct dg_target *t, struct dg_re
 	const char *w;
 
 	if (o->json) {
-		json_object *root = res ? dg_json_who(t, res) : json_object_new_object();
-		json_object *arr = json_object_new_array();
+		struct dg_json_out jo;
 
-		json_object_object_add(root, "action", jstr(action));
-		json_object_object_add(root, "dry_run", json_object_new_boolean(dry_run));
-		json_object_object_add(root, "complete",
-				       json_object_new_boolean(dg_report_is_complete(rep)));
-		json_object_object_add(root, "metadata_hit",
-				       json_object_new_boolean(dg_report_metadata_hit(rep)));
+		dg_json_begin(&jo, stdout);
+		if (res)
+			dg_json_who(&jo, t, res);
+		dg_json_member(&jo, "action", jstr(action));
+		dg_json_member(&jo, "dry_run", json_object_new_boolean(dry_run));
+		dg_json_member(&jo, "complete",
+			       json_object_new_boolean(dg_report_is_complete(rep)));
+		dg_json_member(&jo, "metadata_hit",
+			       json_object_new_boolean(dg_report_metadata_hit(rep)));
+		dg_json_array_begin(&jo, "processes");
 		dg_victim_foreach(rep, v) {
 			json_object *jv = json_object_new_object();
 			json_object *sigs = json_object_new_array();
@@ -235,10 +244,10 @@ void act_print(const struct dg_output_opts *o, struct dg_target *t, struct dg_re
 			json_object_object_add(jv, "exited_ms",
 					       json_object_new_uint64(dg_victim_get_exited_ms(v)));
 			json_object_object_add(jv, "reason", jstr(dg_victim_get_reason(v)));
-			json_object_array_add(arr, jv);
+			dg_json_element(&jo, jv);
 		}
-		json_object_object_add(root, "processes", arr);
-		arr = json_object_new_array();
+		dg_json_array_end(&jo);
+		dg_json_array_begin(&jo, "steps");
 		dg_step_foreach(rep, s) {
 			json_object *js = json_object_new_object();
 
@@ -254,10 +263,10 @@ void act_print(const struct dg_output_opts *o, struct dg_target *t, struct dg_re
 					       json_object_new_uint64(dg_step_get_start_ms(s)));
 			json_object_object_add(js, "duration_ms",
 					       json_object_new_uint64(dg_step_get_duration_ms(s)));
-			json_object_array_add(arr, js);
+			dg_json_element(&jo, js);
 		}
-		json_object_object_add(root, "steps", arr);
-		dg_json_print(root);
+		dg_json_array_end(&jo);
+		dg_json_end(&jo);
 		return;
 	}
 	if (res)

@@ -97,9 +97,26 @@ struct dg_output_opts {
 	bool json, raw, noheadings, bytes;
 };
 
+/*
+ * common.c: a JSON object printed member by member, each member built by
+ * json-c and freed once printed.  Arrays nest one level: an array member
+ * of the top-level object, whose elements are values.
+ */
+struct dg_json_out {
+	FILE *f;
+	int depth;
+	bool first[3];
+};
+
+void dg_json_begin(struct dg_json_out *o, FILE *f);
+void dg_json_member(struct dg_json_out *o, const char *key, json_object *val);
+void dg_json_array_begin(struct dg_json_out *o, const char *key);
+void dg_json_element(struct dg_json_out *o, json_object *val);
+void dg_json_array_end(struct dg_json_out *o);
+void dg_json_end(struct dg_json_out *o);
+
 /* who.c: the owners and users of a result, for every command */
-json_object *dg_json_who(struct dg_target *t, struct dg_result *res);
-void dg_json_print(json_object *root);
+void dg_json_who(struct dg_json_out *o, struct dg_target *t, struct dg_result *res);
 void dg_print_who(const struct dg_output_opts *out, struct dg_target *t, struct dg_result *res,
 		  bool owners);
 

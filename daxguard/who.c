@@ -450,53 +450,44 @@ static json_object *json_user(struct dg_user *u)
 	return ju;
 }
 
-json_object *dg_json_who(struct dg_target *t, struct dg_result *res)
+/* The members of who's JSON object, for every command that reports one. */
+void dg_json_who(struct dg_json_out *o, struct dg_target *t, struct dg_result *res)
 {
-	json_object *root = json_object_new_object(), *arr;
-	json_object *jt = json_target(t);
-	struct dg_owner *o;
+	json_object *jt = json_target(t), *jfss = NULL;
+	struct dg_owner *ow;
 	struct dg_user *u;
 	const char *w;
 	size_t i;
 
-	json_object_object_add(root, "target", jt);
 	/* filesystems at the top level too: that is where people look */
-	json_object_object_add(root, "filesystems",
-			       json_object_get(json_object_object_get(jt, "filesystems")));
+	json_object_object_get_ex(jt, "filesystems", &jfss);
+	json_object_get(jfss);
 	json_object_object_del(jt, "filesystems");
-	json_object_object_add(root, "whole_device",
-			       json_object_new_boolean(dg_result_is_whole_device(res)));
-	arr = json_object_new_array();
+	dg_json_member(o, "target", jt);
+	dg_json_member(o, "filesystems", jfss);
+	dg_json_member(o, "whole_device", json_object_new_boolean(dg_result_is_whole_device(res)));
+	dg_json_array_begin(o, "ranges");
 	for (i = 0; i < dg_result_get_nr_ranges(res); i++) {
 		const struct dg_range *r = dg_result_get_range(res, i);
 		json_object *jr = json_object_new_object();
 
 		json_object_object_add(jr, "offset", ju64(r->offset));
 		json_object_object_add(jr, "length", ju64(r->length));
-		json_object_array_add(arr, jr);
+		dg_json_element(o, jr);
 	}
-	json_object_object_add(root, "ranges", arr);
-	arr = json_object_new_array();
-	dg_owner_foreach(res, o)
-		json_object_array_add(arr, json_owner(o));
-	json_object_object_add(root, "owners", arr);
-	arr = json_object_new_array();
+	dg_json_array_end(o);
+	dg_json_array_begin(o, "owners");
+	dg_owner_foreach(res, ow)
+		dg_json_element(o, json_owner(ow));
+	dg_json_array_end(o);
+	dg_json_array_begin(o, "users");
 	dg_user_foreach(res, u)
-		json_object_array_add(arr, json_user(u));
-	json_object_object_add(root, "users", arr);
-	arr = json_object_new_array();
+		dg_json_element(o, json_user(u));
+	dg_json_array_end(o);
+	dg_json_array_begin(o, "warnings");
 	dg_warning_foreach(res, w)
-		json_object_array_add(arr, jstr(w));
-	json_object_object_add(root, "warnings", arr);
-	return root;
-}
-
-void dg_json_print(json_object *root)
-{
-	puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-							  JSON_C_TO_STRING_SPACED |
-							  JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(root);
+		dg_json_element(o, jstr(w));
+	dg_json_array_end(o);
 }
 
 void dg_print_who(const struct dg_output_opts *out, struct dg_target *t, struct dg_result *res,
@@ -645,7 +636,11 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 		goto out;
 	}
 	if (opts.out.json) {
-		dg_json_print(dg_json_who(target, res));
+		struct dg_json_out jo;
+
+		dg_json_begin(&jo, stdout);
+		dg_json_who(&jo, target, res);
+		dg_json_end(&jo);
 	} else {
 		const char *w;
 

@@ -283,6 +283,12 @@ int dg_users_collect(struct dg_result *res);
 struct dg_collector;
 int dg_collector_new(struct dg_result *res, bool count_only, struct dg_collector **out);
 int dg_collector_scan(struct dg_collector *c, pid_t pid);
+/*
+ * The cheap check: is the one use @u (of this collector's result) still
+ * there?  1 yes, 0 not found (it may have moved: scan the process), or a
+ * negative errno: -ESRCH gone, -ENOTTY no cheap way on this kernel.
+ */
+int dg_collector_recheck(struct dg_collector *c, const struct dg_user *u);
 void dg_collector_free(struct dg_collector *c);
 
 /* freeze.c */
@@ -320,6 +326,8 @@ struct dg_victim {
 	char signals[32];
 	uint64_t signalled_ms, exited_ms;
 	bool round; /* part of the current round */
+	/* its first use in the round's result: what to check before a signal */
+	struct dg_user *uses;
 };
 
 struct dg_step {

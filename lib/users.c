@@ -88,6 +88,7 @@ struct dg_collector {
 	char *buf;
 	size_t bufsize;
 	unsigned int vanished, denied;
+	char dents[8192] __attribute__((aligned(8))); /* of /proc/PID/fd */
 };
 
 static int cmp_want(const void *a, const void *b)
@@ -185,7 +186,7 @@ static int match_vma(struct dg_collector *c, const struct vma *v, const char *na
 		u.fs = dg_fs_of(c->res->target, v->dev, v->ino);
 		if (!u.fs)
 			return 0;
-		if (!name) {
+		if (!name && !c->count_only) {
 			vma_name(c, v->start, namebuf, sizeof(namebuf));
 			name = namebuf;
 		}
@@ -201,7 +202,7 @@ static int match_vma(struct dg_collector *c, const struct vma *v, const char *na
 
 		if (s >= e)
 			continue;
-		if (!name) {
+		if (!name && !c->count_only) {
 			vma_name(c, v->start, namebuf, sizeof(namebuf));
 			name = namebuf;
 		}
@@ -214,6 +215,27 @@ static int match_vma(struct dg_collector *c, const struct vma *v, const char *na
 			return rc;
 	}
 	return 0;
+}
+
+static struct vma vma_of_query(const struct procmap_query *q)
+{
+	struct vma v = {
+		.start = q->vma_start,
+		.end = q->vma_end,
+		.pgoff = q->vma_offset,
+		.dev = makedev(q->dev_major, q->dev_minor),
+		.ino = q->inode,
+	};
+
+	if (q->vma_flags & PROCMAP_QUERY_VMA_READABLE)
+		v.flags |= DG_USER_READ;
+	if (q->vma_flags & PROCMAP_QUERY_VMA_WRITABLE)
+		v.flags |= DG_USER_WRITE;
+	if (q->vma_flags & PROCMAP_QUERY_VMA_EXECUTABLE)
+		v.flags |= DG_USER_EXEC;
+	if (q->vma_flags & PROCMAP_QUERY_VMA_SHARED)
+		v.flags |= DG_USER_SHARED;
+	return v;
 }
 
 static int scan_maps_query(struct dg_collector *c)
@@ -230,22 +252,8 @@ static int scan_maps_query(struct dg_collector *c)
 		if (ioctl(c->mapsfd, PROCMAP_QUERY, &q) < 0)
 			break;
 		if (c->whole || find_wants(c, makedev(q.dev_major, q.dev_minor), q.inode)) {
-			struct vma v = {
-				.start = q.vma_start,
-				.end = q.vma_end,
-				.pgoff = q.vma_offset,
-				.dev = makedev(q.dev_major, q.dev_minor),
-				.ino = q.inode,
-			};
+			struct vma v = vma_of_query(&q);
 
-			if (q.vma_flags & PROCMAP_QUERY_VMA_READABLE)
-				v.flags |= DG_USER_READ;
-			if (q.vma_flags & PROCMAP_QUERY_VMA_WRITABLE)
-				v.flags |= DG_USER_WRITE;
-			if (q.vma_flags & PROCMAP_QUERY_VMA_EXECUTABLE)
-				v.flags |= DG_USER_EXEC;
-			if (q.vma_flags & PROCMAP_QUERY_VMA_SHARED)
-				v.flags |= DG_USER_SHARED;
 			rc = match_vma(c, &v, NULL);
 			if (rc)
 				return rc;
@@ -368,6 +376,8 @@ static int check_link(struct dg_collector *c, const char *name, enum dg_use use,
 			return 0;
 		u.use = DG_USE_DEVICE;
 		u.fs = fs ? fs : c->res->target->fs_list;
+		if (c->count_only)
+			return add_user(c, &u, NULL);
 		n = readlinkat(c->procfd, path, target, sizeof(target) - 1);
 		target[n > 0 ? n : 0] = '\0';
 		return add_user(c, &u, target);
@@ -384,6 +394,8 @@ static int check_link(struct dg_collector *c, const char *name, enum dg_use use,
 			return 0;
 		u.owner = w->owner;
 	}
+	if (c->count_only)
+		return add_user(c, &u, NULL);
 	n = readlinkat(c->procfd, path, target, sizeof(target) - 1);
 	target[n > 0 ? n : 0] = '\0';
 	return add_user(c, &u, target);
@@ -392,8 +404,7 @@ static int check_link(struct dg_collector *c, const char *name, enum dg_use use,
 static int scan_links(struct dg_collector *c)
 {
 	char path[64];
-	struct dirent *de;
-	DIR *dir;
+	struct dirent64 *de;
 	int dfd, rc = 0;
 
 	if (c->whole) {
@@ -415,22 +426,28 @@ static int scan_links(struct dg_collector *c)
 	dfd = openat(c->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return errno == EACCES ? -EACCES : 0;
-	dir = fdopendir(dfd);
-	if (!dir) {
-		close(dfd);
-		return 0;
-	}
-	while ((de = readdir(dir))) {
-		char name[NAME_MAX + 8];
+	/*
+	 * getdents64 into the collector's buffer, not readdir: opendir()
+	 * allocates 32 KiB and checks the descriptor with fcntl(), for every
+	 * process.
+	 */
+	while (!rc) {
+		ssize_t n = getdents64(dfd, c->dents, sizeof(c->dents));
+		ssize_t off;
 
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(name, sizeof(name), "fd/%s", de->d_name);
-		rc = check_link(c, name, DG_USE_FD, atoi(de->d_name));
-		if (rc)
+		if (n <= 0)
 			break;
+		for (off = 0; off < n && !rc; off += de->d_reclen) {
+			char name[NAME_MAX + 8];
+
+			de = (struct dirent64 *)(c->dents + off);
+			if (!isdigit((unsigned char)de->d_name[0]))
+				continue;
+			snprintf(name, sizeof(name), "fd/%s", de->d_name);
+			rc = check_link(c, name, DG_USE_FD, atoi(de->d_name));
+		}
 	}
-	closedir(dir);
+	close(dfd);
 	return rc;
 }
 
@@ -510,10 +527,30 @@ static int build_wants(struct dg_collector *c)
 	return 0;
 }
 
+/*
+ * The owner of (fs, ino) among the owners made so far: through @by_ino
+ * (the first owner of each inode number), or, should two filesystems
+ * share the number, the list.
+ */
+static struct dg_owner *owner_of(struct dg_result *res, struct dg_u64map *by_ino, struct dg_fs *fs,
+				 uint64_t ino)
+{
+	struct dg_owner *o = dg_u64map_get(by_ino, ino);
+
+	if (!o || o->fs == fs)
+		return o;
+	dg_owner_foreach(res, o)
+		if (o->fs == fs && o->ino == ino)
+			return o;
+	return NULL;
+}
+
 /* Whole device: each file in use becomes an owner, for paths and counts. */
 static int owners_from_users(struct dg_result *res)
 {
+	struct dg_u64map by_ino = { 0 };
 	struct dg_user *u;
+	int rc = 0;
 
 	dg_user_foreach(res, u) {
 		struct dg_owner *o, tmpl = { .type = DG_OWNER_FILE, .flags = DG_OWNER_NO_RANGE };
@@ -521,23 +558,29 @@ static int owners_from_users(struct dg_result *res)
 		if (u->use == DG_USE_DEVICE)
 			continue;
 
-		dg_owner_foreach(res, o)
-			if (o->fs == u->fs && o->ino == u->ino)
-				break;
+		o = owner_of(res, &by_ino, u->fs, u->ino);
 		if (!o) {
 			tmpl.ino = u->ino;
 			tmpl.path = u->fs->dax_ino ? u->fs->devname : NULL;
 			if (u->use == DG_USE_CWD || u->use == DG_USE_ROOT)
 				tmpl.flags |= DG_OWNER_DIRECTORY;
 			o = dg_result_add_owner(res, u->fs, &tmpl);
-			if (!o)
-				return -ENOMEM;
+			if (!o) {
+				rc = -ENOMEM;
+				break;
+			}
+			if (!dg_u64map_get(&by_ino, u->ino)) {
+				rc = dg_u64map_put(&by_ino, u->ino, o);
+				if (rc)
+					break;
+			}
 		}
 		if (u->path && path_is_deleted(u->path))
 			o->flags |= DG_OWNER_UNLINKED;
 		u->owner = o;
 	}
-	return 0;
+	dg_u64map_free(&by_ino);
+	return rc;
 }
 
 /*
@@ -556,6 +599,18 @@ static bool dg_use_procmap_query(void)
 	return env && !strcmp(env, "query");
 }
 
+/*
+ * DAXGUARD_MAPS=text never queries, not even for the re-check of one
+ * mapping before a signal (dg_collector_recheck): what a kernel before
+ * 6.11 does, for the tests.
+ */
+static bool dg_no_procmap_query(void)
+{
+	const char *env = getenv("DAXGUARD_MAPS");
+
+	return env && !strcmp(env, "text");
+}
+
 int dg_collector_new(struct dg_result *res, bool count_only, struct dg_collector **out)
 {
 	struct dg_collector *c = calloc(1, sizeof(*c));
@@ -568,6 +623,7 @@ int dg_collector_new(struct dg_result *res, bool count_only, struct dg_collector
 	c->count_only = count_only;
 	c->mapsfd = -1;
 	c->use_procmap_query = dg_use_procmap_query();
+	c->no_procmap_query = dg_no_procmap_query();
 	c->page_mask = ~((uint64_t)sysconf(_SC_PAGESIZE) - 1);
 	c->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c->procfd < 0) {
@@ -606,6 +662,79 @@ int dg_collector_scan(struct dg_collector *c, pid_t pid)
 		return 0; /* nothing a process could map */
 	rc = scan_process(c, pid);
 	return rc < 0 ? rc : (int)c->count;
+}
+
+/*
+ * Is the mapping found at u->vm_start still one of ours?  One query for
+ * that address, matched the way the scan matches (the same file, pages of
+ * the range in question): the process may have unmapped it since, or put
+ * something else there.
+ */
+static int recheck_map(struct dg_collector *c, const struct dg_user *u)
+{
+	struct procmap_query q = {
+		.size = sizeof(q),
+		.query_flags = PROCMAP_QUERY_FILE_BACKED_VMA,
+		.query_addr = u->vm_start,
+	};
+	char path[64];
+	int rc = 0;
+
+	if (c->no_procmap_query)
+		return -ENOTTY;
+	snprintf(path, sizeof(path), "%d/maps", c->pid);
+	c->mapsfd = openat(c->procfd, path, O_RDONLY | O_CLOEXEC);
+	if (c->mapsfd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	if (ioctl(c->mapsfd, PROCMAP_QUERY, &q) == 0) {
+		struct vma v = vma_of_query(&q);
+
+		rc = match_vma(c, &v, NULL);
+	} else if (errno == ENOTTY || errno == EINVAL) {
+		c->no_procmap_query = true;
+		rc = -ENOTTY;
+	} else if (errno != ENOENT) {
+		/* ENOENT: nothing mapped there any more */
+		rc = -errno;
+	}
+	close(c->mapsfd);
+	c->mapsfd = -1;
+	return rc;
+}
+
+int dg_collector_recheck(struct dg_collector *c, const struct dg_user *u)
+{
+	char name[32];
+	int rc;
+
+	if (!c->count_only)
+		return -EINVAL;
+	c->count = 0;
+	c->pid = u->pid;
+	c->have_comm = false;
+	switch (u->use) {
+	case DG_USE_MAP:
+		rc = recheck_map(c, u);
+		break;
+	case DG_USE_FD:
+	case DG_USE_DEVICE:
+		snprintf(name, sizeof(name), "fd/%d", u->fd);
+		rc = check_link(c, name, DG_USE_FD, u->fd);
+		break;
+	case DG_USE_CWD:
+		rc = check_link(c, "cwd", DG_USE_CWD, -1);
+		break;
+	case DG_USE_ROOT:
+		rc = check_link(c, "root", DG_USE_ROOT, -1);
+		break;
+	case DG_USE_EXE:
+		rc = check_link(c, "exe", DG_USE_EXE, -1);
+		break;
+	default:
+		rc = -ENOTTY;
+		break;
+	}
+	return rc < 0 ? rc : c->count > 0;
 }
 
 /*

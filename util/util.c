@@ -60,3 +60,68 @@ const char *dg_size_str(uint64_t bytes, char *buf, size_t size)
 		snprintf(buf, size, "%.1f %s", v, units[u]);
 	return buf;
 }
+
+static size_t u64map_slot(uint64_t key, size_t cap)
+{
+	/* Fibonacci hashing: pids and inode numbers come in runs */
+	return (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 32) & (cap - 1);
+}
+
+void *dg_u64map_get(const struct dg_u64map *m, uint64_t key)
+{
+	size_t i;
+
+	if (!m->cap)
+		return NULL;
+	for (i = u64map_slot(key, m->cap); m->vals[i]; i = (i + 1) & (m->cap - 1))
+		if (m->keys[i] == key)
+			return m->vals[i];
+	return NULL;
+}
+
+static int u64map_grow(struct dg_u64map *m)
+{
+	struct dg_u64map n = { .cap = m->cap ? m->cap * 2 : 64 };
+	size_t i;
+
+	n.keys = calloc(n.cap, sizeof(*n.keys));
+	n.vals = calloc(n.cap, sizeof(*n.vals));
+	if (!n.keys || !n.vals) {
+		dg_u64map_free(&n);
+		return -ENOMEM;
+	}
+	for (i = 0; i < m->cap; i++)
+		if (m->vals[i])
+			dg_u64map_put(&n, m->keys[i], m->vals[i]);
+	dg_u64map_free(m);
+	*m = n;
+	return 0;
+}
+
+int dg_u64map_put(struct dg_u64map *m, uint64_t key, void *val)
+{
+	size_t i;
+
+	if (!val)
+		return -EINVAL;
+	if ((m->nr + 1) * 4 > m->cap * 3 && u64map_grow(m))
+		return -ENOMEM;
+	for (i = u64map_slot(key, m->cap); m->vals[i]; i = (i + 1) & (m->cap - 1))
+		if (m->keys[i] == key) {
+			m->vals[i] = val;
+			return 0;
+		}
+	m->keys[i] = key;
+	m->vals[i] = val;
+	m->nr++;
+	return 0;
+}
+
+void dg_u64map_free(struct dg_u64map *m)
+{
+	free(m->keys);
+	free(m->vals);
+	m->keys = NULL;
+	m->vals = NULL;
+	m->cap = m->nr = 0;
+}

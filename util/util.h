@@ -37,4 +37,20 @@ int dg_read_u64(int dirfd, const char *path, uint64_t *val);
 /* "1.5 GiB" style, into @buf; returns @buf. */
 const char *dg_size_str(uint64_t bytes, char *buf, size_t size);
 
+/*
+ * A map from 64-bit keys (pids, inode numbers) to pointers, for lookups
+ * that were linear searches of lists thousands long: open addressing,
+ * grown at three quarters full.  NULL values are not stored.
+ */
+struct dg_u64map {
+	uint64_t *keys;
+	void **vals;
+	size_t cap, nr;
+};
+
+void *dg_u64map_get(const struct dg_u64map *m, uint64_t key);
+/* add or replace; returns 0 or -ENOMEM */
+int dg_u64map_put(struct dg_u64map *m, uint64_t key, void *val);
+void dg_u64map_free(struct dg_u64map *m);
+
 #endif

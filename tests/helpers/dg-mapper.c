@@ -15,13 +15,21 @@
  *   write:PATH:BYTES             create PATH, write BYTES bytes of a fixed
  *                                pattern (no fsync) and keep the fd
  *   unlink:PATH                  unlink PATH
+ *   usr1:release                 on SIGUSR1, let go of everything: unmap
+ *                                every map:, point every fd of hold: and
+ *                                write: at /dev/null (same numbers), chdir /
+ *   usr1:move                    on SIGUSR1, move every map: to another
+ *                                address (mremap), and put anonymous memory
+ *                                where it was: still a user, elsewhere
  *
  * The ops run in order.  Then "ready\n" is written to READYFILE (through a
  * rename, so a reader never sees a partial file) or to stdout, and the
- * helper waits in pause() until it is killed.  Numbers are decimal or 0x
- * hex.  On error it prints "dg-mapper: OBJECT: cause" and exits 1.
+ * helper waits until it is killed.  After a usr1: action it writes "usr1\n"
+ * there the same way.  Numbers are decimal or 0x hex.  On error it prints
+ * "dg-mapper: OBJECT: cause" and exits 1.
  */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -33,6 +41,16 @@
 #include <unistd.h>
 
 static const char *prog = "dg-mapper";
+
+/* what map:, hold: and write: made, for usr1: */
+#define MAX_USES 64
+static struct {
+	void *addr;
+	size_t length;
+} maps[MAX_USES];
+static int fds[MAX_USES];
+static int nr_maps, nr_fds;
+static enum { USR1_NONE, USR1_RELEASE, USR1_MOVE } usr1;
 
 static void die(const char *object, const char *cause)
 {
@@ -54,7 +72,8 @@ static void usage(FILE *out, int status)
 		"  cwd:DIR\n"
 		"  root:DIR\n"
 		"  write:PATH:BYTES\n"
-		"  unlink:PATH\n",
+		"  unlink:PATH\n"
+		"  usr1:release | usr1:move\n",
 		prog);
 	exit(status);
 }
@@ -156,13 +175,27 @@ static void op_map(char *arg, const char *op)
 	for (i = 0; i < length; i += page_size)
 		sum += p[i];
 	(void)sum;
+	if (nr_maps == MAX_USES)
+		die(op, "too many uses");
+	maps[nr_maps].addr = addr;
+	maps[nr_maps++].length = length;
+}
+
+static void keep_fd(int fd, const char *op)
+{
+	if (nr_fds == MAX_USES)
+		die(op, "too many uses");
+	fds[nr_fds++] = fd;
 }
 
 static void op_hold(const char *path)
 {
 	/* the descriptor is kept open on purpose */
-	if (open(path, O_RDONLY) < 0)
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
 		die_errno(path);
+	keep_fd(fd, path);
 }
 
 static void op_cwd(const char *dir)
@@ -213,6 +246,54 @@ static void op_write(char *arg, const char *op)
 		done += ret;
 	}
 	/* the descriptor is kept open on purpose, and no fsync */
+	keep_fd(fd, path);
+}
+
+static void op_usr1(const char *what)
+{
+	if (strcmp(what, "release") == 0)
+		usr1 = USR1_RELEASE;
+	else if (strcmp(what, "move") == 0)
+		usr1 = USR1_MOVE;
+	else
+		die(what, "not release or move");
+}
+
+static void do_release(void)
+{
+	int i, null = open("/dev/null", O_RDONLY);
+
+	if (null < 0)
+		die_errno("/dev/null");
+	for (i = 0; i < nr_maps; i++)
+		if (munmap(maps[i].addr, maps[i].length) < 0)
+			die_errno("munmap");
+	for (i = 0; i < nr_fds; i++)
+		if (dup2(null, fds[i]) < 0)
+			die_errno("dup2");
+	close(null);
+	if (chdir("/") < 0)
+		die_errno("/");
+}
+
+static void do_move(void)
+{
+	int i;
+
+	for (i = 0; i < nr_maps; i++) {
+		void *to =
+			mmap(NULL, maps[i].length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (to == MAP_FAILED)
+			die_errno("mmap");
+		if (mremap(maps[i].addr, maps[i].length, maps[i].length,
+			   MREMAP_MAYMOVE | MREMAP_FIXED, to) == MAP_FAILED)
+			die_errno("mremap");
+		if (mmap(maps[i].addr, maps[i].length, PROT_READ,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+			die_errno("mmap");
+		maps[i].addr = to;
+	}
 }
 
 static void op_unlink(const char *path)
@@ -246,6 +327,8 @@ static void run_op(const char *op)
 		op_write(arg, op);
 	else if (strcmp(copy, "unlink") == 0)
 		op_unlink(arg);
+	else if (strcmp(copy, "usr1") == 0)
+		op_usr1(arg);
 	else
 		die(op, "invalid operation");
 	free(copy);
@@ -285,10 +368,10 @@ static void ready_open(struct ready *r, const char *path)
 	free(copy);
 }
 
-static void signal_ready(struct ready *r)
+static void signal_ready(struct ready *r, const char *msg)
 {
-	static const char msg[] = "ready\n";
 	char tmp[64];
+	ssize_t len = (ssize_t)strlen(msg);
 	int fd;
 
 	if (!r->name) {
@@ -300,19 +383,28 @@ static void signal_ready(struct ready *r)
 	fd = openat(r->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		die_errno(r->name);
-	if (write(fd, msg, sizeof(msg) - 1) != sizeof(msg) - 1)
+	if (write(fd, msg, (size_t)len) != len)
 		die_errno(r->name);
 	if (close(fd) < 0)
 		die_errno(r->name);
 	if (renameat(r->dirfd, tmp, r->dirfd, r->base) < 0)
 		die_errno(r->name);
-	close(r->dirfd);
-	free(r->base);
+}
+
+static bool usr1_wanted(int argc, char **argv)
+{
+	int i;
+
+	for (i = optind; i < argc; i++)
+		if (strncmp(argv[i], "usr1:", 5) == 0)
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
 {
 	struct ready ready = { .name = NULL, .dirfd = -1 };
+	sigset_t set;
 	int opt, i;
 
 	while ((opt = getopt(argc, argv, "+hr:")) != -1) {
@@ -330,11 +422,31 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		usage(stderr, 1);
 
+	/* blocked before the ops: a SIGUSR1 sent once we are ready waits */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	if (usr1_wanted(argc, argv) && sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		die_errno("sigprocmask");
 	for (i = optind; i < argc; i++)
 		run_op(argv[i]);
 
-	signal_ready(&ready);
+	signal_ready(&ready, "ready\n");
+	if (usr1 == USR1_NONE && ready.name) {
+		/* nothing more to say: keep no descriptor but the uses */
+		close(ready.dirfd);
+		free(ready.base);
+	}
 
+	if (usr1 != USR1_NONE) {
+		while (sigwaitinfo(&set, NULL) < 0)
+			if (errno != EINTR)
+				die_errno("sigwaitinfo");
+		if (usr1 == USR1_RELEASE)
+			do_release();
+		else
+			do_move();
+		signal_ready(&ready, "usr1\n");
+	}
 	for (;;)
 		pause();
 	return 0;
