@@ -36,6 +36,8 @@ set -euo pipefail
 export LC_ALL=C
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 BUILD=${BUILD:-$ROOT/build}
 DAXGUARD=${DAXGUARD:-$BUILD/daxguard/daxguard}
 DG_MKFILES=${DG_MKFILES:-$BUILD/bench/dg-mkfiles}
@@ -85,17 +87,6 @@ A quick smoke run: $0 --files 500 --procs 50 --runs 2 --warmup 0
 EOF
 }
 
-die()
-{
-	echo "$prog: $*" >&2
-	exit 1
-}
-
-need_number()
-{
-	[[ $2 =~ ^[0-9]+$ ]] || die "$1: '$2' is not a number"
-}
-
 while (($#)); do
 	case $1 in
 	--files | --procs | --runs | --warmup | --seed)
@@ -142,18 +133,6 @@ done
 
 # ------------------------------------------------------------------------
 # Tools
-
-need_tool()
-{
-	local tool=$1 pkg=$2
-
-	command -v "$tool" >/dev/null && return 0
-	echo "$prog: installing $pkg for $tool" >&2
-	apt-get install -y "$pkg" >/dev/null 2>&1 ||
-		{ apt-get update >/dev/null 2>&1 && apt-get install -y "$pkg" >/dev/null; } ||
-		die "$tool is missing and 'apt-get install $pkg' failed"
-	command -v "$tool" >/dev/null || die "$tool is still missing after installing $pkg"
-}
 
 need_tool mkfs.xfs xfsprogs
 need_tool losetup mount
@@ -248,34 +227,7 @@ cleanup()
 	fi
 	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
-# Run a long step in the background, so that a signal to this script is
-# acted on at once rather than when the step ends.
-run_bg()
-{
-	"$@" &
-	bg_pid=$!
-	wait "$bg_pid"
-	bg_pid=
-}
-
-now_us()
-{
-	local t=$EPOCHREALTIME
-
-	echo "${t/./}"
-}
-
-seconds_since()
-{
-	local t=$EPOCHREALTIME
-
-	awk -v a="$1" -v b="${t/./}" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'
-}
+bench_traps
 
 work=$(mktemp -d /var/tmp/dg-bench-remove.XXXXXX)
 mnt=$work/mnt
@@ -589,18 +541,6 @@ echo "  $((warmup + runs)) rounds of each: $(seconds_since "$t") s"
 # ------------------------------------------------------------------------
 # Results
 
-# median, min and max of NAME's samples, in milliseconds
-stats()
-{
-	tr ' ' '\n' <<<"${samples[$1]:-}" | grep . | sort -n | awk '
-		{ v[NR] = $1 }
-		END {
-			if (!NR) { print "- - -"; exit }
-			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%.1f %.1f %.1f\n", m / 1000, v[1] / 1000, v[NR] / 1000
-		}'
-}
-
 declare -A median
 row()
 {
@@ -609,22 +549,6 @@ row()
 	read -r m lo hi < <(stats "$name")
 	median[$name]=$m
 	printf "  %-52s %8s %8s %8s\n" "$label" "$m" "$lo" "$hi"
-}
-
-# median over the rounds of NUM's time / DEN's time in the same round
-paired()
-{
-	awk -v a="${samples[$1]:-}" -v b="${samples[$2]:-}" 'BEGIN {
-		n = split(a, x, " ")
-		split(b, y, " ")
-		for (i = 1; i <= n; i++)
-			r[i] = y[i] > 0 ? x[i] / y[i] : 0
-		for (i = 2; i <= n; i++)
-			for (j = i; j > 1 && r[j - 1] > r[j]; j--) {
-				t = r[j]; r[j] = r[j - 1]; r[j - 1] = t
-			}
-		printf "%.2f", n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
-	}'
 }
 
 echo

@@ -29,6 +29,8 @@ set -euo pipefail
 export LC_ALL=C
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 BUILD=${BUILD:-$ROOT/build}
 DAXGUARD=${DAXGUARD:-$BUILD/daxguard/daxguard}
 DG_MKFILES=${DG_MKFILES:-$BUILD/bench/dg-mkfiles}
@@ -80,17 +82,6 @@ A quick smoke run: $0 --files 2000 --procs 50 --runs 5 --warmup 1
 EOF
 }
 
-die()
-{
-	echo "$prog: $*" >&2
-	exit 1
-}
-
-need_number()
-{
-	[[ $2 =~ ^[0-9]+$ ]] || die "$1: '$2' is not a number"
-}
-
 while (($#)); do
 	case $1 in
 	--files | --procs | --runs | --warmup | --hit | --seed)
@@ -130,18 +121,6 @@ done
 
 # ------------------------------------------------------------------------
 # Tools
-
-need_tool()
-{
-	local tool=$1 pkg=$2
-
-	command -v "$tool" >/dev/null && return 0
-	echo "$prog: installing $pkg for $tool" >&2
-	apt-get install -y "$pkg" >/dev/null 2>&1 ||
-		{ apt-get update >/dev/null 2>&1 && apt-get install -y "$pkg" >/dev/null; } ||
-		die "$tool is missing and 'apt-get install $pkg' failed"
-	command -v "$tool" >/dev/null || die "$tool is still missing after installing $pkg"
-}
 
 need_tool mkfs.xfs xfsprogs
 need_tool xfs_io xfsprogs
@@ -210,34 +189,7 @@ cleanup()
 	fi
 	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
-# Run a long step in the background, so that a signal to this script is
-# acted on at once rather than when the step ends.
-run_bg()
-{
-	"$@" &
-	bg_pid=$!
-	wait "$bg_pid"
-	bg_pid=
-}
-
-now_us()
-{
-	local t=$EPOCHREALTIME
-
-	echo "${t/./}"
-}
-
-seconds_since()
-{
-	local t=$EPOCHREALTIME
-
-	awk -v a="$1" -v b="${t/./}" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'
-}
+bench_traps
 
 work=$(mktemp -d /var/tmp/dg-bench-who.XXXXXX)
 mnt=$work/mnt
@@ -441,17 +393,6 @@ if ((${#status_bad[@]})); then
 	loud "daxguard exited with status ${status_bad[0]} in ${#status_bad[@]} of $runs timed runs"
 fi
 
-# median, min and max of NAME's samples, in milliseconds
-stats()
-{
-	tr ' ' '\n' <<<"${samples[$1]}" | grep . | sort -n | awk '
-		{ v[NR] = $1 }
-		END {
-			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%.1f %.1f %.1f\n", m / 1000, v[1] / 1000, v[NR] / 1000
-		}'
-}
-
 declare -A median
 row()
 {
@@ -475,23 +416,6 @@ row raw "dg-readmaps: every maps file, in C (info)"
 row fsmap "xfs_io fsmap of the page (reverse map only; info)"
 
 missed=false
-# median over the rounds of NUM's time / DEN's time in the same round:
-# less sensitive than a ratio of medians to load that comes and goes
-paired()
-{
-	awk -v a="${samples[$1]}" -v b="${samples[$2]}" 'BEGIN {
-		n = split(a, x, " ")
-		split(b, y, " ")
-		for (i = 1; i <= n; i++)
-			r[i] = y[i] > 0 ? x[i] / y[i] : 0
-		for (i = 2; i <= n; i++)	# insertion sort: n is small
-			for (j = i; j > 1 && r[j - 1] > r[j]; j--) {
-				t = r[j]; r[j] = r[j - 1]; r[j - 1] = t
-			}
-		printf "%.2f", n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
-	}'
-}
-
 ratio()
 {
 	local label=$1 a=$2 b=$3 op=$4 goal=$5 num den r verdict

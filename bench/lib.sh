@@ -1,0 +1,90 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# bench/lib.sh: what the benchmark scripts share.  Sourced after each sets
+# ROOT and prog; stats and paired read the script's "samples" array
+# (name -> space-separated milliseconds).
+
+# bench_traps: the script's cleanup() runs on every way out
+bench_traps()
+{
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+}
+
+die()
+{
+	echo "$prog: $*" >&2
+	exit 1
+}
+
+need_number()
+{
+	[[ $2 =~ ^[0-9]+$ ]] || die "$1: '$2' is not a number"
+}
+
+need_tool()
+{
+	local tool=$1 pkg=$2
+
+	command -v "$tool" >/dev/null && return 0
+	echo "$prog: installing $pkg for $tool" >&2
+	apt-get install -y "$pkg" >/dev/null 2>&1 ||
+		{ apt-get update >/dev/null 2>&1 && apt-get install -y "$pkg" >/dev/null; } ||
+		die "$tool is missing and 'apt-get install $pkg' failed"
+	command -v "$tool" >/dev/null || die "$tool is still missing after installing $pkg"
+}
+
+# Run a long step in the background, so that a signal to this script is
+# acted on at once rather than when the step ends.
+run_bg()
+{
+	"$@" &
+	bg_pid=$!
+	wait "$bg_pid"
+	bg_pid=
+}
+
+now_us()
+{
+	local t=$EPOCHREALTIME
+
+	echo "${t/./}"
+}
+
+seconds_since()
+{
+	local t=$EPOCHREALTIME
+
+	awk -v a="$1" -v b="${t/./}" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'
+}
+
+# median, min and max of NAME's samples, in milliseconds
+stats()
+{
+	tr ' ' '\n' <<<"${samples[$1]:-}" | grep . | sort -n | awk '
+		{ v[NR] = $1 }
+		END {
+			if (!NR) { print "- - -"; exit }
+			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "%.1f %.1f %.1f\n", m / 1000, v[1] / 1000, v[NR] / 1000
+		}'
+}
+
+# median over the rounds of NUM's time / DEN's time in the same round
+paired()
+{
+	awk -v a="${samples[$1]:-}" -v b="${samples[$2]:-}" 'BEGIN {
+		n = split(a, x, " ")
+		split(b, y, " ")
+		for (i = 1; i <= n; i++)
+			r[i] = y[i] > 0 ? x[i] / y[i] : 0
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && r[j - 1] > r[j]; j--) {
+				t = r[j]; r[j] = r[j - 1]; r[j - 1] = t
+			}
+		printf "%.2f", n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+	}'
+}
