@@ -402,6 +402,15 @@ dg_setup_fs()
 		DG_FSTYPE=xfs
 		DG_EXPECT_RMAP=""
 		;;
+	xfs-odd)
+		# what the XFS inode reader must not take for granted: 1 KiB
+		# blocks (two inodes a block), 64-bit extent counters, the
+		# old timestamp format; reflink on, rmapbt off
+		dg_require_fs xfs
+		dg_mkfs_loop xfs 320 -b size=1024 -i nrext64=1 -m rmapbt=0,bigtime=0
+		DG_FSTYPE=xfs
+		DG_EXPECT_RMAP=""
+		;;
 	ext4)
 		dg_require_fs ext4
 		dg_mkfs_loop ext4 128
@@ -409,7 +418,7 @@ dg_setup_fs()
 		DG_EXPECT_RMAP=""
 		;;
 	*)
-		dg_fail "unknown filesystem kind '$1' (xfs-rmap, xfs-normap, ext4)"
+		dg_fail "unknown filesystem kind '$1' (xfs-rmap, xfs-normap, xfs-odd, ext4)"
 		;;
 	esac
 }

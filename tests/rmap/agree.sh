@@ -17,7 +17,7 @@
 
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 
-kind=${1:?usage: agree.sh xfs-rmap|xfs-normap|ext4 [SEED]}
+kind=${1:?usage: agree.sh xfs-rmap|xfs-normap|xfs-odd|ext4 [SEED]}
 seed=${2:-${DG_SEED:-$(( $(date +%s) % 32768 ))}}
 
 dg_require_root
@@ -27,12 +27,15 @@ dg_setup_fs "$kind"
 
 case $kind in
 xfs-rmap) backends="xfs-rmapbt xfs-bulkstat xfs-bulkstat:handle fiemap" ;;
-xfs-normap) backends="xfs-bulkstat xfs-bulkstat:handle fiemap" ;;
+xfs-normap | xfs-odd) backends="xfs-bulkstat xfs-bulkstat:handle fiemap" ;;
 ext4) backends="ext4-libext2fs fiemap" ;;
 esac
 RANDOM=$seed
 dg_log "seed $seed (rerun with DG_SEED=$seed)"
 trap 'rc=$?; [ $rc -eq 0 ] || echo "# seed was $seed"; (exit $rc); dg_exit_trap' EXIT
+
+# the filesystem's block size: owners are compared block by block
+G=$(stat -f -c %S "$MNT")
 
 # ---------------------------------------------------------------- files
 for d in 0 1 2 3 4 5 6 7; do mkdir -p "$MNT/d$d"; done
@@ -48,7 +51,7 @@ xfs_io -f -c "pwrite -q 0 8k" -c "pwrite -q 1m 12k" -c "pwrite -q 3m 4k" \
 cmds=()
 for i in $(seq 0 39); do cmds+=(-c "pwrite -q $((i * 65536)) 4096"); done
 xfs_io -f "${cmds[@]}" -c fsync "$MNT/btree"
-if [[ $kind == xfs-rmap ]]; then
+if [[ $kind == xfs-rmap || $kind == xfs-odd ]]; then
 	cp --reflink=always "$MNT/frag1" "$MNT/frag1.clone" ||
 		dg_fail "reflink copy failed"
 fi
@@ -128,13 +131,13 @@ gone_off=$(dg_devoff "$gone_fd" 8192)
 ranges+=("$gone_off 4096")
 printf '%s\n' "${ranges[@]}" >"$DG_TMP/ranges"
 
-# The owners a run names, one line per 4 KiB block:
+# The owners a run names, one line per filesystem block:
 # "device-offset inode file-offset", with "attr" for xattr blocks and
 # "map" for extent-map blocks in place of the file offset.
 blocks()
 {
-	jq -r '.owners[] | select(.type == "file") | . as $o
-		| range(0; .length; 4096) as $k
+	jq -r --argjson g "$G" '.owners[] | select(.type == "file") | . as $o
+		| range(0; .length; $g) as $k
 		| [($o.offset + $k), $o.inode,
 		   (if ($o.flags | index("attr_fork")) then "attr"
 		    elif ($o.flags | index("extent_map")) then "map"
@@ -153,7 +156,7 @@ ground_truth()
 			dg_extents "$f" | sed "s/^/$ino /"
 		done
 		dg_extents "$gone_fd" | sed "s/^/$gone_ino /"
-	} | awk -v rfile="$1" '
+	} | awk -v rfile="$1" -v g="$G" '
 		BEGIN { while ((getline l < rfile) > 0) { split(l, r, " ");
 			rs[n] = r[1]; re[n] = r[1] + r[2]; n++ } }
 		{
@@ -161,7 +164,7 @@ ground_truth()
 			for (i = 0; i < n; i++) {
 				s = po > rs[i] ? po : rs[i]
 				e = po + len < re[i] ? po + len : re[i]
-				for (b = s; b < e; b += 4096)
+				for (b = s; b < e; b += g)
 					printf "%.0f\t%s\t%.0f\n", b, ino, lo + b - po
 			}
 		}' | sort -u
