@@ -156,7 +156,7 @@ ground_truth()
 			dg_extents "$f" | sed "s/^/$ino /"
 		done
 		dg_extents "$gone_fd" | sed "s/^/$gone_ino /"
-	} | awk -v rfile="$1" -v g="$G" '
+	} | tee "$DG_TMP/truth.ext" | awk -v rfile="$1" -v g="$G" '
 		BEGIN { while ((getline l < rfile) > 0) { split(l, r, " ");
 			rs[n] = r[1]; re[n] = r[1] + r[2]; n++ } }
 		{
@@ -225,6 +225,25 @@ for b in $backends; do
 	fi
 done
 
+# the files a difference is about, as FIEMAP and the kernel's rmap see
+# them now
+first_try_files()
+{
+	local ino f
+
+	for ino in $(grep '^[-+][0-9]' "$1" | cut -f2 | sort -u | head -3); do
+		f=$(find "$MNT" -xdev -inum "$ino" | head -1)
+		echo "# inode $ino: ${f:-?}"
+		# what the ground truth was made of
+		grep "^$ino " "$DG_TMP/truth.ext" | sed 's/^/#   truth: /'
+		[[ -n $f ]] || continue
+		xfs_io -r -c "fiemap -v" "$f" | sed 's/^/#   /'
+		if [[ $kind == xfs-rmap ]]; then
+			xfs_io -r -c "fsmap -d" "$MNT" | grep -w "inode $ino" | sed 's/^/#   fsmap /'
+		fi
+	done
+}
+
 ground_truth "$DG_TMP/ranges" >"$DG_TMP/truth"
 data_only <"$DG_TMP/$first.blocks" >"$DG_TMP/data"
 if ! diff -q "$DG_TMP/truth" "$DG_TMP/data" >/dev/null; then
@@ -232,7 +251,10 @@ if ! diff -q "$DG_TMP/truth" "$DG_TMP/data" >/dev/null; then
 	# file, taken after the backends ran, showed an extent shorter than
 	# both backends had.  Ask again, back to back, before calling it a
 	# difference, and keep the evidence.
-	diff -u "$DG_TMP/truth" "$DG_TMP/data" | head -20 | sed 's/^/# first try: /'
+	# (not "diff | head": under set -e and pipefail that ended the test)
+	diff -u "$DG_TMP/truth" "$DG_TMP/data" >"$DG_TMP/diff1" || true
+	sed 's/^/# first try: /' "$DG_TMP/diff1" | head -40
+	first_try_files "$DG_TMP/diff1"
 	sync
 	DG_JSON=$("$DAXGUARD" who "$DEV" "${args[@]}" --rmap "$first" --no-users -J) ||
 		dg_fail "daxguard who --rmap $first failed"
@@ -240,13 +262,8 @@ if ! diff -q "$DG_TMP/truth" "$DG_TMP/data" >/dev/null; then
 	ground_truth "$DG_TMP/ranges" >"$DG_TMP/truth"
 fi
 if ! diff -u "$DG_TMP/truth" "$DG_TMP/data" >"$DG_TMP/diff"; then
-	head -20 "$DG_TMP/diff" >&2
-	# the files concerned, as FIEMAP and filefrag show them now
-	for ino in $(grep '^[-+][0-9]' "$DG_TMP/diff" | cut -f2 | sort -u | head -3); do
-		f=$(find "$MNT" -xdev -inum "$ino" | head -1)
-		echo "# inode $ino: ${f:-?}" >&2
-		[[ -n $f ]] && { xfs_io -r -c "fiemap -v" "$f"; filefrag -v "$f"; } >&2
-	done
+	head -40 "$DG_TMP/diff" >&2
+	first_try_files "$DG_TMP/diff" >&2
 	dg_fail "file data owners differ from FIEMAP of every file"
 fi
 dg_ok "file data owners equal FIEMAP of every file ($(wc -l <"$DG_TMP/truth") blocks)"
