@@ -182,6 +182,10 @@ find "$MNT" -xdev -type d -printf '%i\n' >"$DG_TMP/dirinos"
 args=()
 while read -r off len; do args+=(--offset "$off" --length "$len"); done <"$DG_TMP/ranges"
 
+# FIEMAP of every file, just before the backends run (and again after)
+ground_truth "$DG_TMP/ranges" >"$DG_TMP/truth0"
+cp "$DG_TMP/truth.ext" "$DG_TMP/truth0.ext"
+
 first=""
 for b in $backends; do
 	# "xfs-bulkstat:handle": the same backend, every inode mapped through
@@ -246,12 +250,15 @@ first_try_files()
 
 ground_truth "$DG_TMP/ranges" >"$DG_TMP/truth"
 data_only <"$DG_TMP/$first.blocks" >"$DG_TMP/data"
-if ! diff -q "$DG_TMP/truth" "$DG_TMP/data" >/dev/null; then
-	# Once seen under heavy load (ext4, sanitizer run): FIEMAP of every
-	# file, taken after the backends ran, showed an extent shorter than
-	# both backends had.  Ask again, back to back, before calling it a
-	# difference, and keep the evidence.
-	# (not "diff | head": under set -e and pipefail that ended the test)
+# The backends ran between two FIEMAP passes; their answer must equal one
+# of them.  In CI, three times in a few hundred runs, only on rmapbt=1 and
+# only for unwritten extents, FIEMAP taken after the backends lacked
+# extents that GETFSMAP (all backends) had, and that FIEMAP and GETFSMAP
+# both showed again a moment later.
+if ! cmp -s "$DG_TMP/truth" "$DG_TMP/data" && ! cmp -s "$DG_TMP/truth0" "$DG_TMP/data"; then
+	# Ask again, back to back, before calling it a difference, and keep
+	# the evidence.  (Not "diff | head": under set -e and pipefail that
+	# ended the test.)
 	diff -u "$DG_TMP/truth" "$DG_TMP/data" >"$DG_TMP/diff1" || true
 	sed 's/^/# first try: /' "$DG_TMP/diff1" | head -40
 	first_try_files "$DG_TMP/diff1"
@@ -260,6 +267,11 @@ if ! diff -q "$DG_TMP/truth" "$DG_TMP/data" >/dev/null; then
 		dg_fail "daxguard who --rmap $first failed"
 	blocks <<<"$DG_JSON" | grep -v $'\tmap$' | data_only >"$DG_TMP/data" || true
 	ground_truth "$DG_TMP/ranges" >"$DG_TMP/truth"
+fi
+if cmp -s "$DG_TMP/truth0" "$DG_TMP/data" && ! cmp -s "$DG_TMP/truth" "$DG_TMP/data"; then
+	dg_log "FIEMAP changed while the backends ran; they equal FIEMAP taken before them:"
+	diff -u "$DG_TMP/truth0" "$DG_TMP/truth" | head -20 | sed 's/^/#   /' || true
+	cp "$DG_TMP/truth0" "$DG_TMP/truth"
 fi
 if ! diff -u "$DG_TMP/truth" "$DG_TMP/data" >"$DG_TMP/diff"; then
 	head -40 "$DG_TMP/diff" >&2
