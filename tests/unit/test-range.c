@@ -7,16 +7,7 @@
 
 #include "libdaxguard.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                              \
-	do {                                          \
-		if (!(cond)) {                        \
-			fprintf(stderr, __VA_ARGS__); \
-			fputc('\n', stderr);          \
-			failures++;                   \
-		}                                     \
-	} while (0)
+#include "check.h"
 
 static const struct {
 	const char *in;

@@ -6,16 +6,7 @@
 
 #include "util/util.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                              \
-	do {                                          \
-		if (!(cond)) {                        \
-			fprintf(stderr, __VA_ARGS__); \
-			fputc('\n', stderr);          \
-			failures++;                   \
-		}                                     \
-	} while (0)
+#include "check.h"
 
 #define N 20000
 

@@ -14,16 +14,7 @@
 
 #include "lib/private.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                              \
-	do {                                          \
-		if (!(cond)) {                        \
-			fprintf(stderr, __VA_ARGS__); \
-			fputc('\n', stderr);          \
-			failures++;                   \
-		}                                     \
-	} while (0)
+#include "check.h"
 
 #define BS 4096
 #define ISIZE 512
