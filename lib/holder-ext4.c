@@ -135,16 +135,8 @@ static int hit(struct ext4_scan *s, uint64_t pblk, uint64_t lblk, uint64_t len, 
 {
 	uint64_t pstart = pblk * s->blocksize;
 	uint64_t pend = pstart + len * s->blocksize;
-	size_t lo = 0, hi = s->nr;
+	size_t lo = dg_fs_range_first_after(s->ranges, s->nr, pstart);
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (s->ranges[mid].offset + s->ranges[mid].length <= pstart)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	for (; lo < s->nr && s->ranges[lo].offset < pend; lo++) {
 		const struct dg_fs_range *q = &s->ranges[lo];
 		uint64_t st = DG_MAX(pstart, q->offset);

@@ -62,27 +62,11 @@ static int mark_seen(struct dg_fiemap *w, uint64_t ino)
 	return 0;
 }
 
-/* Index of the first range that ends after @pos. */
-static size_t first_range_after(const struct dg_fs_range *r, size_t nr, uint64_t pos)
-{
-	size_t lo = 0, hi = nr;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (r[mid].offset + r[mid].length <= pos)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 static int extent_hits(struct dg_fiemap *w, const struct fiemap_extent *fe, uint64_t ino,
 		       unsigned int oflags, const char *path)
 {
 	uint64_t pstart = fe->fe_physical, pend = pstart + fe->fe_length;
-	size_t i = first_range_after(w->ranges, w->nr, pstart);
+	size_t i = dg_fs_range_first_after(w->ranges, w->nr, pstart);
 	int rc;
 
 	for (; i < w->nr && w->ranges[i].offset < pend; i++) {

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -189,7 +188,6 @@ struct xfs_raw {
 
 struct raw_worker {
 	struct xfs_raw *x;
-	pthread_t thread;
 	uint32_t first_ag, step;
 	struct xfs_bulkstat_req *req;
 	uint8_t *chunk, *blocks;
@@ -209,17 +207,9 @@ struct raw_worker {
 
 static bool meets(const struct xfs_raw *x, uint64_t start, uint64_t len)
 {
-	size_t lo = 0, hi = x->nr;
+	size_t i = dg_fs_range_first_after(x->ranges, x->nr, start);
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (x->ranges[mid].offset + x->ranges[mid].length <= start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < x->nr && x->ranges[lo].offset < start + len;
+	return i < x->nr && x->ranges[i].offset < start + len;
 }
 
 static int raw_read_block(void *arg, uint64_t fsb, void *buf)
@@ -438,11 +428,9 @@ static int xfs_raw_scan(struct dg_fs *fs, int rootfd, const struct dg_fs_range *
 	struct xfs_raw x = { .fs = fs, .rootfd = rootfd, .ranges = ranges, .nr = nr };
 	struct xfs_fsop_geom geo;
 	struct raw_worker *rw;
-	bool started[64] = { false };
 	struct cand *all = NULL;
 	size_t nr_all = 0, i, j;
 	uint64_t parsed = 0, by_handle = 0;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	uint32_t nw, k;
 	const char *env = getenv("DAXGUARD_XFS_INODES");
 	int rc = 0;
@@ -459,8 +447,8 @@ static int xfs_raw_scan(struct dg_fs *fs, int rootfd, const struct dg_fs_range *
 		dbg(ctx, "%s: %s: inodes mapped by handle\n", fs->devname, strerror(errno));
 		return -EOPNOTSUPP;
 	}
-	nw = (uint32_t)DG_MIN(DG_MIN((uint64_t)DG_MAX(cpus, 1L), (uint64_t)x.geo.agcount),
-			      ARRAY_SIZE(started));
+	/* one allocation group at least per worker */
+	nw = (uint32_t)dg_parts_count(x.geo.agcount, 1, DG_MIN(x.geo.agcount, DG_MAX_PARTS));
 	rw = calloc(nw, sizeof(*rw));
 	if (!rw) {
 		close(x.devfd);
@@ -481,15 +469,7 @@ static int xfs_raw_scan(struct dg_fs *fs, int rootfd, const struct dg_fs_range *
 			goto out;
 		}
 	}
-	/* worker 0 is this thread; one that cannot start runs here after it */
-	for (k = 1; k < nw; k++)
-		started[k] = pthread_create(&rw[k].thread, NULL, raw_worker_fn, &rw[k]) == 0;
-	raw_worker_fn(&rw[0]);
-	for (k = 1; k < nw; k++)
-		if (started[k])
-			pthread_join(rw[k].thread, NULL);
-		else
-			raw_worker_fn(&rw[k]);
+	dg_run_parts(rw, sizeof(*rw), nw, raw_worker_fn);
 	for (k = 0; k < nw; k++) {
 		if (!rc)
 			rc = rw[k].rc;

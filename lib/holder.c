@@ -78,3 +78,18 @@ DG_EXPORT int dg_target_set_rmap(struct dg_target *t, const char *name)
 	t->rmap = name ? strdup(name) : NULL;
 	return name && !t->rmap ? -ENOMEM : 0;
 }
+
+size_t dg_fs_range_first_after(const struct dg_fs_range *r, size_t nr, uint64_t pos)
+{
+	size_t lo = 0, hi = nr;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (r[mid].offset + r[mid].length <= pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}

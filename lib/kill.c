@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,8 +351,6 @@ struct verify_part {
 	struct dg_victim **v;
 	bool *ok;
 	size_t nr;
-	pthread_t thread;
-	bool started;
 };
 
 static void *verify_part_fn(void *arg)
@@ -370,13 +367,10 @@ static int verify_all(struct dg_result *res, struct dg_victim **v, bool *ok, siz
 {
 	struct verify_part parts[VERIFY_MAX_THREADS];
 	size_t nparts, per, i;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int rc = 0;
 
 	memset(parts, 0, sizeof(parts));
-	nparts = nr / VERIFY_MIN_PER_THREAD + 1;
-	nparts = DG_MIN(nparts, (size_t)(cpus > 0 ? cpus : 1));
-	nparts = DG_MIN(nparts, (size_t)VERIFY_MAX_THREADS);
+	nparts = dg_parts_count(nr, VERIFY_MIN_PER_THREAD, VERIFY_MAX_THREADS);
 	per = (nr + nparts - 1) / nparts;
 	for (i = 0; i < nparts; i++) {
 		struct verify_part *p = &parts[i];
@@ -389,16 +383,7 @@ static int verify_all(struct dg_result *res, struct dg_victim **v, bool *ok, siz
 		p->ok = ok + first;
 		p->nr = DG_MIN(per, nr - first);
 	}
-	for (i = 1; i < nparts; i++)
-		parts[i].started =
-			pthread_create(&parts[i].thread, NULL, verify_part_fn, &parts[i]) == 0;
-	verify_part_fn(&parts[0]);
-	for (i = 1; i < nparts; i++) {
-		if (parts[i].started)
-			pthread_join(parts[i].thread, NULL);
-		else
-			verify_part_fn(&parts[i]);
-	}
+	dg_run_parts(parts, sizeof(parts[0]), nparts, verify_part_fn);
 out:
 	for (i = 0; i < nparts; i++)
 		dg_collector_free(parts[i].col);

@@ -51,6 +51,15 @@ int dg_fail(struct dg_ctx *ctx, int rc, const char *format, ...)
 	__attribute__((format(printf, 3, 4)));
 void dg_clear_error(struct dg_ctx *ctx);
 
+/*
+ * parallel.c: how many parts (one per CPU, at least @min_per_part items
+ * each, at most @max_parts), and running @fn on each of @nr parts of
+ * @size bytes in @parts, part 0 in this thread.
+ */
+#define DG_MAX_PARTS 64
+size_t dg_parts_count(size_t items, size_t min_per_part, size_t max_parts);
+void dg_run_parts(void *parts, size_t size, size_t nr, void *(*fn)(void *));
+
 /* ------------------------------------------------------------------ */
 /* Topology */
 
@@ -194,6 +203,9 @@ extern const struct dg_holder_ops dg_holder_devdax;
 int dg_holder_probe(struct dg_fs *fs, int rootfd, const struct dg_holder_ops **ops);
 
 extern const struct dg_holder_ops dg_holder_xfs_bulkstat;
+
+/* holder.c: the index of the first of @r (sorted) that ends after @pos */
+size_t dg_fs_range_first_after(const struct dg_fs_range *r, size_t nr, uint64_t pos);
 
 /* holder-fiemap.c: the FIEMAP engine, for backends that find files */
 struct dg_fiemap;

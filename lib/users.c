@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -753,8 +752,6 @@ struct scan_part {
 	const pid_t *pids;
 	size_t nr;
 	int rc;
-	pthread_t thread;
-	bool started;
 };
 
 static void *scan_part_fn(void *arg)
@@ -828,17 +825,13 @@ int dg_users_collect(struct dg_result *res)
 	unsigned int vanished = 0;
 	size_t nr_pids = 0, nparts, i, per;
 	pid_t *pids = NULL;
-	long cpus;
 	int rc;
 
 	memset(parts, 0, sizeof(parts));
 	rc = list_pids(res, &pids, &nr_pids);
 	if (rc)
 		return rc;
-	cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	nparts = nr_pids / SCAN_MIN_PER_THREAD + 1;
-	nparts = DG_MIN(nparts, (size_t)(cpus > 0 ? cpus : 1));
-	nparts = DG_MIN(nparts, (size_t)SCAN_MAX_THREADS);
+	nparts = dg_parts_count(nr_pids, SCAN_MIN_PER_THREAD, SCAN_MAX_THREADS);
 	per = (nr_pids + nparts - 1) / nparts;
 	for (i = 0; i < nparts; i++) {
 		struct scan_part *p = &parts[i];
@@ -857,17 +850,7 @@ int dg_users_collect(struct dg_result *res)
 		if (!p->c->whole && !p->c->nr_wants)
 			goto out; /* nothing a process could map */
 	}
-	/* part 0 runs here; the others in threads of their own */
-	for (i = 1; i < nparts; i++)
-		parts[i].started =
-			pthread_create(&parts[i].thread, NULL, scan_part_fn, &parts[i]) == 0;
-	scan_part_fn(&parts[0]);
-	for (i = 1; i < nparts; i++) {
-		if (parts[i].started)
-			pthread_join(parts[i].thread, NULL);
-		else
-			scan_part_fn(&parts[i]);
-	}
+	dg_run_parts(parts, sizeof(parts[0]), nparts, scan_part_fn);
 	for (i = 0; i < nparts; i++) {
 		join_part(res, &parts[i]);
 		vanished += parts[i].c->vanished;
