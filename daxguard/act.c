@@ -202,8 +202,8 @@ static void print_steps(const struct dg_output_opts *o, struct dg_report *rep)
 	scols_unref_table(tb);
 }
 
-void act_print(const struct dg_output_opts *o, struct dg_target *t, struct dg_report *rep,
-	       const char *action, bool dry_run, bool removal)
+static void act_print(const struct dg_output_opts *o, struct dg_target *t, struct dg_report *rep,
+		      const char *action, bool dry_run, bool removal)
 {
 	struct dg_result *res = dg_report_get_result(rep);
 	struct dg_victim *v;
@@ -282,6 +282,26 @@ void act_print(const struct dg_output_opts *o, struct dg_target *t, struct dg_re
 	if (res)
 		dg_warning_foreach(res, w)
 			dg_warnx("%s", w);
+}
+
+int act_run(const char *name, struct dg_target *target, const struct dg_range *ranges,
+	    size_t nr_ranges, const struct dg_mf_opts *mf, const struct dg_output_opts *out)
+{
+	struct dg_report *rep = NULL;
+	int rc, ret = DG_EXIT_FAILURE;
+
+	dg_set_stage_fn(dg_target_get_ctx(target), act_stage_fn);
+	rc = dg_notify_failure(target, ranges, nr_ranges, mf, &rep);
+	/* what was done is shown even when a step failed */
+	if (rep)
+		act_print(out, target, rep, dg_action_name(mf->action), mf->flags & DG_MF_DRY_RUN,
+			  !ranges);
+	if (rc)
+		dg_lib_fail(dg_target_get_ctx(target), name, rc);
+	else if (dg_report_is_complete(rep))
+		ret = DG_EXIT_OK;
+	dg_report_free(rep);
+	return ret;
 }
 
 int act_parse_seconds(const char *cmd, const char *arg, unsigned int *ms)

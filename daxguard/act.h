@@ -8,8 +8,14 @@ int act_set_pause(const char *stage);
 const char *act_stage_list(void);
 void act_stage_fn(struct dg_ctx *ctx, const char *stage, enum dg_stage_event ev,
 		  unsigned int pending, uint64_t elapsed_ms);
-void act_print(const struct dg_output_opts *o, struct dg_target *t, struct dg_report *rep,
-	       const char *action, bool dry_run, bool removal);
+/*
+ * Run the pipeline on @target (@ranges of it for fail, NULL for the whole
+ * device, as remove does), print what was done as @out asks, and return
+ * the exit code: DG_EXIT_OK only when every step succeeded and every
+ * signalled process is gone.  @name is the object named in an error.
+ */
+int act_run(const char *name, struct dg_target *target, const struct dg_range *ranges,
+	    size_t nr_ranges, const struct dg_mf_opts *mf, const struct dg_output_opts *out);
 /* The options fail and remove share, in their getopt_long tables. */
 enum { ACT_OPT_ANCESTORS = 0x400, ACT_OPT_PAUSE };
 #define ACT_LONGOPTS                                                                           \

@@ -63,7 +63,6 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 	struct dg_mf_opts mf = { .action = DG_ACTION_REPORT, .grace_ms = 10000 };
 	struct dg_output_opts out = { 0 };
 	struct dg_target *target = NULL;
-	struct dg_report *rep = NULL;
 	struct range_args ra;
 	int c, rc, ret = DG_EXIT_USAGE;
 
@@ -127,18 +126,8 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 		dg_lib_fail(ctx, ra.rmap, rc);
 		goto out;
 	}
-	dg_set_stage_fn(ctx, act_stage_fn);
-	rc = dg_notify_failure(target, ra.ranges, ra.nr_off, &mf, &rep);
-	if (rep)
-		act_print(&out, target, rep, dg_action_name(mf.action), mf.flags & DG_MF_DRY_RUN,
-			  false);
-	if (rc) {
-		dg_lib_fail(ctx, argv[optind], rc);
-		goto out;
-	}
-	ret = dg_report_is_complete(rep) ? DG_EXIT_OK : DG_EXIT_FAILURE;
+	ret = act_run(argv[optind], target, ra.ranges, ra.nr_off, &mf, &out);
 out:
-	dg_report_free(rep);
 	dg_target_free(target);
 	range_args_free(&ra);
 	return ret;

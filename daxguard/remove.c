@@ -56,7 +56,6 @@ int cmd_remove(int argc, char **argv, struct dg_ctx *ctx)
 				 .grace_ms = 10000 };
 	struct dg_output_opts out = { 0 };
 	struct dg_target *target = NULL;
-	struct dg_report *rep = NULL;
 	int c, rc, ret = DG_EXIT_USAGE;
 
 	optind = 1;
@@ -93,18 +92,8 @@ int cmd_remove(int argc, char **argv, struct dg_ctx *ctx)
 		dg_lib_fail(ctx, argv[optind], rc);
 		goto out;
 	}
-	dg_set_stage_fn(ctx, act_stage_fn);
-	rc = dg_notify_failure(target, NULL, 0, &mf, &rep);
-	if (rep)
-		act_print(&out, target, rep, dg_action_name(mf.action), mf.flags & DG_MF_DRY_RUN,
-			  true);
-	if (rc) {
-		dg_lib_fail(ctx, argv[optind], rc);
-		goto out;
-	}
-	ret = dg_report_is_complete(rep) ? DG_EXIT_OK : DG_EXIT_FAILURE;
+	ret = act_run(argv[optind], target, NULL, 0, &mf, &out);
 out:
-	dg_report_free(rep);
 	dg_target_free(target);
 	return ret;
 }
