@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Messages, columns and formats that every subcommand uses. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -9,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/sysmacros.h>
-#include <inttypes.h>
+#include <unistd.h>
 
 #include "daxguard.h"
 #include "util/util.h"
@@ -148,17 +149,51 @@ void range_args_free(struct range_args *ra)
 	free(ra->phys);
 }
 
+/*
+ * A page frame number as the kernel prints it ("Memory failure: 0x2c3f1:
+ * ..."): 0x hex or decimal, no suffix, to the physical address of its
+ * first byte.
+ */
+static int parse_pfn(const char *arg, uint64_t *phys)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	unsigned long long v;
+	bool hex = arg[0] == '0' && (arg[1] == 'x' || arg[1] == 'X');
+	char *end;
+
+	if (!isxdigit((unsigned char)arg[hex ? 2 : 0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(arg, &end, hex ? 16 : 10);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE || v > UINT64_MAX / page)
+		return -ERANGE;
+	*phys = v * page;
+	return 0;
+}
+
 int range_args_opt(struct range_args *ra, const char *cmd, enum range_opt which, const char *arg)
 {
-	static const char *const names[] = { "--offset", "--length", "--phys" };
+	static const char *const names[] = { "--offset", "--length", "--phys", "--pfn" };
 	uint64_t v;
-	int rc = dg_parse_size(arg, &v);
+	int rc;
 
-	if (rc)
-		return dg_usage_error(cmd, "%s '%s': %s", names[which], arg,
-				      rc == -ERANGE ?
-					      "too large for 64 bits" :
-					      "not a size (bytes, 0x hex, or a K/M/G/T suffix)");
+	if (which == RANGE_PFN) {
+		rc = parse_pfn(arg, &v);
+		if (rc)
+			return dg_usage_error(cmd, "--pfn '%s': %s", arg,
+					      rc == -ERANGE ?
+						      "its address is too large for 64 bits" :
+						      "not a page frame number (0x hex or decimal)");
+	} else {
+		rc = dg_parse_size(arg, &v);
+		if (rc)
+			return dg_usage_error(
+				cmd, "%s '%s': %s", names[which], arg,
+				rc == -ERANGE ? "too large for 64 bits" :
+						"not a size (bytes, 0x hex, or a K/M/G/T suffix)");
+	}
 	switch (which) {
 	case RANGE_LENGTH:
 		if (!v)
@@ -166,6 +201,7 @@ int range_args_opt(struct range_args *ra, const char *cmd, enum range_opt which,
 		ra->ranges[ra->nr_len++].length = v;
 		break;
 	case RANGE_PHYS:
+	case RANGE_PFN:
 		ra->phys[ra->nr_off] = true;
 		ra->any_phys = true;
 		/* fall through */
@@ -186,13 +222,14 @@ int range_args_check(struct range_args *ra, const char *cmd, bool required)
 			;
 		if (i == ra->nr_off) {
 			for (i = 0; i < ra->nr_off; i++)
-				ra->ranges[i].length = 4096;
+				ra->ranges[i].length = (uint64_t)sysconf(_SC_PAGESIZE);
 			ra->nr_len = ra->nr_off;
 		}
 	}
 	if (ra->nr_off != ra->nr_len)
 		return dg_usage_error(
-			cmd, "give --offset (or --phys) and --length together (%zu and %zu given)",
+			cmd,
+			"give --offset (or --phys, --pfn) and --length together (%zu and %zu given)",
 			ra->nr_off, ra->nr_len);
 	if (required && !ra->nr_off && !ra->badblocks)
 		return dg_usage_error(cmd,
@@ -325,6 +362,9 @@ int range_args_getopt(struct range_args *ra, const char *cmd, int c, const char 
 		break;
 	case RANGE_OPT_PHYS:
 		rc = range_args_opt(ra, cmd, RANGE_PHYS, arg);
+		break;
+	case RANGE_OPT_PFN:
+		rc = range_args_opt(ra, cmd, RANGE_PFN, arg);
 		break;
 	case RANGE_OPT_BADBLOCKS:
 		rc = range_args_badblocks_opt(ra, cmd, arg);

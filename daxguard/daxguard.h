@@ -32,8 +32,8 @@ int dg_lib_fail(struct dg_ctx *ctx, const char *object, int rc);
 int dg_bad_option(const char *cmd, int c, char **argv);
 int dg_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* --offset, --length, --phys, --badblocks and --rmap, as who and fail take them */
-enum range_opt { RANGE_OFFSET, RANGE_LENGTH, RANGE_PHYS };
+/* --offset, --length, --phys, --pfn, --badblocks and --rmap, as who and fail take them */
+enum range_opt { RANGE_OFFSET, RANGE_LENGTH, RANGE_PHYS, RANGE_PFN };
 struct range_args {
 	struct dg_range *ranges;
 	bool *phys;
@@ -47,6 +47,7 @@ enum {
 	RANGE_OPT_OFFSET = 0x300,
 	RANGE_OPT_LENGTH,
 	RANGE_OPT_PHYS,
+	RANGE_OPT_PFN,
 	RANGE_OPT_RMAP,
 	RANGE_OPT_BADBLOCKS,
 };
@@ -54,6 +55,7 @@ enum {
 	{ "offset", required_argument, NULL, RANGE_OPT_OFFSET },          \
 		{ "length", required_argument, NULL, RANGE_OPT_LENGTH },  \
 		{ "phys", required_argument, NULL, RANGE_OPT_PHYS },      \
+		{ "pfn", required_argument, NULL, RANGE_OPT_PFN },        \
 		{ "rmap", required_argument, NULL, RANGE_OPT_RMAP },      \
 	{                                                                 \
 		"badblocks", required_argument, NULL, RANGE_OPT_BADBLOCKS \

@@ -88,6 +88,14 @@ bad "offset abc" "abc" who "$DEV" --offset abc --length 4096
 bad "length abc" "abc" who "$DEV" --offset 0 --length abc
 bad "negative offset" "-4096" who "$DEV" --offset -4096 --length 4096
 bad "bad suffix" "4Q" who "$DEV" --offset 4Q --length 4096
+# a physical address or pfn on a device with no physical range
+bad "--phys on a loop device" "$(quote_ere "$DEV").*physical address" \
+	who "$DEV" --phys 0x100000
+bad "--pfn on a loop device" "$(quote_ere "$DEV").*physical address" \
+	who "$DEV" --pfn 0x100
+bad "--pfn with a suffix" "pfn '4K'" who "$DEV" --pfn 4K
+bad "--pfn past 64 bits" "pfn '0xffffffffffffffff'.*64 bits" \
+	who "$DEV" --pfn 0xffffffffffffffff
 bad "offset without length" "length|offset" who "$DEV" --offset 0
 bad "length without offset" "length|offset" who "$DEV" --length 4096
 bad "no target" "target|Usage|argument" who --offset 0 --length 4096

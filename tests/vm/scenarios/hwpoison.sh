@@ -114,6 +114,15 @@ pfn=$(dmesg | sed -n 's/.*Memory failure: \(0x[0-9a-f]*\):.*/\1/p' | tail -1)
 echo "kernel: Memory failure at pfn ${pfn:-none}"
 check_eq "the kernel's pfn is the page who --phys was asked about" \
 	"$(printf '%#x' $((phys >> 12)))" "$(printf '%#x' $((${pfn:-0})))"
+# ... and the operator's question, with that log line in hand: which file
+# is behind it?  The pfn goes in as the kernel printed it.
+daxguard who /dev/pmem0 --pfn "${pfn:-none}" --no-users -J >/tmp/whopfn.json 2>/tmp/whopfn.err
+check_eq "who --pfn exit status" 0 "$?"
+sed 's/^/    stderr| /' /tmp/whopfn.err
+json_vars /tmp/whopfn.json '
+	"owners=\([.owners[] | "\(.path)@\(.file_offset)"] | unique | join(" "))"' ||
+	die "who --pfn printed JSON"
+check_eq "who --pfn $pfn names f.bin at page $P" "$MNT/f.bin@$off" "$J_owners"
 show_dmesg "MADV_HWPOISON"
 echo 0 >/proc/sys/vm/memory_failure_early_kill
 kill_all_spawned
