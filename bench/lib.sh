@@ -2,8 +2,19 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # bench/lib.sh: what the benchmark scripts share.  Sourced after each sets
-# ROOT and prog; stats and paired read the script's "samples" array
-# (name -> space-separated milliseconds).
+# ROOT, and before it sets prog (which is read only when a message is
+# printed); stats and paired read the script's "samples" array (name ->
+# space-separated microseconds).
+
+BUILD=${BUILD:-$ROOT/build}
+DAXGUARD=${DAXGUARD:-$BUILD/daxguard/daxguard}
+DG_MKFILES=${DG_MKFILES:-$BUILD/bench/dg-mkfiles}
+
+# The options of the script, set up by it before it calls parse_options:
+# option -> the variable a whole number goes to; option -> the function
+# that checks and stores any other value (called as FN OPTION VALUE);
+# option -> "variable=value" for an option without a value.
+declare -A number_options=() value_options=() flag_options=()
 
 # bench_traps: the script's cleanup() runs on every way out
 bench_traps()
@@ -23,6 +34,38 @@ die()
 need_number()
 {
 	[[ $2 =~ ^[0-9]+$ ]] || die "$1: '$2' is not a number"
+}
+
+# parse_options ARGS...: the command line, after the tables above.  -h and
+# --help print the script's usage and exit.
+parse_options()
+{
+	while (($#)); do
+		if [[ $1 == -h || $1 == --help ]]; then
+			usage
+			exit 0
+		fi
+		# ("" first: looking up an empty key is an error in bash)
+		if [[ -z $1 ||
+			-z ${flag_options[$1]+1}${number_options[$1]+1}${value_options[$1]+1} ]]; then
+			echo "$prog: unknown option '$1'" >&2
+			echo "Try '$0 --help' for more information." >&2
+			exit 1
+		fi
+		if [[ -n ${flag_options[$1]+1} ]]; then
+			printf -v "${flag_options[$1]%%=*}" '%s' "${flag_options[$1]#*=}"
+			shift
+			continue
+		fi
+		(($# >= 2)) || die "$1 needs a value"
+		if [[ -n ${number_options[$1]+1} ]]; then
+			need_number "$1" "$2"
+			printf -v "${number_options[$1]}" '%s' "$2"
+		else
+			"${value_options[$1]}" "$1" "$2"
+		fi
+		shift 2
+	done
 }
 
 need_tool()

@@ -38,9 +38,6 @@ export LC_ALL=C
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
-BUILD=${BUILD:-$ROOT/build}
-DAXGUARD=${DAXGUARD:-$BUILD/daxguard/daxguard}
-DG_MKFILES=${DG_MKFILES:-$BUILD/bench/dg-mkfiles}
 DG_FARM=${DG_FARM:-$BUILD/bench/dg-mapper-farm}
 
 files=5000
@@ -87,44 +84,24 @@ A quick smoke run: $0 --files 500 --procs 50 --runs 2 --warmup 0
 EOF
 }
 
-while (($#)); do
-	case $1 in
-	--files | --procs | --runs | --warmup | --seed)
-		(($# >= 2)) || die "$1 needs a value"
-		need_number "$1" "$2"
-		declare "${1#--}=$2"
-		shift 2
-		;;
-	--image-size)
-		(($# >= 2)) || die "$1 needs a value"
-		[[ $2 =~ ^[0-9]+[KMGT]?$ ]] || die "$1: '$2' is not a size"
-		image_size=$2
-		shift 2
-		;;
-	--strict)
-		strict=true
-		shift
-		;;
-	--no-floor)
-		floor=false
-		shift
-		;;
-	--wrap)
-		(($# >= 2)) || die "$1 needs a value"
-		read -ra wrap <<<"$2"
-		shift 2
-		;;
-	-h | --help)
-		usage
-		exit 0
-		;;
-	*)
-		echo "$prog: unknown option '$1'" >&2
-		echo "Try '$0 --help' for more information." >&2
-		exit 1
-		;;
-	esac
-done
+# shellcheck disable=SC2317  # called through parse_options
+set_image_size()
+{
+	[[ $2 =~ ^[0-9]+[KMGT]?$ ]] || die "$1: '$2' is not a size"
+	image_size=$2
+}
+
+# shellcheck disable=SC2317  # called through parse_options
+set_wrap()
+{
+	read -ra wrap <<<"$2"
+}
+
+number_options=([--files]=files [--procs]=procs [--runs]=runs [--warmup]=warmup
+	[--seed]=seed)
+value_options=([--image-size]=set_image_size [--wrap]=set_wrap)
+flag_options=([--strict]=strict=true [--no-floor]=floor=false)
+parse_options "$@"
 ((files >= 20)) || die "--files $files: need at least 20 files"
 ((procs >= 1)) || die "--procs must be at least 1"
 ((runs >= 1)) || die "--runs must be at least 1"

@@ -45,9 +45,6 @@ export LC_ALL=C
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
-BUILD=${BUILD:-$ROOT/build}
-DAXGUARD=${DAXGUARD:-$BUILD/daxguard/daxguard}
-DG_MKFILES=${DG_MKFILES:-$BUILD/bench/dg-mkfiles}
 DG_FIEMAPWALK=${DG_FIEMAPWALK:-$BUILD/bench/dg-fiemapwalk}
 
 files=200000
@@ -93,45 +90,18 @@ A quick smoke run: $0 --files 2000 --ranges 50 --runs 2 --warmup 1
 EOF
 }
 
-while (($#)); do
-	case $1 in
-	--files | --runs | --warmup | --seed)
-		(($# >= 2)) || die "$1 needs a value"
-		need_number "$1" "$2"
-		declare "${1#--}=$2"
-		shift 2
-		;;
-	--ranges)
-		(($# >= 2)) || die "$1 needs a value"
-		need_number "$1" "$2"
-		nranges=$2
-		shift 2
-		;;
-	--only)
-		(($# >= 2)) || die "$1 needs a value"
-		[[ $2 == ext4 || $2 == xfs ]] || die "--only: '$2' is not ext4 or xfs"
-		only=$2
-		shift 2
-		;;
-	--strict)
-		strict=true
-		shift
-		;;
-	--hold)
-		hold=true
-		shift
-		;;
-	-h | --help)
-		usage
-		exit 0
-		;;
-	*)
-		echo "$prog: unknown option '$1'" >&2
-		echo "Try '$0 --help' for more information." >&2
-		exit 1
-		;;
-	esac
-done
+# shellcheck disable=SC2317  # called through parse_options
+set_only()
+{
+	[[ $2 == ext4 || $2 == xfs ]] || die "--only: '$2' is not ext4 or xfs"
+	only=$2
+}
+
+number_options=([--files]=files [--ranges]=nranges [--runs]=runs [--warmup]=warmup
+	[--seed]=seed)
+value_options=([--only]=set_only)
+flag_options=([--strict]=strict=true [--hold]=hold=true)
+parse_options "$@"
 ((files >= 20)) || die "--files $files: need at least 20 files"
 ((nranges >= 1)) || die "--ranges must be at least 1"
 ((runs >= 1)) || die "--runs must be at least 1"

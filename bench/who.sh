@@ -31,9 +31,6 @@ export LC_ALL=C
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
-BUILD=${BUILD:-$ROOT/build}
-DAXGUARD=${DAXGUARD:-$BUILD/daxguard/daxguard}
-DG_MKFILES=${DG_MKFILES:-$BUILD/bench/dg-mkfiles}
 DG_FARM=${DG_FARM:-$BUILD/bench/dg-mapper-farm}
 DG_READMAPS=${DG_READMAPS:-$BUILD/bench/dg-readmaps}
 
@@ -82,37 +79,10 @@ A quick smoke run: $0 --files 2000 --procs 50 --runs 5 --warmup 1
 EOF
 }
 
-while (($#)); do
-	case $1 in
-	--files | --procs | --runs | --warmup | --hit | --seed)
-		(($# >= 2)) || die "$1 needs a value"
-		need_number "$1" "$2"
-		declare "${1#--}=$2"
-		shift 2
-		;;
-	--baselines)
-		baselines_only=true
-		shift
-		;;
-	--strict)
-		strict=true
-		shift
-		;;
-	--hold)
-		hold=true
-		shift
-		;;
-	-h | --help)
-		usage
-		exit 0
-		;;
-	*)
-		echo "$prog: unknown option '$1'" >&2
-		echo "Try '$0 --help' for more information." >&2
-		exit 1
-		;;
-	esac
-done
+number_options=([--files]=files [--procs]=procs [--runs]=runs [--warmup]=warmup
+	[--hit]=hit [--seed]=seed)
+flag_options=([--baselines]=baselines_only=true [--strict]=strict=true [--hold]=hold=true)
+parse_options "$@"
 ((files >= 20)) || die "--files $files: need at least 20 files"
 ((procs >= hit + 2)) || die "--procs $procs: need at least --hit + 2 ($((hit + 2)))"
 ((runs >= 1)) || die "--runs must be at least 1"
