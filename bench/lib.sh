@@ -80,6 +80,95 @@ need_tool()
 	command -v "$tool" >/dev/null || die "$tool is still missing after installing $pkg"
 }
 
+# wait_farm_ready: wait until dg-mapper-farm ($farm_pid, its stderr in
+# $work/farm.log) has created $work/ready; die with its log if it exits
+# first
+wait_farm_ready()
+{
+	while [[ ! -e $work/ready ]]; do
+		if ! kill -0 "$farm_pid" 2>/dev/null; then
+			cat "$work/farm.log" >&2
+			wait "$farm_pid" 2>/dev/null || true
+			farm_pid=
+			die "dg-mapper-farm failed"
+		fi
+		sleep 0.05
+	done
+}
+
+# ------------------------------------------------------------------------
+# Cleanup.  Each script's cleanup() undoes what it set up, with these; they
+# touch only what the script made: its own children by PID, its loop
+# devices while they are still bound to its images, its $work.
+
+# stop_child PID: SIGTERM to one of the script's background processes,
+# and reap it (nothing if PID is empty)
+stop_child()
+{
+	[[ -n $1 ]] || return 0
+	kill -TERM "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+# stop_farm: stop dg-mapper-farm ($farm_pid).  On SIGTERM the farm SIGKILLs
+# and reaps its children, then exits; it gets 10 s before a SIGKILL.
+stop_farm()
+{
+	[[ -n $farm_pid ]] || return 0
+	kill -TERM "$farm_pid" 2>/dev/null || true
+	for _ in $(seq 100); do
+		kill -0 "$farm_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$farm_pid" 2>/dev/null || true
+	wait "$farm_pid" 2>/dev/null || true
+	farm_pid=
+}
+
+# umount_retry MNT: unmount MNT if it is mounted, trying for 5 s; fails if
+# it is mounted still
+umount_retry()
+{
+	if [[ -z $1 ]] || ! mountpoint -q "$1"; then
+		return 0
+	fi
+	for _ in 1 2 3 4 5; do
+		umount "$1" 2>/dev/null && break
+		sleep 1
+	done
+	! mountpoint -q "$1"
+}
+
+# still_ours DEV IMG: is loop device DEV (/dev/loopN) still bound to IMG?
+# (Once free, a device may be taken at once by somebody else's losetup.)
+still_ours()
+{
+	local bf
+
+	{ read -r bf <"/sys/block/${1#/dev/}/loop/backing_file"; } 2>/dev/null || return 1
+	[[ $bf == "$2" || $bf == "$2 (deleted)" ]]
+}
+
+# detach_ours DEV IMG: losetup -d DEV, only while it is bound to IMG
+detach_ours()
+{
+	[[ -n $1 ]] || return 0
+	if still_ours "$1" "$2"; then
+		losetup -d "$1" || echo "$prog: cannot detach $1" >&2
+	fi
+}
+
+# remove_work: rm -rf $work, the script's mktemp -d directory; fails,
+# leaving it, while anything is still mounted below it
+remove_work()
+{
+	[[ -n $work && -d $work ]] || return 0
+	if grep -qF " $work/" /proc/mounts; then
+		return 1
+	fi
+	rm -rf -- "$work"
+}
+
 # Run a long step in the background, so that a signal to this script is
 # acted on at once rather than when the step ends.
 run_bg()

@@ -134,40 +134,6 @@ farm_pid=
 bg_pid=
 watchdog_pid=
 
-# is loop device $1 (/dev/loopN) still bound to our image?  (Once free, a
-# device may be taken at once by somebody else's losetup.)
-still_ours()
-{
-	local bf
-
-	{ read -r bf <"/sys/block/${1#/dev/}/loop/backing_file"; } 2>/dev/null || return 1
-	[[ $bf == "$img" || $bf == "$img (deleted)" ]]
-}
-
-# detach $loop only while it is still bound to our image
-detach_ours()
-{
-	[[ -n $loop ]] || return 0
-	if still_ours "$loop"; then
-		losetup -d "$loop" || echo "$prog: cannot detach $loop" >&2
-	fi
-}
-
-# shellcheck disable=SC2317  # called from cleanup, through the EXIT trap
-stop_farm()
-{
-	[[ -n $farm_pid ]] || return 0
-	# SIGTERM: the farm SIGKILLs and reaps its children, then exits
-	kill -TERM "$farm_pid" 2>/dev/null
-	for _ in $(seq 100); do
-		kill -0 "$farm_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$farm_pid" 2>/dev/null
-	wait "$farm_pid" 2>/dev/null
-	farm_pid=
-}
-
 # shellcheck disable=SC2317  # called through the EXIT trap
 cleanup()
 {
@@ -175,33 +141,15 @@ cleanup()
 
 	set +e
 	trap - EXIT INT TERM HUP
-	if [[ -n $bg_pid ]]; then
-		kill -TERM "$bg_pid" 2>/dev/null
-		wait "$bg_pid" 2>/dev/null
-	fi
-	if [[ -n $watchdog_pid ]]; then
-		kill -TERM "$watchdog_pid" 2>/dev/null
-		wait "$watchdog_pid" 2>/dev/null
-	fi
+	stop_child "$bg_pid"
+	stop_child "$watchdog_pid"
 	stop_farm
-	if [[ -n $mnt ]] && mountpoint -q "$mnt"; then
-		for _ in 1 2 3 4 5; do
-			umount "$mnt" 2>/dev/null && break
-			sleep 1
-		done
-		if mountpoint -q "$mnt"; then
-			echo "$prog: cannot unmount $mnt; users:" >&2
-			fuser -vm "$mnt" >&2
-		fi
+	if ! umount_retry "$mnt"; then
+		echo "$prog: cannot unmount $mnt; users:" >&2
+		fuser -vm "$mnt" >&2
 	fi
-	detach_ours
-	if [[ -n $work && -d $work ]]; then
-		if [[ -n $mnt ]] && mountpoint -q "$mnt"; then
-			echo "$prog: $mnt is still mounted: left $work in place" >&2
-		else
-			rm -rf -- "$work"
-		fi
-	fi
+	detach_ours "$loop" "$img"
+	remove_work || echo "$prog: $mnt is still mounted: left $work in place" >&2
 	exit "$rc"
 }
 bench_traps
@@ -272,15 +220,7 @@ setup_round()
 		--procs "$procs" --hit 0 --miss 0 --seed "$seed" --exit-when-gone \
 		--pids "$work/pids" --ready "$work/ready") 2>"$work/farm.log" &
 	farm_pid=$!
-	while [[ ! -e $work/ready ]]; do
-		if ! kill -0 "$farm_pid" 2>/dev/null; then
-			cat "$work/farm.log" >&2
-			wait "$farm_pid" 2>/dev/null || true
-			farm_pid=
-			die "dg-mapper-farm failed"
-		fi
-		sleep 0.05
-	done
+	wait_farm_ready
 	setup_s=$(seconds_since "$t0")
 }
 
@@ -303,8 +243,7 @@ arm_watchdog()
 
 disarm_watchdog()
 {
-	kill -TERM "$watchdog_pid" 2>/dev/null || true # it may have fired already
-	wait "$watchdog_pid" 2>/dev/null || true
+	stop_child "$watchdog_pid" # it may have fired already
 	watchdog_pid=
 	if [[ -e $work/watchdog ]]; then
 		loud "$1: farm processes were still alive 60 s later: the watchdog stopped the farm"
@@ -345,13 +284,13 @@ check_round()
 	# losetup -d of a device somebody else has open (udev, blkid) only
 	# sets autoclear: the device goes when they close it.  Wait for that.
 	late=0
-	while still_ours "$loop" && ((late < 50)); do
+	while still_ours "$loop" "$img" && ((late < 50)); do
 		late=$((late + 1))
 		sleep 0.1
 	done
-	if still_ours "$loop"; then
+	if still_ours "$loop" "$img"; then
 		loud "$what: $loop is still attached: $(losetup "$loop" 2>&1)"
-		detach_ours
+		detach_ours "$loop" "$img"
 	fi
 	loop=
 }

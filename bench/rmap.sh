@@ -137,38 +137,19 @@ declare -A loop mnt img
 # shellcheck disable=SC2317  # called through the EXIT trap
 cleanup()
 {
-	local rc=$? fs bf
+	local rc=$? fs
 
 	set +e
 	trap - EXIT INT TERM HUP
-	if [[ -n $bg_pid ]]; then
-		kill -TERM "$bg_pid" 2>/dev/null
-		wait "$bg_pid" 2>/dev/null
-	fi
+	stop_child "$bg_pid"
 	for fs in "${!mnt[@]}"; do
-		if mountpoint -q "${mnt[$fs]}"; then
-			for _ in 1 2 3 4 5; do
-				umount "${mnt[$fs]}" 2>/dev/null && break
-				sleep 1
-			done
-			mountpoint -q "${mnt[$fs]}" && echo "$prog: cannot unmount ${mnt[$fs]}" >&2
-		fi
+		umount_retry "${mnt[$fs]}" || echo "$prog: cannot unmount ${mnt[$fs]}" >&2
 	done
-	# detach only while the device is still ours
 	for fs in "${!loop[@]}"; do
-		bf=
-		{ read -r bf <"/sys/block/${loop[$fs]#/dev/}/loop/backing_file"; } 2>/dev/null
-		if [[ $bf == "${img[$fs]}" || $bf == "${img[$fs]} (deleted)" ]]; then
-			losetup -d "${loop[$fs]}" || echo "$prog: cannot detach ${loop[$fs]}" >&2
-		fi
+		detach_ours "${loop[$fs]}" "${img[$fs]}"
 	done
-	if [[ -n $work && -d $work ]]; then
-		if grep -qF " $work/" /proc/mounts; then
-			echo "$prog: something is still mounted under $work: left it in place" >&2
-		else
-			rm -rf -- "$work"
-		fi
-	fi
+	remove_work ||
+		echo "$prog: something is still mounted under $work: left it in place" >&2
 	exit "$rc"
 }
 bench_traps

@@ -112,6 +112,7 @@ fi
 
 work=
 mnt=
+img=
 loop=
 farm_pid=
 bg_pid=
@@ -123,46 +124,21 @@ cleanup()
 
 	set +e
 	trap - EXIT INT TERM HUP
-	if [[ -n $bg_pid ]]; then
-		kill -TERM "$bg_pid" 2>/dev/null
-		wait "$bg_pid" 2>/dev/null
+	stop_child "$bg_pid"
+	stop_farm
+	if ! umount_retry "$mnt"; then
+		echo "$prog: cannot unmount $mnt; users:" >&2
+		fuser -vm "$mnt" >&2
 	fi
-	if [[ -n $farm_pid ]]; then
-		kill -TERM "$farm_pid" 2>/dev/null
-		for _ in $(seq 100); do
-			kill -0 "$farm_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$farm_pid" 2>/dev/null
-		wait "$farm_pid" 2>/dev/null
-	fi
-	if [[ -n $mnt ]] && mountpoint -q "$mnt"; then
-		for _ in 1 2 3 4 5; do
-			umount "$mnt" 2>/dev/null && break
-			sleep 1
-		done
-		if mountpoint -q "$mnt"; then
-			echo "$prog: cannot unmount $mnt; users:" >&2
-			fuser -vm "$mnt" >&2
-		fi
-	fi
-	# detach only while the device is still ours
-	if [[ -n $loop ]] && losetup "$loop" 2>/dev/null | grep -qF "$work/xfs.img"; then
-		losetup -d "$loop" || echo "$prog: cannot detach $loop" >&2
-	fi
-	if [[ -n $work && -d $work ]]; then
-		if [[ -n $mnt ]] && mountpoint -q "$mnt"; then
-			echo "$prog: $mnt is still mounted: left $work in place" >&2
-		else
-			rm -rf -- "$work"
-		fi
-	fi
+	detach_ours "$loop" "$img"
+	remove_work || echo "$prog: $mnt is still mounted: left $work in place" >&2
 	exit "$rc"
 }
 bench_traps
 
 work=$(mktemp -d /var/tmp/dg-bench-who.XXXXXX)
 mnt=$work/mnt
+img=$work/xfs.img
 mkdir "$mnt"
 
 echo "daxguard who benchmark: $files files, $procs processes, $runs runs" \
@@ -174,9 +150,9 @@ echo "setting up in $work (takes about a minute at full scale) ..."
 t_setup=$(now_us)
 
 t=$(now_us)
-truncate -s "$image_size" "$work/xfs.img"
-mkfs.xfs -q -f -m rmapbt=1 "$work/xfs.img"
-loop=$(losetup --find --show "$work/xfs.img")
+truncate -s "$image_size" "$img"
+mkfs.xfs -q -f -m rmapbt=1 "$img"
+loop=$(losetup --find --show "$img")
 mount -t xfs "$loop" "$mnt"
 echo "  image, mkfs.xfs -m rmapbt=1, mount on $loop: $(seconds_since "$t") s"
 
@@ -220,14 +196,7 @@ t=$(now_us)
 	--seed "$seed" --pids "$work/pids" --record "$work/record" \
 	--hits "$work/hits" --ready "$work/ready" 2>"$work/farm.log" &
 farm_pid=$!
-while [[ ! -e $work/ready ]]; do
-	if ! kill -0 "$farm_pid" 2>/dev/null; then
-		cat "$work/farm.log" >&2
-		farm_pid=
-		die "dg-mapper-farm failed"
-	fi
-	sleep 0.05
-done
+wait_farm_ready
 echo "  $procs mapping processes (dg-mapper-farm): $(seconds_since "$t") s"
 echo "setup: $(seconds_since "$t_setup") s"
 echo
