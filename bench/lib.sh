@@ -169,6 +169,18 @@ remove_work()
 	rm -rf -- "$work"
 }
 
+# cleanup_fs: the end of cleanup() for a script with one filesystem, $mnt
+# on $loop from $img, all of it under $work
+cleanup_fs()
+{
+	if ! umount_retry "$mnt"; then
+		echo "$prog: cannot unmount $mnt; users:" >&2
+		fuser -vm "$mnt" >&2
+	fi
+	detach_ours "$loop" "$img"
+	remove_work || echo "$prog: $mnt is still mounted: left $work in place" >&2
+}
+
 # Run a long step in the background, so that a signal to this script is
 # acted on at once rather than when the step ends.
 run_bg()

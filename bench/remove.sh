@@ -144,12 +144,7 @@ cleanup()
 	stop_child "$bg_pid"
 	stop_child "$watchdog_pid"
 	stop_farm
-	if ! umount_retry "$mnt"; then
-		echo "$prog: cannot unmount $mnt; users:" >&2
-		fuser -vm "$mnt" >&2
-	fi
-	detach_ours "$loop" "$img"
-	remove_work || echo "$prog: $mnt is still mounted: left $work in place" >&2
+	cleanup_fs
 	exit "$rc"
 }
 bench_traps
