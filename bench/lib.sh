@@ -4,7 +4,7 @@
 # bench/lib.sh: what the benchmark scripts share.  Sourced after each sets
 # ROOT, and before it sets prog (which is read only when a message is
 # printed); stats and paired read the script's "samples" array (name ->
-# space-separated microseconds).
+# space-separated microseconds), row and the ratios its "median" array.
 
 BUILD=${BUILD:-$ROOT/build}
 DAXGUARD=${DAXGUARD:-$BUILD/daxguard/daxguard}
@@ -205,6 +205,51 @@ seconds_since()
 	awk -v a="$1" -v b="${t/./}" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'
 }
 
+# ------------------------------------------------------------------------
+# Reports
+
+# shout LINE...: a message that cannot be missed, on stderr: every line of
+# every argument behind "!!! ", framed
+shout()
+{
+	local arg line
+
+	{
+		echo
+		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+		for arg in "$@"; do
+			while IFS= read -r line; do
+				echo "!!! $line"
+			done <<<"$arg"
+		done
+		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+		echo
+	} >&2
+}
+
+# machine: "KERNEL, N cores, M GiB"
+machine()
+{
+	echo "$(uname -r), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
+}
+
+# print_daxguard: the daxguard that is measured: path, version, build time
+print_daxguard()
+{
+	echo "daxguard: $DAXGUARD ($("$DAXGUARD" --version 2>&1 | head -1), built $(date -r "$DAXGUARD" '+%F %T'))"
+}
+
+# note_load: the load average into $load_before, and a warning when the
+# machine is busy
+note_load()
+{
+	load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+	if awk -v l="${load_before%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+		echo "warning: load average $load_before on $(nproc) cores: the machine is busy," \
+			"expect slow and noisy numbers"
+	fi
+}
+
 # median, min and max of NAME's samples, in milliseconds
 stats()
 {
@@ -231,4 +276,36 @@ paired()
 			}
 		printf "%.2f", n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
 	}'
+}
+
+# row NAME LABEL: LABEL in a column $row_width wide, then the median, min
+# and max of NAME's samples; keeps the median in median[NAME]
+row()
+{
+	local name=$1 label=$2 m lo hi
+
+	read -r m lo hi < <(stats "$name")
+	median[$name]=$m
+	printf "  %-${row_width}s %8s %8s %8s\n" "$label" "$m" "$lo" "$hi"
+}
+
+# row_head LABEL: the header of those rows
+row_head()
+{
+	printf "  %-${row_width}s %8s %8s %8s\n" "$1" median min max
+}
+
+# median_ratio NUM DEN: NUM's median / DEN's median, "%.2f" (0 when DEN's
+# is 0)
+median_ratio()
+{
+	awk -v a="${median[$1]}" -v b="${median[$2]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
+}
+
+# info_ratio LABEL NUM DEN [NOTE]: a ratio row without a target, LABEL in
+# a column $ratio_width wide: the ratio of the medians, then paired
+info_ratio()
+{
+	printf "  %-${ratio_width}s %7sx %9sx   (info%s)\n" "$1" "$(median_ratio "$2" "$3")" \
+		"$(paired "$2" "$3")" "${4:+: $4}"
 }

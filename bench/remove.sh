@@ -156,9 +156,9 @@ mkdir "$mnt"
 
 echo "daxguard remove benchmark: $files files, $procs processes, $runs rounds of each" \
 	"method after $warmup warm-up round(s) of each"
-echo "machine: $(uname -r), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo);" \
+echo "machine: $(machine);" \
 	"$(fuser -V 2>&1 | awk 'NR == 1'); $(losetup --version)"
-echo "daxguard: $DAXGUARD ($("$DAXGUARD" --version 2>&1 | head -1), built $(date -r "$DAXGUARD" '+%F %T'))"
+print_daxguard
 echo "setting up in $work ..."
 
 t=$(now_us)
@@ -186,17 +186,7 @@ failed=false
 
 loud()
 {
-	{
-		echo
-		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-		for arg in "$@"; do
-			while IFS= read -r line; do
-				echo "!!! $line"
-			done <<<"$arg"
-		done
-		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-		echo
-	} >&2
+	shout "$@"
 	failed=true
 }
 
@@ -420,11 +410,7 @@ round_floor()
 # ------------------------------------------------------------------------
 # Timing: rounds alternate, daxguard first
 
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-if awk -v l="${load_before%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
-	echo "warning: load average $load_before on $(nproc) cores: the machine is busy," \
-		"expect slow and noisy numbers"
-fi
+note_load
 echo
 t=$(now_us)
 for ((i = 1; i <= warmup + runs; i++)); do
@@ -453,18 +439,12 @@ echo "  $((warmup + runs)) rounds of each: $(seconds_since "$t") s"
 # Results
 
 declare -A median
-row()
-{
-	local name=$1 label=$2 m lo hi
-
-	read -r m lo hi < <(stats "$name")
-	median[$name]=$m
-	printf "  %-52s %8s %8s %8s\n" "$label" "$m" "$lo" "$hi"
-}
+row_width=52
+ratio_width=30
 
 echo
 echo "MNT = $mnt, DEV = the loop device of the round"
-printf "  %-52s %8s %8s %8s\n" "wall time, ms ($runs rounds)" median min max
+row_head "wall time, ms ($runs rounds)"
 row daxguard "daxguard remove --action kill -J DEV"
 row pipeline "fuser -k -m MNT; wait; umount MNT; losetup -d DEV"
 if $floor; then
@@ -491,8 +471,7 @@ for stage in collect freeze thaw signal wait unmount release; do
 done
 row dg_steps "  first step start to last step end"
 
-ratio=$(awk -v a="${median[pipeline]}" -v b="${median[daxguard]}" \
-	'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+ratio=$(median_ratio pipeline daxguard)
 if awk -v r="$ratio" 'BEGIN { exit !(r >= 1.5) }'; then
 	verdict=PASS
 else
@@ -503,13 +482,8 @@ printf "  %-30s %8s %10s   %s\n" "ratio" "medians" "paired" "target"
 printf "  %-30s %7sx %9sx   >= 1.5x %s\n" "pipeline / daxguard remove" "$ratio" \
 	"$(paired pipeline daxguard)" "$verdict"
 if $floor; then
-	printf "  %-30s %7sx %9sx   (info: the best any method could do)\n" \
-		"pipeline / floor" \
-		"$(awk -v a="${median[pipeline]}" -v b="${median[floor]}" \
-			'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" "$(paired pipeline floor)"
-	printf "  %-30s %7sx %9sx   (info)\n" "daxguard / floor" \
-		"$(awk -v a="${median[daxguard]}" -v b="${median[floor]}" \
-			'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" "$(paired daxguard floor)"
+	info_ratio "pipeline / floor" pipeline floor "the best any method could do"
+	info_ratio "daxguard / floor" daxguard floor
 fi
 echo
 echo "load average before / after timing: $load_before / $load_after"

@@ -158,9 +158,9 @@ work=$(mktemp -d /var/tmp/dg-bench-rmap.XXXXXX)
 
 echo "daxguard rmap benchmark: $files files on each of ${fss[*]}, 1 and $nranges ranges," \
 	"$runs runs after $warmup warm-up run(s)"
-echo "machine: $(uname -r), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo);" \
+echo "machine: $(machine);" \
 	"$(debugfs -V 2>&1 | head -1); $(mkfs.xfs -V)"
-echo "daxguard: $DAXGUARD ($("$DAXGUARD" --version 2>&1 | head -1), built $(date -r "$DAXGUARD" '+%F %T'))"
+print_daxguard
 echo "setting up in $work (takes a minute or two at full scale) ..."
 t_setup=$(now_us)
 
@@ -214,17 +214,7 @@ wrong=false
 
 loud()
 {
-	{
-		echo
-		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-		for arg in "$@"; do
-			while IFS= read -r line; do
-				echo "!!! $line"
-			done <<<"$arg"
-		done
-		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-		echo
-	} >&2
+	shout "$@"
 	wrong=true
 }
 
@@ -411,11 +401,7 @@ round()
 }
 
 echo
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-if awk -v l="${load_before%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
-	echo "warning: load average $load_before on $(nproc) cores: the machine is busy," \
-		"expect slow and noisy numbers"
-fi
+note_load
 t=$(now_us)
 recording=false
 for ((i = 0; i < warmup; i++)); do
@@ -452,14 +438,8 @@ done
 # Results
 
 declare -A median
-row()
-{
-	local name=$1 label=$2 m lo hi
-
-	read -r m lo hi < <(stats "$name")
-	median[$name]=$m
-	printf "  %-62s %8s %8s %8s\n" "$label" "$m" "$lo" "$hi"
-}
+row_width=62
+ratio_width=44
 
 missed=false
 verdict()
@@ -475,25 +455,15 @@ ratio()
 {
 	local label=$1 num=$2 den=$3 goal=$4 r v
 
-	r=$(awk -v a="${median[$num]}" -v b="${median[$den]}" \
-		'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+	r=$(median_ratio "$num" "$den")
 	v=$(verdict "$r" "$goal")
 	[[ $v == MISS ]] && missed=true
 	printf "  %-44s %7sx %9sx   >= %-4s %s\n" "$label" "$r" "$(paired "$num" "$den")" \
 		"${goal}x" "$v"
 }
 
-info_ratio()
-{
-	local label=$1 num=$2 den=$3
-
-	printf "  %-44s %7sx %9sx   (info)\n" "$label" \
-		"$(awk -v a="${median[$num]}" -v b="${median[$den]}" \
-			'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" "$(paired "$num" "$den")"
-}
-
 echo
-printf "  %-62s %8s %8s %8s\n" "wall time, ms ($runs runs)" median min max
+row_head "wall time, ms ($runs runs)"
 for fs in "${fss[@]}"; do
 	if [[ $fs == ext4 ]]; then
 		echo "  ext4 on ${loop[$fs]} (reverse map: ext4-libext2fs; $(df --output=iused "${mnt[$fs]}" | tail -1 | tr -d ' ') inodes in use)"

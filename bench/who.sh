@@ -138,7 +138,7 @@ mkdir "$mnt"
 
 echo "daxguard who benchmark: $files files, $procs processes, $runs runs" \
 	"after $warmup warm-up runs"
-echo "machine: $(uname -r), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo);" \
+echo "machine: $(machine);" \
 	"$(fuser -V 2>&1 | awk 'NR == 1'); lsof $(lsof -v 2>&1 | awk '$1 == "revision:" { print $2 }')"
 echo "setting up in $work (takes about a minute at full scale) ..."
 
@@ -207,18 +207,7 @@ wrong=false
 
 loud()
 {
-	{
-		echo
-		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-		echo "!!! daxguard who gave a WRONG ANSWER"
-		for arg in "$@"; do
-			while IFS= read -r line; do
-				echo "!!! $line"
-			done <<<"$arg"
-		done
-		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-		echo
-	} >&2
+	shout "daxguard who gave a WRONG ANSWER" "$@"
 	wrong=true
 }
 
@@ -309,11 +298,7 @@ round()
 	time_one fsmap "${fsmap_cmd[@]}"
 }
 
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-if awk -v l="${load_before%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
-	echo "warning: load average $load_before on $(nproc) cores: the machine is busy," \
-		"expect slow and noisy numbers"
-fi
+note_load
 recording=false
 for ((i = 0; i < warmup; i++)); do
 	round
@@ -328,18 +313,12 @@ if ((${#status_bad[@]})); then
 fi
 
 declare -A median
-row()
-{
-	local name=$1 label=$2 m lo hi
-
-	read -r m lo hi < <(stats "$name")
-	median[$name]=$m
-	printf "  %-58s %8s %8s %8s\n" "$label" "$m" "$lo" "$hi"
-}
+row_width=58
+ratio_width=26
 
 echo
 echo "MNT = $mnt"
-printf "  %-58s %8s %8s %8s\n" "command (wall time, ms)" median min max
+row_head "command (wall time, ms)"
 if ! $baselines_only; then
 	row daxguard "daxguard who $loop --offset $dev_off --length 4096"
 fi
@@ -352,11 +331,9 @@ row fsmap "xfs_io fsmap of the page (reverse map only; info)"
 missed=false
 ratio()
 {
-	local label=$1 a=$2 b=$3 op=$4 goal=$5 num den r verdict
+	local label=$1 a=$2 b=$3 op=$4 goal=$5 r verdict
 
-	num=${median[$a]}
-	den=${median[$b]}
-	r=$(awk -v a="$num" -v b="$den" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+	r=$(median_ratio "$a" "$b")
 	if awk -v r="$r" -v g="$goal" -v op="$op" \
 		'BEGIN { exit !(op == ">=" ? r >= g : r <= g) }'; then
 		verdict=PASS
@@ -374,11 +351,7 @@ if ! $baselines_only; then
 	ratio "fuser -m / daxguard who" fuser daxguard ">=" 3
 	ratio "lsof FILE / daxguard who" lsof daxguard ">=" 5
 	ratio "daxguard who / cat maps" daxguard cat "<=" 1.3
-	printf "  %-26s %7sx %9sx   (info: the floor of a process scan)\n" \
-		"daxguard who / dg-readmaps" \
-		"$(awk -v a="${median[daxguard]}" -v b="${median[raw]}" \
-			'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
-		"$(paired daxguard raw)"
+	info_ratio "daxguard who / dg-readmaps" daxguard raw "the floor of a process scan"
 fi
 echo
 echo "load average before / after timing: $load_before / $(cut -d' ' -f1-3 /proc/loadavg)"
