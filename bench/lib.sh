@@ -250,6 +250,24 @@ note_load()
 	fi
 }
 
+# time_cmd NAME CMD...: run CMD once with output discarded and, while
+# $recording, add its wall time in microseconds to NAME's samples; its exit
+# status goes to $time_rc.  $EPOCHREALTIME is a builtin, so the clock costs
+# no fork.
+time_cmd()
+{
+	local name=$1 s e
+	shift
+
+	time_rc=0
+	s=$EPOCHREALTIME
+	"$@" >/dev/null 2>&1 || time_rc=$?
+	e=$EPOCHREALTIME
+	if $recording; then
+		samples[$name]+="$((${e/./} - ${s/./})) "
+	fi
+}
+
 # median, min and max of NAME's samples, in milliseconds
 stats()
 {

@@ -352,21 +352,12 @@ done
 
 declare -A samples
 
-# time_one NAME CMD...: run CMD once with output discarded, add the wall
-# time in microseconds to NAME's samples
+# time_one NAME CMD...: time_cmd; a failed run, timed or not, is an error
 time_one()
 {
-	local name=$1 s e rc=0
-	shift
-
-	s=$EPOCHREALTIME
-	"$@" >/dev/null 2>&1 || rc=$?
-	e=$EPOCHREALTIME
-	if $recording; then
-		samples[$name]+="$((${e/./} - ${s/./})) "
-	fi
-	if ((rc != 0)); then
-		loud "$name: '$*' exited with status $rc"
+	time_cmd "$@"
+	if ((time_rc != 0)); then
+		loud "$1: '${*:2}' exited with status $time_rc"
 	fi
 }
 
