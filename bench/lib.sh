@@ -19,10 +19,22 @@ declare -A number_options=() value_options=() flag_options=()
 # bench_traps: the script's cleanup() runs on every way out
 bench_traps()
 {
-	trap cleanup EXIT
+	trap bench_exit EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	trap 'exit 129' HUP
+}
+
+# shellcheck disable=SC2317  # called through the EXIT trap
+bench_exit()
+{
+	local rc=$?
+
+	# cleanup goes on past any failure, and runs once
+	set +e
+	trap - EXIT INT TERM HUP
+	cleanup
+	exit "$rc"
 }
 
 die()

@@ -137,15 +137,10 @@ watchdog_pid=
 # shellcheck disable=SC2317  # called through the EXIT trap
 cleanup()
 {
-	local rc=$?
-
-	set +e
-	trap - EXIT INT TERM HUP
 	stop_child "$bg_pid"
 	stop_child "$watchdog_pid"
 	stop_farm
 	cleanup_fs
-	exit "$rc"
 }
 bench_traps
 

@@ -137,10 +137,8 @@ declare -A loop mnt img
 # shellcheck disable=SC2317  # called through the EXIT trap
 cleanup()
 {
-	local rc=$? fs
+	local fs
 
-	set +e
-	trap - EXIT INT TERM HUP
 	stop_child "$bg_pid"
 	for fs in "${!mnt[@]}"; do
 		umount_retry "${mnt[$fs]}" || echo "$prog: cannot unmount ${mnt[$fs]}" >&2
@@ -150,7 +148,6 @@ cleanup()
 	done
 	remove_work ||
 		echo "$prog: something is still mounted under $work: left it in place" >&2
-	exit "$rc"
 }
 bench_traps
 

@@ -120,14 +120,9 @@ bg_pid=
 # shellcheck disable=SC2317  # called through the EXIT trap
 cleanup()
 {
-	local rc=$?
-
-	set +e
-	trap - EXIT INT TERM HUP
 	stop_child "$bg_pid"
 	stop_farm
 	cleanup_fs
-	exit "$rc"
 }
 bench_traps
 
