@@ -335,6 +335,20 @@ round_daxguard()
 	fi
 }
 
+# check_manual_round WHAT FRC URC LRC: after the clock of a pipeline or a
+# floor round has stopped: the farm exited with status FRC, umount with
+# URC, losetup -d with LRC
+check_manual_round()
+{
+	local what=$1 frc=$2 urc=$3 lrc=$4
+
+	farm_pid=
+	disarm_watchdog "$what"
+	check_round "$what" "$frc"
+	((urc == 0)) || loud "$what: umount failed ($urc)"
+	((lrc == 0)) || loud "$what: losetup -d failed ($lrc)"
+}
+
 round_pipeline()
 {
 	local what="pipeline round $1" t0 t1 t2 t3 t4 frc=0 urc=0 lrc=0 killed want
@@ -350,11 +364,7 @@ round_pipeline()
 	t3=$EPOCHREALTIME
 	losetup -d "$loop" || lrc=$?
 	t4=$EPOCHREALTIME
-	farm_pid=
-	disarm_watchdog "$what"
-	check_round "$what" "$frc"
-	((urc == 0)) || loud "$what: umount failed ($urc)"
-	((lrc == 0)) || loud "$what: losetup -d failed ($lrc)"
+	check_manual_round "$what" "$frc" "$urc" "$lrc"
 	want=$(sort -n "$work/pids" | paste -sd ' ')
 	killed=$(grep -oE '[0-9]+' "$work/fuser.out" | sort -n | paste -sd ' ') || true
 	if [[ $killed != "$want" ]]; then
@@ -390,11 +400,7 @@ round_floor()
 	t3=$EPOCHREALTIME
 	losetup -d "$loop" || lrc=$?
 	t4=$EPOCHREALTIME
-	farm_pid=
-	disarm_watchdog "$what"
-	check_round "$what" "$frc"
-	((urc == 0)) || loud "$what: umount failed ($urc)"
-	((lrc == 0)) || loud "$what: losetup -d failed ($lrc)"
+	check_manual_round "$what" "$frc" "$urc" "$lrc"
 	last=$((${t4/./} - ${t0/./}))
 	add_sample floor "$last"
 	add_sample f_kill "$((${t1/./} - ${t0/./}))"
