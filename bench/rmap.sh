@@ -258,6 +258,36 @@ check()
 	fi
 }
 
+# dg_run NAME ARGS...: daxguard who $dev ARGS --no-users -J once, its
+# answer in $work/NAME.$fs.json; fails, loudly, when daxguard does
+dg_run()
+{
+	local name=$1
+	shift
+
+	if ! "$DAXGUARD" who "$dev" "$@" --no-users -J >"$work/$name.$fs.json" \
+		2>"$work/$name.$fs.err"; then
+		loud "$fs: daxguard who $1 failed:" "$(head -5 "$work/$name.$fs.err")"
+		return 1
+	fi
+}
+
+# dg_check NAME PICKS LABEL: that answer must come from the reverse map
+# $want_rmap and name the owner of every block in PICKS, and nothing else
+dg_check()
+{
+	local name=$1 picks=$2 label=$3 rmap note=
+
+	if [[ $name == batch ]]; then
+		note=" for the batch"
+	fi
+	rmap=$(jq -r '.filesystems[0].rmap' "$work/$name.$fs.json")
+	[[ $rmap == "$want_rmap" ]] ||
+		loud "$fs: daxguard used the reverse map '$rmap'$note, expected $want_rmap"
+	dg_blocks "$work/$name.$fs.json" >"$work/$name.$fs.got"
+	check "$fs, $label: daxguard ($rmap)" "$picks" "$work/$name.$fs.got"
+}
+
 declare -A single_off single_blk single_ino blocks_arg
 
 icheck_blocks()
@@ -283,27 +313,11 @@ for fs in "${fss[@]}"; do
 	want_rmap=ext4-libext2fs
 	[[ $fs == xfs ]] && want_rmap=xfs-bulkstat
 
-	if ! "$DAXGUARD" who "$dev" --offset "${single_off[$fs]}" --length 4096 --no-users -J \
-		>"$work/one.$fs.json" 2>"$work/one.$fs.err"; then
-		loud "$fs: daxguard who --offset failed:" "$(head -5 "$work/one.$fs.err")"
-		continue
-	fi
-	rmap=$(jq -r '.filesystems[0].rmap' "$work/one.$fs.json")
-	[[ $rmap == "$want_rmap" ]] ||
-		loud "$fs: daxguard used the reverse map '$rmap', expected $want_rmap"
-	dg_blocks "$work/one.$fs.json" >"$work/one.$fs.got"
-	check "$fs, one range: daxguard ($rmap)" "$work/single.$fs" "$work/one.$fs.got"
+	dg_run one --offset "${single_off[$fs]}" --length 4096 || continue
+	dg_check one "$work/single.$fs" "one range"
 
-	if ! "$DAXGUARD" who "$dev" --badblocks "$work/badblocks.$fs" --no-users -J \
-		>"$work/batch.$fs.json" 2>"$work/batch.$fs.err"; then
-		loud "$fs: daxguard who --badblocks failed:" "$(head -5 "$work/batch.$fs.err")"
-		continue
-	fi
-	rmap=$(jq -r '.filesystems[0].rmap' "$work/batch.$fs.json")
-	[[ $rmap == "$want_rmap" ]] ||
-		loud "$fs: daxguard used the reverse map '$rmap' for the batch, expected $want_rmap"
-	dg_blocks "$work/batch.$fs.json" >"$work/batch.$fs.got"
-	check "$fs, $nranges ranges: daxguard ($rmap)" "$work/batch.$fs" "$work/batch.$fs.got"
+	dg_run batch --badblocks "$work/badblocks.$fs" || continue
+	dg_check batch "$work/batch.$fs" "$nranges ranges"
 
 	if [[ $fs == ext4 ]]; then
 		# the issue's check: daxguard's owner is icheck's inode, for each
