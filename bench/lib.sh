@@ -280,6 +280,22 @@ time_cmd()
 	fi
 }
 
+# run_rounds: the script's round(), $warmup times unrecorded, then $runs
+# times recorded
+run_rounds()
+{
+	local i
+
+	recording=false
+	for ((i = 0; i < warmup; i++)); do
+		round
+	done
+	recording=true
+	for ((i = 0; i < runs; i++)); do
+		round
+	done
+}
+
 # median, min and max of NAME's samples, in milliseconds
 stats()
 {

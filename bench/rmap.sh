@@ -405,14 +405,7 @@ round()
 echo
 note_load
 t=$(now_us)
-recording=false
-for ((i = 0; i < warmup; i++)); do
-	round
-done
-recording=true
-for ((i = 0; i < runs; i++)); do
-	round
-done
+run_rounds
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "timing: $(seconds_since "$t") s"
 

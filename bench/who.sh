@@ -285,14 +285,7 @@ round()
 }
 
 note_load
-recording=false
-for ((i = 0; i < warmup; i++)); do
-	round
-done
-recording=true
-for ((i = 0; i < runs; i++)); do
-	round
-done
+run_rounds
 
 if ((${#status_bad[@]})); then
 	loud "daxguard exited with status ${status_bad[0]} in ${#status_bad[@]} of $runs timed runs"
