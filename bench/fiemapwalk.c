@@ -39,8 +39,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "benchutil.h"
 
 #define BATCH 512
 #define BLOCK ((uint64_t)4096)
@@ -76,24 +77,7 @@ struct walk {
 	FILE *out;
 };
 
-static const char *prog = "dg-fiemapwalk";
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static uint64_t rng_next(uint64_t *state)
-{
-	uint64_t x = (*state += 0x9e3779b97f4a7c15ull);
-
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
+const char *const prog = "dg-fiemapwalk";
 
 static void *xrealloc(void *p, size_t size)
 {

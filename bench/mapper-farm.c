@@ -45,8 +45,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "benchutil.h"
 
 #define PAGE 4096ull
 #define MAX_MAPS 3
@@ -96,24 +97,7 @@ struct opts {
 	uint64_t seed;
 };
 
-static const char *prog = "dg-mapper-farm";
-
-static uint64_t rng_next(uint64_t *state)
-{
-	uint64_t x = (*state += 0x9e3779b97f4a7c15ull);
-
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+const char *const prog = "dg-mapper-farm";
 
 /* Read "path<TAB>size[<TAB>kind]" lines, leaving out @skip. */
 static int read_manifest(const char *name, const char *skip, struct file **files, size_t *nr)
@@ -469,19 +453,6 @@ static void usage(FILE *out)
 		"  -e, --exit-when-gone      exit 0, quietly, once every child has died\n"
 		"  -h, --help                show this help\n",
 		prog);
-}
-
-static int parse_ull(const char *arg, const char *what, unsigned long long *val)
-{
-	char *end;
-
-	errno = 0;
-	*val = strtoull(arg, &end, 0);
-	if (errno || end == arg || *end || arg[0] == '-') {
-		fprintf(stderr, "%s: %s: invalid %s\n", prog, arg, what);
-		return -1;
-	}
-	return 0;
 }
 
 int main(int argc, char **argv)

@@ -26,8 +26,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "benchutil.h"
 
 #define SMALL_SIZE 4096u
 #define BIG_SIZE (1024u * 1024u)
@@ -47,16 +48,8 @@ struct opts {
 	bool quiet;
 };
 
-static const char *prog = "dg-mkfiles";
+const char *const prog = "dg-mkfiles";
 static char buf[BIG_SIZE];
-
-static uint64_t splitmix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
 
 /* Size of regular file @idx (not one of the large ones). */
 static unsigned int file_size(const struct opts *o, unsigned long idx)
@@ -71,14 +64,6 @@ static unsigned int file_size(const struct opts *o, unsigned long idx)
 static unsigned long nr_regular(const struct opts *o)
 {
 	return o->files > o->large ? o->files - o->large : 0;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static int write_all(int fd, const char *p, size_t len, off_t off)
@@ -314,19 +299,6 @@ static void usage(FILE *out)
 		"  -q, --quiet           print no summary\n"
 		"  -h, --help            show this help\n",
 		prog);
-}
-
-static int parse_ulong(const char *arg, const char *what, unsigned long *val)
-{
-	char *end;
-
-	errno = 0;
-	*val = strtoul(arg, &end, 0);
-	if (errno || end == arg || *end || arg[0] == '-') {
-		fprintf(stderr, "%s: %s: invalid %s\n", prog, arg, what);
-		return -1;
-	}
-	return 0;
 }
 
 int main(int argc, char **argv)

@@ -38,9 +38,6 @@ export LC_ALL=C
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
-BUILD=${BUILD:-$ROOT/build}
-DAXGUARD=${DAXGUARD:-$BUILD/daxguard/daxguard}
-DG_MKFILES=${DG_MKFILES:-$BUILD/bench/dg-mkfiles}
 DG_FARM=${DG_FARM:-$BUILD/bench/dg-mapper-farm}
 
 files=5000
@@ -87,44 +84,24 @@ A quick smoke run: $0 --files 500 --procs 50 --runs 2 --warmup 0
 EOF
 }
 
-while (($#)); do
-	case $1 in
-	--files | --procs | --runs | --warmup | --seed)
-		(($# >= 2)) || die "$1 needs a value"
-		need_number "$1" "$2"
-		declare "${1#--}=$2"
-		shift 2
-		;;
-	--image-size)
-		(($# >= 2)) || die "$1 needs a value"
-		[[ $2 =~ ^[0-9]+[KMGT]?$ ]] || die "$1: '$2' is not a size"
-		image_size=$2
-		shift 2
-		;;
-	--strict)
-		strict=true
-		shift
-		;;
-	--no-floor)
-		floor=false
-		shift
-		;;
-	--wrap)
-		(($# >= 2)) || die "$1 needs a value"
-		read -ra wrap <<<"$2"
-		shift 2
-		;;
-	-h | --help)
-		usage
-		exit 0
-		;;
-	*)
-		echo "$prog: unknown option '$1'" >&2
-		echo "Try '$0 --help' for more information." >&2
-		exit 1
-		;;
-	esac
-done
+# shellcheck disable=SC2317  # called through parse_options
+set_image_size()
+{
+	[[ $2 =~ ^[0-9]+[KMGT]?$ ]] || die "$1: '$2' is not a size"
+	image_size=$2
+}
+
+# shellcheck disable=SC2317  # called through parse_options
+set_wrap()
+{
+	read -ra wrap <<<"$2"
+}
+
+number_options=([--files]=files [--procs]=procs [--runs]=runs [--warmup]=warmup
+	[--seed]=seed)
+value_options=([--image-size]=set_image_size [--wrap]=set_wrap)
+flag_options=([--strict]=strict=true [--no-floor]=floor=false)
+parse_options "$@"
 ((files >= 20)) || die "--files $files: need at least 20 files"
 ((procs >= 1)) || die "--procs must be at least 1"
 ((runs >= 1)) || die "--runs must be at least 1"
@@ -157,75 +134,13 @@ farm_pid=
 bg_pid=
 watchdog_pid=
 
-# is loop device $1 (/dev/loopN) still bound to our image?  (Once free, a
-# device may be taken at once by somebody else's losetup.)
-still_ours()
-{
-	local bf
-
-	{ read -r bf <"/sys/block/${1#/dev/}/loop/backing_file"; } 2>/dev/null || return 1
-	[[ $bf == "$img" || $bf == "$img (deleted)" ]]
-}
-
-# detach $loop only while it is still bound to our image
-detach_ours()
-{
-	[[ -n $loop ]] || return 0
-	if still_ours "$loop"; then
-		losetup -d "$loop" || echo "$prog: cannot detach $loop" >&2
-	fi
-}
-
-# shellcheck disable=SC2317  # called from cleanup, through the EXIT trap
-stop_farm()
-{
-	[[ -n $farm_pid ]] || return 0
-	# SIGTERM: the farm SIGKILLs and reaps its children, then exits
-	kill -TERM "$farm_pid" 2>/dev/null
-	for _ in $(seq 100); do
-		kill -0 "$farm_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$farm_pid" 2>/dev/null
-	wait "$farm_pid" 2>/dev/null
-	farm_pid=
-}
-
 # shellcheck disable=SC2317  # called through the EXIT trap
 cleanup()
 {
-	local rc=$?
-
-	set +e
-	trap - EXIT INT TERM HUP
-	if [[ -n $bg_pid ]]; then
-		kill -TERM "$bg_pid" 2>/dev/null
-		wait "$bg_pid" 2>/dev/null
-	fi
-	if [[ -n $watchdog_pid ]]; then
-		kill -TERM "$watchdog_pid" 2>/dev/null
-		wait "$watchdog_pid" 2>/dev/null
-	fi
+	stop_child "$bg_pid"
+	stop_child "$watchdog_pid"
 	stop_farm
-	if [[ -n $mnt ]] && mountpoint -q "$mnt"; then
-		for _ in 1 2 3 4 5; do
-			umount "$mnt" 2>/dev/null && break
-			sleep 1
-		done
-		if mountpoint -q "$mnt"; then
-			echo "$prog: cannot unmount $mnt; users:" >&2
-			fuser -vm "$mnt" >&2
-		fi
-	fi
-	detach_ours
-	if [[ -n $work && -d $work ]]; then
-		if [[ -n $mnt ]] && mountpoint -q "$mnt"; then
-			echo "$prog: $mnt is still mounted: left $work in place" >&2
-		else
-			rm -rf -- "$work"
-		fi
-	fi
-	exit "$rc"
+	cleanup_fs
 }
 bench_traps
 
@@ -236,9 +151,9 @@ mkdir "$mnt"
 
 echo "daxguard remove benchmark: $files files, $procs processes, $runs rounds of each" \
 	"method after $warmup warm-up round(s) of each"
-echo "machine: $(uname -r), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo);" \
+echo "machine: $(machine);" \
 	"$(fuser -V 2>&1 | awk 'NR == 1'); $(losetup --version)"
-echo "daxguard: $DAXGUARD ($("$DAXGUARD" --version 2>&1 | head -1), built $(date -r "$DAXGUARD" '+%F %T'))"
+print_daxguard
 echo "setting up in $work ..."
 
 t=$(now_us)
@@ -266,17 +181,7 @@ failed=false
 
 loud()
 {
-	{
-		echo
-		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-		for arg in "$@"; do
-			while IFS= read -r line; do
-				echo "!!! $line"
-			done <<<"$arg"
-		done
-		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-		echo
-	} >&2
+	shout "$@"
 	failed=true
 }
 
@@ -295,15 +200,7 @@ setup_round()
 		--procs "$procs" --hit 0 --miss 0 --seed "$seed" --exit-when-gone \
 		--pids "$work/pids" --ready "$work/ready") 2>"$work/farm.log" &
 	farm_pid=$!
-	while [[ ! -e $work/ready ]]; do
-		if ! kill -0 "$farm_pid" 2>/dev/null; then
-			cat "$work/farm.log" >&2
-			wait "$farm_pid" 2>/dev/null || true
-			farm_pid=
-			die "dg-mapper-farm failed"
-		fi
-		sleep 0.05
-	done
+	wait_farm_ready
 	setup_s=$(seconds_since "$t0")
 }
 
@@ -326,8 +223,7 @@ arm_watchdog()
 
 disarm_watchdog()
 {
-	kill -TERM "$watchdog_pid" 2>/dev/null || true # it may have fired already
-	wait "$watchdog_pid" 2>/dev/null || true
+	stop_child "$watchdog_pid" # it may have fired already
 	watchdog_pid=
 	if [[ -e $work/watchdog ]]; then
 		loud "$1: farm processes were still alive 60 s later: the watchdog stopped the farm"
@@ -368,13 +264,13 @@ check_round()
 	# losetup -d of a device somebody else has open (udev, blkid) only
 	# sets autoclear: the device goes when they close it.  Wait for that.
 	late=0
-	while still_ours "$loop" && ((late < 50)); do
+	while still_ours "$loop" "$img" && ((late < 50)); do
 		late=$((late + 1))
 		sleep 0.1
 	done
-	if still_ours "$loop"; then
+	if still_ours "$loop" "$img"; then
 		loud "$what: $loop is still attached: $(losetup "$loop" 2>&1)"
-		detach_ours
+		detach_ours "$loop" "$img"
 	fi
 	loop=
 }
@@ -439,6 +335,20 @@ round_daxguard()
 	fi
 }
 
+# check_manual_round WHAT FRC URC LRC: after the clock of a pipeline or a
+# floor round has stopped: the farm exited with status FRC, umount with
+# URC, losetup -d with LRC
+check_manual_round()
+{
+	local what=$1 frc=$2 urc=$3 lrc=$4
+
+	farm_pid=
+	disarm_watchdog "$what"
+	check_round "$what" "$frc"
+	((urc == 0)) || loud "$what: umount failed ($urc)"
+	((lrc == 0)) || loud "$what: losetup -d failed ($lrc)"
+}
+
 round_pipeline()
 {
 	local what="pipeline round $1" t0 t1 t2 t3 t4 frc=0 urc=0 lrc=0 killed want
@@ -454,11 +364,7 @@ round_pipeline()
 	t3=$EPOCHREALTIME
 	losetup -d "$loop" || lrc=$?
 	t4=$EPOCHREALTIME
-	farm_pid=
-	disarm_watchdog "$what"
-	check_round "$what" "$frc"
-	((urc == 0)) || loud "$what: umount failed ($urc)"
-	((lrc == 0)) || loud "$what: losetup -d failed ($lrc)"
+	check_manual_round "$what" "$frc" "$urc" "$lrc"
 	want=$(sort -n "$work/pids" | paste -sd ' ')
 	killed=$(grep -oE '[0-9]+' "$work/fuser.out" | sort -n | paste -sd ' ') || true
 	if [[ $killed != "$want" ]]; then
@@ -494,11 +400,7 @@ round_floor()
 	t3=$EPOCHREALTIME
 	losetup -d "$loop" || lrc=$?
 	t4=$EPOCHREALTIME
-	farm_pid=
-	disarm_watchdog "$what"
-	check_round "$what" "$frc"
-	((urc == 0)) || loud "$what: umount failed ($urc)"
-	((lrc == 0)) || loud "$what: losetup -d failed ($lrc)"
+	check_manual_round "$what" "$frc" "$urc" "$lrc"
 	last=$((${t4/./} - ${t0/./}))
 	add_sample floor "$last"
 	add_sample f_kill "$((${t1/./} - ${t0/./}))"
@@ -509,11 +411,7 @@ round_floor()
 # ------------------------------------------------------------------------
 # Timing: rounds alternate, daxguard first
 
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-if awk -v l="${load_before%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
-	echo "warning: load average $load_before on $(nproc) cores: the machine is busy," \
-		"expect slow and noisy numbers"
-fi
+note_load
 echo
 t=$(now_us)
 for ((i = 1; i <= warmup + runs; i++)); do
@@ -542,18 +440,12 @@ echo "  $((warmup + runs)) rounds of each: $(seconds_since "$t") s"
 # Results
 
 declare -A median
-row()
-{
-	local name=$1 label=$2 m lo hi
-
-	read -r m lo hi < <(stats "$name")
-	median[$name]=$m
-	printf "  %-52s %8s %8s %8s\n" "$label" "$m" "$lo" "$hi"
-}
+row_width=52
+ratio_width=30
 
 echo
 echo "MNT = $mnt, DEV = the loop device of the round"
-printf "  %-52s %8s %8s %8s\n" "wall time, ms ($runs rounds)" median min max
+row_head "wall time, ms ($runs rounds)"
 row daxguard "daxguard remove --action kill -J DEV"
 row pipeline "fuser -k -m MNT; wait; umount MNT; losetup -d DEV"
 if $floor; then
@@ -580,8 +472,7 @@ for stage in collect freeze thaw signal wait unmount release; do
 done
 row dg_steps "  first step start to last step end"
 
-ratio=$(awk -v a="${median[pipeline]}" -v b="${median[daxguard]}" \
-	'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+ratio=$(median_ratio pipeline daxguard)
 if awk -v r="$ratio" 'BEGIN { exit !(r >= 1.5) }'; then
 	verdict=PASS
 else
@@ -592,13 +483,8 @@ printf "  %-30s %8s %10s   %s\n" "ratio" "medians" "paired" "target"
 printf "  %-30s %7sx %9sx   >= 1.5x %s\n" "pipeline / daxguard remove" "$ratio" \
 	"$(paired pipeline daxguard)" "$verdict"
 if $floor; then
-	printf "  %-30s %7sx %9sx   (info: the best any method could do)\n" \
-		"pipeline / floor" \
-		"$(awk -v a="${median[pipeline]}" -v b="${median[floor]}" \
-			'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" "$(paired pipeline floor)"
-	printf "  %-30s %7sx %9sx   (info)\n" "daxguard / floor" \
-		"$(awk -v a="${median[daxguard]}" -v b="${median[floor]}" \
-			'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" "$(paired daxguard floor)"
+	info_ratio "pipeline / floor" pipeline floor "the best any method could do"
+	info_ratio "daxguard / floor" daxguard floor
 fi
 echo
 echo "load average before / after timing: $load_before / $load_after"

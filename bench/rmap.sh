@@ -45,9 +45,6 @@ export LC_ALL=C
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
-BUILD=${BUILD:-$ROOT/build}
-DAXGUARD=${DAXGUARD:-$BUILD/daxguard/daxguard}
-DG_MKFILES=${DG_MKFILES:-$BUILD/bench/dg-mkfiles}
 DG_FIEMAPWALK=${DG_FIEMAPWALK:-$BUILD/bench/dg-fiemapwalk}
 
 files=200000
@@ -93,45 +90,18 @@ A quick smoke run: $0 --files 2000 --ranges 50 --runs 2 --warmup 1
 EOF
 }
 
-while (($#)); do
-	case $1 in
-	--files | --runs | --warmup | --seed)
-		(($# >= 2)) || die "$1 needs a value"
-		need_number "$1" "$2"
-		declare "${1#--}=$2"
-		shift 2
-		;;
-	--ranges)
-		(($# >= 2)) || die "$1 needs a value"
-		need_number "$1" "$2"
-		nranges=$2
-		shift 2
-		;;
-	--only)
-		(($# >= 2)) || die "$1 needs a value"
-		[[ $2 == ext4 || $2 == xfs ]] || die "--only: '$2' is not ext4 or xfs"
-		only=$2
-		shift 2
-		;;
-	--strict)
-		strict=true
-		shift
-		;;
-	--hold)
-		hold=true
-		shift
-		;;
-	-h | --help)
-		usage
-		exit 0
-		;;
-	*)
-		echo "$prog: unknown option '$1'" >&2
-		echo "Try '$0 --help' for more information." >&2
-		exit 1
-		;;
-	esac
-done
+# shellcheck disable=SC2317  # called through parse_options
+set_only()
+{
+	[[ $2 == ext4 || $2 == xfs ]] || die "--only: '$2' is not ext4 or xfs"
+	only=$2
+}
+
+number_options=([--files]=files [--ranges]=nranges [--runs]=runs [--warmup]=warmup
+	[--seed]=seed)
+value_options=([--only]=set_only)
+flag_options=([--strict]=strict=true [--hold]=hold=true)
+parse_options "$@"
 ((files >= 20)) || die "--files $files: need at least 20 files"
 ((nranges >= 1)) || die "--ranges must be at least 1"
 ((runs >= 1)) || die "--runs must be at least 1"
@@ -167,39 +137,17 @@ declare -A loop mnt img
 # shellcheck disable=SC2317  # called through the EXIT trap
 cleanup()
 {
-	local rc=$? fs bf
+	local fs
 
-	set +e
-	trap - EXIT INT TERM HUP
-	if [[ -n $bg_pid ]]; then
-		kill -TERM "$bg_pid" 2>/dev/null
-		wait "$bg_pid" 2>/dev/null
-	fi
+	stop_child "$bg_pid"
 	for fs in "${!mnt[@]}"; do
-		if mountpoint -q "${mnt[$fs]}"; then
-			for _ in 1 2 3 4 5; do
-				umount "${mnt[$fs]}" 2>/dev/null && break
-				sleep 1
-			done
-			mountpoint -q "${mnt[$fs]}" && echo "$prog: cannot unmount ${mnt[$fs]}" >&2
-		fi
+		umount_retry "${mnt[$fs]}" || echo "$prog: cannot unmount ${mnt[$fs]}" >&2
 	done
-	# detach only while the device is still ours
 	for fs in "${!loop[@]}"; do
-		bf=
-		{ read -r bf <"/sys/block/${loop[$fs]#/dev/}/loop/backing_file"; } 2>/dev/null
-		if [[ $bf == "${img[$fs]}" || $bf == "${img[$fs]} (deleted)" ]]; then
-			losetup -d "${loop[$fs]}" || echo "$prog: cannot detach ${loop[$fs]}" >&2
-		fi
+		detach_ours "${loop[$fs]}" "${img[$fs]}"
 	done
-	if [[ -n $work && -d $work ]]; then
-		if grep -qF " $work/" /proc/mounts; then
-			echo "$prog: something is still mounted under $work: left it in place" >&2
-		else
-			rm -rf -- "$work"
-		fi
-	fi
-	exit "$rc"
+	remove_work ||
+		echo "$prog: something is still mounted under $work: left it in place" >&2
 }
 bench_traps
 
@@ -207,9 +155,9 @@ work=$(mktemp -d /var/tmp/dg-bench-rmap.XXXXXX)
 
 echo "daxguard rmap benchmark: $files files on each of ${fss[*]}, 1 and $nranges ranges," \
 	"$runs runs after $warmup warm-up run(s)"
-echo "machine: $(uname -r), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo);" \
+echo "machine: $(machine);" \
 	"$(debugfs -V 2>&1 | head -1); $(mkfs.xfs -V)"
-echo "daxguard: $DAXGUARD ($("$DAXGUARD" --version 2>&1 | head -1), built $(date -r "$DAXGUARD" '+%F %T'))"
+print_daxguard
 echo "setting up in $work (takes a minute or two at full scale) ..."
 t_setup=$(now_us)
 
@@ -263,17 +211,7 @@ wrong=false
 
 loud()
 {
-	{
-		echo
-		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-		for arg in "$@"; do
-			while IFS= read -r line; do
-				echo "!!! $line"
-			done <<<"$arg"
-		done
-		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-		echo
-	} >&2
+	shout "$@"
 	wrong=true
 }
 
@@ -320,6 +258,36 @@ check()
 	fi
 }
 
+# dg_run NAME ARGS...: daxguard who $dev ARGS --no-users -J once, its
+# answer in $work/NAME.$fs.json; fails, loudly, when daxguard does
+dg_run()
+{
+	local name=$1
+	shift
+
+	if ! "$DAXGUARD" who "$dev" "$@" --no-users -J >"$work/$name.$fs.json" \
+		2>"$work/$name.$fs.err"; then
+		loud "$fs: daxguard who $1 failed:" "$(head -5 "$work/$name.$fs.err")"
+		return 1
+	fi
+}
+
+# dg_check NAME PICKS LABEL: that answer must come from the reverse map
+# $want_rmap and name the owner of every block in PICKS, and nothing else
+dg_check()
+{
+	local name=$1 picks=$2 label=$3 rmap note=
+
+	if [[ $name == batch ]]; then
+		note=" for the batch"
+	fi
+	rmap=$(jq -r '.filesystems[0].rmap' "$work/$name.$fs.json")
+	[[ $rmap == "$want_rmap" ]] ||
+		loud "$fs: daxguard used the reverse map '$rmap'$note, expected $want_rmap"
+	dg_blocks "$work/$name.$fs.json" >"$work/$name.$fs.got"
+	check "$fs, $label: daxguard ($rmap)" "$picks" "$work/$name.$fs.got"
+}
+
 declare -A single_off single_blk single_ino blocks_arg
 
 icheck_blocks()
@@ -345,27 +313,11 @@ for fs in "${fss[@]}"; do
 	want_rmap=ext4-libext2fs
 	[[ $fs == xfs ]] && want_rmap=xfs-bulkstat
 
-	if ! "$DAXGUARD" who "$dev" --offset "${single_off[$fs]}" --length 4096 --no-users -J \
-		>"$work/one.$fs.json" 2>"$work/one.$fs.err"; then
-		loud "$fs: daxguard who --offset failed:" "$(head -5 "$work/one.$fs.err")"
-		continue
-	fi
-	rmap=$(jq -r '.filesystems[0].rmap' "$work/one.$fs.json")
-	[[ $rmap == "$want_rmap" ]] ||
-		loud "$fs: daxguard used the reverse map '$rmap', expected $want_rmap"
-	dg_blocks "$work/one.$fs.json" >"$work/one.$fs.got"
-	check "$fs, one range: daxguard ($rmap)" "$work/single.$fs" "$work/one.$fs.got"
+	dg_run one --offset "${single_off[$fs]}" --length 4096 || continue
+	dg_check one "$work/single.$fs" "one range"
 
-	if ! "$DAXGUARD" who "$dev" --badblocks "$work/badblocks.$fs" --no-users -J \
-		>"$work/batch.$fs.json" 2>"$work/batch.$fs.err"; then
-		loud "$fs: daxguard who --badblocks failed:" "$(head -5 "$work/batch.$fs.err")"
-		continue
-	fi
-	rmap=$(jq -r '.filesystems[0].rmap' "$work/batch.$fs.json")
-	[[ $rmap == "$want_rmap" ]] ||
-		loud "$fs: daxguard used the reverse map '$rmap' for the batch, expected $want_rmap"
-	dg_blocks "$work/batch.$fs.json" >"$work/batch.$fs.got"
-	check "$fs, $nranges ranges: daxguard ($rmap)" "$work/batch.$fs" "$work/batch.$fs.got"
+	dg_run batch --badblocks "$work/badblocks.$fs" || continue
+	dg_check batch "$work/batch.$fs" "$nranges ranges"
 
 	if [[ $fs == ext4 ]]; then
 		# the issue's check: daxguard's owner is icheck's inode, for each
@@ -411,21 +363,12 @@ done
 
 declare -A samples
 
-# time_one NAME CMD...: run CMD once with output discarded, add the wall
-# time in microseconds to NAME's samples
+# time_one NAME CMD...: time_cmd; a failed run, timed or not, is an error
 time_one()
 {
-	local name=$1 s e rc=0
-	shift
-
-	s=$EPOCHREALTIME
-	"$@" >/dev/null 2>&1 || rc=$?
-	e=$EPOCHREALTIME
-	if $recording; then
-		samples[$name]+="$((${e/./} - ${s/./})) "
-	fi
-	if ((rc != 0)); then
-		loud "$name: '$*' exited with status $rc"
+	time_cmd "$@"
+	if ((time_rc != 0)); then
+		loud "$1: '${*:2}' exited with status $time_rc"
 	fi
 }
 
@@ -460,20 +403,9 @@ round()
 }
 
 echo
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-if awk -v l="${load_before%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
-	echo "warning: load average $load_before on $(nproc) cores: the machine is busy," \
-		"expect slow and noisy numbers"
-fi
+note_load
 t=$(now_us)
-recording=false
-for ((i = 0; i < warmup; i++)); do
-	round
-done
-recording=true
-for ((i = 0; i < runs; i++)); do
-	round
-done
+run_rounds
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "timing: $(seconds_since "$t") s"
 
@@ -501,14 +433,8 @@ done
 # Results
 
 declare -A median
-row()
-{
-	local name=$1 label=$2 m lo hi
-
-	read -r m lo hi < <(stats "$name")
-	median[$name]=$m
-	printf "  %-62s %8s %8s %8s\n" "$label" "$m" "$lo" "$hi"
-}
+row_width=62
+ratio_width=44
 
 missed=false
 verdict()
@@ -524,25 +450,15 @@ ratio()
 {
 	local label=$1 num=$2 den=$3 goal=$4 r v
 
-	r=$(awk -v a="${median[$num]}" -v b="${median[$den]}" \
-		'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+	r=$(median_ratio "$num" "$den")
 	v=$(verdict "$r" "$goal")
 	[[ $v == MISS ]] && missed=true
 	printf "  %-44s %7sx %9sx   >= %-4s %s\n" "$label" "$r" "$(paired "$num" "$den")" \
 		"${goal}x" "$v"
 }
 
-info_ratio()
-{
-	local label=$1 num=$2 den=$3
-
-	printf "  %-44s %7sx %9sx   (info)\n" "$label" \
-		"$(awk -v a="${median[$num]}" -v b="${median[$den]}" \
-			'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" "$(paired "$num" "$den")"
-}
-
 echo
-printf "  %-62s %8s %8s %8s\n" "wall time, ms ($runs runs)" median min max
+row_head "wall time, ms ($runs runs)"
 for fs in "${fss[@]}"; do
 	if [[ $fs == ext4 ]]; then
 		echo "  ext4 on ${loop[$fs]} (reverse map: ext4-libext2fs; $(df --output=iused "${mnt[$fs]}" | tail -1 | tr -d ' ') inodes in use)"

@@ -31,9 +31,6 @@ export LC_ALL=C
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
-BUILD=${BUILD:-$ROOT/build}
-DAXGUARD=${DAXGUARD:-$BUILD/daxguard/daxguard}
-DG_MKFILES=${DG_MKFILES:-$BUILD/bench/dg-mkfiles}
 DG_FARM=${DG_FARM:-$BUILD/bench/dg-mapper-farm}
 DG_READMAPS=${DG_READMAPS:-$BUILD/bench/dg-readmaps}
 
@@ -82,37 +79,10 @@ A quick smoke run: $0 --files 2000 --procs 50 --runs 5 --warmup 1
 EOF
 }
 
-while (($#)); do
-	case $1 in
-	--files | --procs | --runs | --warmup | --hit | --seed)
-		(($# >= 2)) || die "$1 needs a value"
-		need_number "$1" "$2"
-		declare "${1#--}=$2"
-		shift 2
-		;;
-	--baselines)
-		baselines_only=true
-		shift
-		;;
-	--strict)
-		strict=true
-		shift
-		;;
-	--hold)
-		hold=true
-		shift
-		;;
-	-h | --help)
-		usage
-		exit 0
-		;;
-	*)
-		echo "$prog: unknown option '$1'" >&2
-		echo "Try '$0 --help' for more information." >&2
-		exit 1
-		;;
-	esac
-done
+number_options=([--files]=files [--procs]=procs [--runs]=runs [--warmup]=warmup
+	[--hit]=hit [--seed]=seed)
+flag_options=([--baselines]=baselines_only=true [--strict]=strict=true [--hold]=hold=true)
+parse_options "$@"
 ((files >= 20)) || die "--files $files: need at least 20 files"
 ((procs >= hit + 2)) || die "--procs $procs: need at least --hit + 2 ($((hit + 2)))"
 ((runs >= 1)) || die "--runs must be at least 1"
@@ -142,6 +112,7 @@ fi
 
 work=
 mnt=
+img=
 loop=
 farm_pid=
 bg_pid=
@@ -149,64 +120,29 @@ bg_pid=
 # shellcheck disable=SC2317  # called through the EXIT trap
 cleanup()
 {
-	local rc=$?
-
-	set +e
-	trap - EXIT INT TERM HUP
-	if [[ -n $bg_pid ]]; then
-		kill -TERM "$bg_pid" 2>/dev/null
-		wait "$bg_pid" 2>/dev/null
-	fi
-	if [[ -n $farm_pid ]]; then
-		kill -TERM "$farm_pid" 2>/dev/null
-		for _ in $(seq 100); do
-			kill -0 "$farm_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$farm_pid" 2>/dev/null
-		wait "$farm_pid" 2>/dev/null
-	fi
-	if [[ -n $mnt ]] && mountpoint -q "$mnt"; then
-		for _ in 1 2 3 4 5; do
-			umount "$mnt" 2>/dev/null && break
-			sleep 1
-		done
-		if mountpoint -q "$mnt"; then
-			echo "$prog: cannot unmount $mnt; users:" >&2
-			fuser -vm "$mnt" >&2
-		fi
-	fi
-	# detach only while the device is still ours
-	if [[ -n $loop ]] && losetup "$loop" 2>/dev/null | grep -qF "$work/xfs.img"; then
-		losetup -d "$loop" || echo "$prog: cannot detach $loop" >&2
-	fi
-	if [[ -n $work && -d $work ]]; then
-		if [[ -n $mnt ]] && mountpoint -q "$mnt"; then
-			echo "$prog: $mnt is still mounted: left $work in place" >&2
-		else
-			rm -rf -- "$work"
-		fi
-	fi
-	exit "$rc"
+	stop_child "$bg_pid"
+	stop_farm
+	cleanup_fs
 }
 bench_traps
 
 work=$(mktemp -d /var/tmp/dg-bench-who.XXXXXX)
 mnt=$work/mnt
+img=$work/xfs.img
 mkdir "$mnt"
 
 echo "daxguard who benchmark: $files files, $procs processes, $runs runs" \
 	"after $warmup warm-up runs"
-echo "machine: $(uname -r), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo);" \
+echo "machine: $(machine);" \
 	"$(fuser -V 2>&1 | awk 'NR == 1'); lsof $(lsof -v 2>&1 | awk '$1 == "revision:" { print $2 }')"
 echo "setting up in $work (takes about a minute at full scale) ..."
 
 t_setup=$(now_us)
 
 t=$(now_us)
-truncate -s "$image_size" "$work/xfs.img"
-mkfs.xfs -q -f -m rmapbt=1 "$work/xfs.img"
-loop=$(losetup --find --show "$work/xfs.img")
+truncate -s "$image_size" "$img"
+mkfs.xfs -q -f -m rmapbt=1 "$img"
+loop=$(losetup --find --show "$img")
 mount -t xfs "$loop" "$mnt"
 echo "  image, mkfs.xfs -m rmapbt=1, mount on $loop: $(seconds_since "$t") s"
 
@@ -250,14 +186,7 @@ t=$(now_us)
 	--seed "$seed" --pids "$work/pids" --record "$work/record" \
 	--hits "$work/hits" --ready "$work/ready" 2>"$work/farm.log" &
 farm_pid=$!
-while [[ ! -e $work/ready ]]; do
-	if ! kill -0 "$farm_pid" 2>/dev/null; then
-		cat "$work/farm.log" >&2
-		farm_pid=
-		die "dg-mapper-farm failed"
-	fi
-	sleep 0.05
-done
+wait_farm_ready
 echo "  $procs mapping processes (dg-mapper-farm): $(seconds_since "$t") s"
 echo "setup: $(seconds_since "$t_setup") s"
 echo
@@ -273,18 +202,7 @@ wrong=false
 
 loud()
 {
-	{
-		echo
-		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-		echo "!!! daxguard who gave a WRONG ANSWER"
-		for arg in "$@"; do
-			while IFS= read -r line; do
-				echo "!!! $line"
-			done <<<"$arg"
-		done
-		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-		echo
-	} >&2
+	shout "daxguard who gave a WRONG ANSWER" "$@"
 	wrong=true
 }
 
@@ -333,23 +251,14 @@ fi
 
 declare -A samples
 
-# time_one NAME CMD...: run CMD once with output discarded, add the wall
-# time in microseconds to NAME's samples.  $EPOCHREALTIME is a builtin, so
-# the clock costs no fork.
+# time_one NAME CMD...: time_cmd, and keep the exit status of every timed
+# daxguard run that failed
 status_bad=()
 time_one()
 {
-	local name=$1 s e rc=0
-	shift
-
-	s=$EPOCHREALTIME
-	"$@" >/dev/null 2>&1 || rc=$?
-	e=$EPOCHREALTIME
-	if $recording; then
-		samples[$name]+="$((${e/./} - ${s/./})) "
-		if [[ $name == daxguard ]] && ((rc != 0)); then
-			status_bad+=("$rc")
-		fi
+	time_cmd "$@"
+	if $recording && [[ $1 == daxguard ]] && ((time_rc != 0)); then
+		status_bad+=("$time_rc")
 	fi
 }
 
@@ -375,37 +284,20 @@ round()
 	time_one fsmap "${fsmap_cmd[@]}"
 }
 
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-if awk -v l="${load_before%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
-	echo "warning: load average $load_before on $(nproc) cores: the machine is busy," \
-		"expect slow and noisy numbers"
-fi
-recording=false
-for ((i = 0; i < warmup; i++)); do
-	round
-done
-recording=true
-for ((i = 0; i < runs; i++)); do
-	round
-done
+note_load
+run_rounds
 
 if ((${#status_bad[@]})); then
 	loud "daxguard exited with status ${status_bad[0]} in ${#status_bad[@]} of $runs timed runs"
 fi
 
 declare -A median
-row()
-{
-	local name=$1 label=$2 m lo hi
-
-	read -r m lo hi < <(stats "$name")
-	median[$name]=$m
-	printf "  %-58s %8s %8s %8s\n" "$label" "$m" "$lo" "$hi"
-}
+row_width=58
+ratio_width=26
 
 echo
 echo "MNT = $mnt"
-printf "  %-58s %8s %8s %8s\n" "command (wall time, ms)" median min max
+row_head "command (wall time, ms)"
 if ! $baselines_only; then
 	row daxguard "daxguard who $loop --offset $dev_off --length 4096"
 fi
@@ -418,11 +310,9 @@ row fsmap "xfs_io fsmap of the page (reverse map only; info)"
 missed=false
 ratio()
 {
-	local label=$1 a=$2 b=$3 op=$4 goal=$5 num den r verdict
+	local label=$1 a=$2 b=$3 op=$4 goal=$5 r verdict
 
-	num=${median[$a]}
-	den=${median[$b]}
-	r=$(awk -v a="$num" -v b="$den" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+	r=$(median_ratio "$a" "$b")
 	if awk -v r="$r" -v g="$goal" -v op="$op" \
 		'BEGIN { exit !(op == ">=" ? r >= g : r <= g) }'; then
 		verdict=PASS
@@ -440,11 +330,7 @@ if ! $baselines_only; then
 	ratio "fuser -m / daxguard who" fuser daxguard ">=" 3
 	ratio "lsof FILE / daxguard who" lsof daxguard ">=" 5
 	ratio "daxguard who / cat maps" daxguard cat "<=" 1.3
-	printf "  %-26s %7sx %9sx   (info: the floor of a process scan)\n" \
-		"daxguard who / dg-readmaps" \
-		"$(awk -v a="${median[daxguard]}" -v b="${median[raw]}" \
-			'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
-		"$(paired daxguard raw)"
+	info_ratio "daxguard who / dg-readmaps" daxguard raw "the floor of a process scan"
 fi
 echo
 echo "load average before / after timing: $load_before / $(cut -d' ' -f1-3 /proc/loadavg)"
