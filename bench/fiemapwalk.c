@@ -379,6 +379,7 @@ int main(int argc, char **argv)
 	struct walk w = { .out = stdout };
 	const char *ranges = NULL;
 	unsigned long npick = 0;
+	unsigned long long seed_ull;
 	uint64_t seed = 1;
 	bool quiet = false;
 	char path[PATH_MAX];
@@ -392,11 +393,18 @@ int main(int argc, char **argv)
 			ranges = optarg;
 			break;
 		case 'p':
-			npick = strtoul(optarg, NULL, 0);
+			if (parse_ulong(optarg, "block count", &npick))
+				return 1;
+			if (!npick) {
+				fprintf(stderr, "%s: --pick needs at least one block\n", prog);
+				return 1;
+			}
 			w.pick = true;
 			break;
 		case 's':
-			seed = strtoull(optarg, NULL, 0);
+			if (parse_ull(optarg, "seed", &seed_ull))
+				return 1;
+			seed = seed_ull;
 			break;
 		case 'q':
 			quiet = true;

@@ -301,6 +301,12 @@ static void usage(FILE *out)
 		prog);
 }
 
+static int zero_arg(const char *what)
+{
+	fprintf(stderr, "%s: the %s cannot be 0\n", prog, what);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -337,8 +343,10 @@ int main(int argc, char **argv)
 				return 1;
 			break;
 		case 'd':
-			if (parse_ulong(optarg, "files per directory", &o.per_dir) || !o.per_dir)
+			if (parse_ulong(optarg, "files per directory", &o.per_dir))
 				return 1;
+			if (!o.per_dir)
+				return zero_arg("files per directory");
 			break;
 		case 'b':
 			if (parse_ulong(optarg, "1 MiB ratio", &o.big_every))
@@ -349,13 +357,17 @@ int main(int argc, char **argv)
 				return 1;
 			break;
 		case 'L':
-			if (parse_ulong(optarg, "large file size", &val) || !val)
+			if (parse_ulong(optarg, "large file size", &val))
 				return 1;
+			if (!val)
+				return zero_arg("large file size");
 			o.large_size = (unsigned long long)val << 20;
 			break;
 		case 'j':
-			if (parse_ulong(optarg, "job count", &o.jobs) || !o.jobs)
+			if (parse_ulong(optarg, "job count", &o.jobs))
 				return 1;
+			if (!o.jobs)
+				return zero_arg("job count");
 			break;
 		case 's':
 			if (parse_ulong(optarg, "seed", &val))

@@ -211,7 +211,8 @@ dg_cmd=("$DAXGUARD" who "$loop" --offset "$dev_off" --length 4096)
 if ! $baselines_only; then
 	if ! "${dg_cmd[@]}" -J >"$work/who.json" 2>"$work/who.err"; then
 		loud "'${dg_cmd[*]} -J' failed:" "$(head -5 "$work/who.err")"
-	elif ! jq -e . "$work/who.json" >/dev/null 2>&1; then
+	elif ! jq -e 'type == "object"' "$work/who.json" >/dev/null 2>&1 ||
+		[[ ! -s "$work/who.json" ]]; then
 		loud "'${dg_cmd[*]} -J' printed no valid JSON:" "$(head -c 300 "$work/who.json")"
 	else
 		want=$(sort -n "$work/hits" | paste -sd ' ')
