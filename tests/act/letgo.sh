@@ -21,25 +21,25 @@
 # scan through it too (DAXGUARD_MAPS=query) and with neither
 # (DAXGUARD_MAPS=text, as before 6.11).
 
-# shellcheck source=tests/act/lib-act.sh
-. "$(dirname "$0")/lib-act.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
 
 PAGES=16
 HITPAGE=5
 
-act_init
+dg_act_init
 
 # run_paused STAGE DAXGUARD_ARGS...: run daxguard, which pauses after
 # STAGE; then SIGUSR1 to each of $USR1_PIDS and wait until it has acted;
-# then let daxguard go on.  Sets ACT_RC, ACT_OUT, ACT_ERR.
+# then let daxguard go on.  Sets DG_RC, DG_OUT, DG_ERR.
 run_paused()
 {
 	local stage=$1 dg i l found pid n paused=""
 
 	shift
-	"$@" </dev/null >"$ACT_T/dg.out" 2>"$ACT_T/dg.err" &
+	"$@" </dev/null >"$DG_TMP/dg.out" 2>"$DG_TMP/dg.err" &
 	dg=$!
-	act_register "$dg"
+	dg_register_pid "$dg"
 	found=0
 	for ((i = 0; i < 1000 && !found; i++)); do
 		{
@@ -49,40 +49,40 @@ run_paused()
 					paused=${BASH_REMATCH[1]}
 					found=1
 				fi
-			done <"$ACT_T/dg.err"
+			done <"$DG_TMP/dg.err"
 		} 2>/dev/null
 		((found)) && break
-		act_pid_alive "$dg" ||
-			act_fail "daxguard $* exited before pausing: $(cat "$ACT_T/dg.err")"
-		act_sleep 0.01
+		dg_pid_alive "$dg" ||
+			dg_fail "daxguard $* exited before pausing: $(cat "$DG_TMP/dg.err")"
+		dg_sleep 0.01
 	done
-	((found)) || act_fail "daxguard $* did not pause within 10 s: $(cat "$ACT_T/dg.err")"
+	((found)) || dg_fail "daxguard $* did not pause within 10 s: $(cat "$DG_TMP/dg.err")"
 	for pid in $USR1_PIDS; do
 		n=${READY_OF[$pid]}
-		kill -USR1 "$pid" || act_fail "kill -USR1 $pid"
+		kill -USR1 "$pid" || dg_fail "kill -USR1 $pid"
 		for ((i = 0; i < 1000; i++)); do
 			l=""
 			{ read -r l <"$n"; } 2>/dev/null
 			[[ "$l" == usr1 ]] && break
-			act_sleep 0.01
+			dg_sleep 0.01
 		done
-		[[ "$l" == usr1 ]] || act_fail "pid $pid did not act on SIGUSR1: $(cat "$n.log")"
+		[[ "$l" == usr1 ]] || dg_fail "pid $pid did not act on SIGUSR1: $(cat "$n.log")"
 	done
-	kill -USR1 "$paused" || act_fail "kill -USR1 $paused (daxguard)"
-	ACT_RC=0
-	wait "$dg" || ACT_RC=$?
-	ACT_DUMPED=0
-	ACT_OUT=$(cat "$ACT_T/dg.out")
-	ACT_ERR=$(cat "$ACT_T/dg.err")
+	kill -USR1 "$paused" || dg_fail "kill -USR1 $paused (daxguard)"
+	DG_RC=0
+	wait "$dg" || DG_RC=$?
+	DG_DUMPED=0
+	DG_OUT=$(cat "$DG_TMP/dg.out")
+	DG_ERR=$(cat "$DG_TMP/dg.err")
 }
 
 declare -A READY_OF
 
-# mapper OPS...: act_mapper, and remember its ready file
+# mapper OPS...: dg_spawn_mapper, and remember its ready file
 mapper()
 {
-	act_mapper "$@"
-	READY_OF[$ACT_PID]="$ACT_T/ready.$ACT_NREADY"
+	dg_spawn_mapper "$@"
+	READY_OF[$DG_PID]=$DG_READY
 }
 
 # victim WHAT PID STATE SIGNALS [REASON]: its line in .processes[]
@@ -90,28 +90,28 @@ victim()
 {
 	local v
 
-	v=$(act_jq '.processes[] | select(.pid == $p)' --argjson p "$2")
-	act_eq "$1 (pid $2): state" "\"$3\"" "$(jq -c .state <<<"$v")"
-	act_eq "$1 (pid $2): signals" "$4" "$(jq -c .signals <<<"$v")"
-	[[ -z "${5:-}" ]] || act_eq "$1 (pid $2): reason" "\"$5\"" "$(jq -c .reason <<<"$v")"
+	v=$(dg_jq '.processes[] | select(.pid == $p)' --argjson p "$2")
+	dg_expect_eq "$1 (pid $2): state" "\"$3\"" "$(jq -c .state <<<"$v")"
+	dg_expect_eq "$1 (pid $2): signals" "$4" "$(jq -c .signals <<<"$v")"
+	[[ -z "${5:-}" ]] || dg_expect_eq "$1 (pid $2): reason" "\"$5\"" "$(jq -c .reason <<<"$v")"
 }
 
 # lives WHAT PID, dies WHAT PID
 lives()
 {
-	if act_pid_alive "$2"; then
-		act_ok "$1 (pid $2) still runs"
+	if dg_pid_alive "$2"; then
+		dg_ok "$1 (pid $2) still runs"
 	else
-		act_notok "$1 (pid $2) was killed"
+		dg_notok "$1 (pid $2) was killed"
 	fi
 }
 
 dies()
 {
-	if act_wait_gone "$2" 5; then
-		act_ok "$1 (pid $2) is gone"
+	if dg_wait_gone "$2" 5; then
+		dg_ok "$1 (pid $2) is gone"
 	else
-		act_notok "$1 (pid $2) still runs"
+		dg_notok "$1 (pid $2) still runs"
 	fi
 }
 
@@ -126,28 +126,28 @@ for maps in default query text; do
 
 	# -------------------------------------------------------------- #
 	# remove: the whole device
-	act_mkfs xfs
-	mkdir "$MNT/dir" || act_fail "mkdir $MNT/dir"
+	dg_setup_fs xfs-rmap
+	mkdir "$MNT/dir" || dg_fail "mkdir $MNT/dir"
 	for f in a b c; do
-		head -c $((PAGES * 4096)) /dev/urandom >"$MNT/$f" || act_fail "write $MNT/$f"
+		head -c $((PAGES * 4096)) /dev/urandom >"$MNT/$f" || dg_fail "write $MNT/$f"
 	done
 	mapper "map:$MNT/a:0:$((PAGES * 4096)):shared-rw"
-	P_STAY=$ACT_PID
+	P_STAY=$DG_PID
 	mapper "map:$MNT/b:0:$((PAGES * 4096)):shared-ro" "hold:$MNT/c" "cwd:$MNT/dir" \
 		usr1:release
-	P_GO=$ACT_PID
+	P_GO=$DG_PID
 	mapper "hold:$MNT/c" usr1:release
-	P_GOFD=$ACT_PID
+	P_GOFD=$DG_PID
 	mapper "map:$MNT/b:0x2000:0x4000:shared-rw" usr1:move
-	P_MOVE=$ACT_PID
-	act_log "DAXGUARD_MAPS=$maps: stays $P_STAY, lets go $P_GO and $P_GOFD, moves $P_MOVE"
+	P_MOVE=$DG_PID
+	dg_log "DAXGUARD_MAPS=$maps: stays $P_STAY, lets go $P_GO and $P_GOFD, moves $P_MOVE"
 	USR1_PIDS="$P_GO $P_GOFD $P_MOVE"
 	run_paused collect "$DAXGUARD" remove --action kill --pause-after collect \
 		"$DEV" -J
 	what="remove, DAXGUARD_MAPS=$maps"
-	act_json_ok "$what"
-	act_eq "$what: exit status" 0 "$ACT_RC"
-	act_eq "$what: JSON complete" true "$(act_jq .complete)"
+	dg_json_ok "$what"
+	dg_expect_eq "$what: exit status" 0 "$DG_RC"
+	dg_expect_eq "$what: JSON complete" true "$(dg_jq .complete)"
 	victim "$what: untouched" "$P_STAY" exited '["KILL"]'
 	victim "$what: let go of a mapping, an fd and its cwd" "$P_GO" gone '[]' \
 		"let go before it was signalled"
@@ -157,31 +157,31 @@ for maps in default query text; do
 	dies "$what: moved its mapping" "$P_MOVE"
 	lives "$what: let go of a mapping, an fd and its cwd" "$P_GO"
 	lives "$what: let go of an fd" "$P_GOFD"
-	[[ -z "$(losetup -n -O NAME -j "$IMG")" ]] || act_fail "$what: $IMG still attached"
-	act_ok "$what: the loop device is detached"
+	[[ -z "$(losetup -n -O NAME -j "$IMG")" ]] || dg_fail "$what: $IMG still attached"
+	dg_ok "$what: the loop device is detached"
 
 	# -------------------------------------------------------------- #
 	# fail: one page of a file
-	act_mkfs xfs
+	dg_setup_fs xfs-rmap
 	F="$MNT/f"
-	head -c $((PAGES * 4096)) /dev/urandom >"$F" || act_fail "write $F"
-	sync -f "$MNT" || act_fail "syncfs $MNT"
-	HIT=$(act_devoff "$F" $((HITPAGE * 4096)))
+	head -c $((PAGES * 4096)) /dev/urandom >"$F" || dg_fail "write $F"
+	sync -f "$MNT" || dg_fail "syncfs $MNT"
+	HIT=$(dg_devoff "$F" $((HITPAGE * 4096)))
 	mapper "map:$F:$((HITPAGE * 4096)):4096:shared-rw"
-	P_STAY=$ACT_PID
+	P_STAY=$DG_PID
 	mapper "map:$F:0:$((PAGES * 4096)):shared-ro" usr1:release
-	P_GO=$ACT_PID
+	P_GO=$DG_PID
 	mapper "map:$F:$(((HITPAGE - 1) * 4096)):$((3 * 4096)):shared-rw" usr1:move
-	P_MOVE=$ACT_PID
-	act_log "DAXGUARD_MAPS=$maps: page $HITPAGE of $F at $HIT;" \
+	P_MOVE=$DG_PID
+	dg_log "DAXGUARD_MAPS=$maps: page $HITPAGE of $F at $HIT;" \
 		"stays $P_STAY, lets go $P_GO, moves $P_MOVE"
 	USR1_PIDS="$P_GO $P_MOVE"
 	run_paused thaw "$DAXGUARD" fail --action kill --pause-after thaw \
 		--offset "$HIT" --length 4096 "$DEV" -J
 	what="fail, DAXGUARD_MAPS=$maps"
-	act_json_ok "$what"
-	act_eq "$what: exit status" 0 "$ACT_RC"
-	act_eq "$what: JSON complete" true "$(act_jq .complete)"
+	dg_json_ok "$what"
+	dg_expect_eq "$what: exit status" 0 "$DG_RC"
+	dg_expect_eq "$what: JSON complete" true "$(dg_jq .complete)"
 	victim "$what: untouched" "$P_STAY" exited '["KILL"]'
 	victim "$what: let go of its mapping" "$P_GO" gone '[]' "let go before it was signalled"
 	victim "$what: moved its mapping" "$P_MOVE" exited '["KILL"]'
@@ -190,4 +190,4 @@ for maps in default query text; do
 	lives "$what: let go of its mapping" "$P_GO"
 done
 
-act_done
+dg_done
