@@ -22,7 +22,6 @@
 . "${TESTS_DIR:-$(dirname "$0")}/lib.sh"
 
 KIND=${1:-}
-[[ -n "$KIND" ]] || dg_fail "usage: who-range.sh xfs-rmap|xfs-normap|ext4"
 dg_require_root
 dg_require_mapper
 dg_tmpdir

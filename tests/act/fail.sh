@@ -10,15 +10,6 @@
 #
 # Usage: fail.sh xfs-rmap|ext4
 
-KIND=${1:-}
-case "$KIND" in
-xfs-rmap | ext4) ;;
-*)
-	echo "usage: $0 xfs-rmap|ext4" >&2
-	exit 1
-	;;
-esac
-
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 
@@ -28,7 +19,7 @@ OTHERPAGE=11
 PUNCHPAGE=7
 
 dg_act_init
-dg_setup_fs "$KIND"
+dg_setup_fs "${1:-}"
 
 F="$MNT/mapped"
 G="$MNT/punched"

@@ -12,22 +12,13 @@
 #
 # Usage: remove-sigkill.sh xfs-rmap|ext4
 
-KIND=${1:-}
-case "$KIND" in
-xfs-rmap | ext4) ;;
-*)
-	echo "usage: $0 xfs-rmap|ext4" >&2
-	exit 1
-	;;
-esac
-
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 
 ROUNDS=${ACT_SIGKILL_ROUNDS:-20}
 
 dg_act_init
-dg_setup_fs "$KIND"
+dg_setup_fs "${1:-}"
 
 head -c $((64 * 1024)) /dev/urandom >"$MNT/data" || dg_fail "write $MNT/data"
 HIT=$(dg_devoff "$MNT/data" 0)

@@ -15,20 +15,11 @@
 #
 # Usage: remove.sh xfs-rmap|ext4
 
-KIND=${1:-}
-case "$KIND" in
-xfs-rmap | ext4) ;;
-*)
-	echo "usage: $0 xfs-rmap|ext4" >&2
-	exit 1
-	;;
-esac
-
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 
 dg_act_init
-dg_setup_fs "$KIND"
+dg_setup_fs "${1:-}"
 
 # ------------------------------------------------------------------ #
 # The filesystem and its users
