@@ -36,40 +36,37 @@ mkdir -p "$BIND"
 mount --bind "$MNT/sub" "$BIND" || dg_fail "mount --bind $MNT/sub $BIND"
 dg_log "bind mount of $MNT/sub on $BIND"
 
+# user WHAT START ARGS...: START (dg_spawn_mapper and the like) one of the
+# users of the filesystem, which remove must act on: its PID goes into
+# PIDS, and WHAT=PID into USERS, for the log
 PIDS=()
-dg_spawn_mapper "map:$MNT/mapped-rw:0:262144:shared-rw"
-P_RW=$DG_PID
-PIDS+=("$P_RW")
-dg_spawn_mapper "map:$MNT/mapped-ro:0x10000:0x20000:shared-ro"
-P_RO=$DG_PID
-PIDS+=("$P_RO")
-dg_spawn_mapper "write:$MNT/dirty:$((4 * 1024 * 1024))"
-P_WRITE=$DG_PID
-PIDS+=("$P_WRITE")
-dg_spawn_mapper "hold:$MNT/held-1"
-P_HOLD1=$DG_PID
-PIDS+=("$P_HOLD1")
-dg_spawn_mapper "hold:$MNT/held-2"
-P_HOLD2=$DG_PID
-PIDS+=("$P_HOLD2")
-dg_spawn_mapper "cwd:$MNT/dir"
-P_CWD=$DG_PID
-PIDS+=("$P_CWD")
-dg_spawn_mapper_ns "hold:$MNT/ns-held"
+USERS=""
+user()
+{
+	local what=$1
+
+	shift
+	"$@"
+	PIDS+=("$DG_PID")
+	USERS="$USERS $what=$DG_PID"
+}
+
+user rw dg_spawn_mapper "map:$MNT/mapped-rw:0:262144:shared-rw"
+user ro dg_spawn_mapper "map:$MNT/mapped-ro:0x10000:0x20000:shared-ro"
+user writer dg_spawn_mapper "write:$MNT/dirty:$((4 * 1024 * 1024))"
+user hold dg_spawn_mapper "hold:$MNT/held-1"
+user hold dg_spawn_mapper "hold:$MNT/held-2"
+user cwd dg_spawn_mapper "cwd:$MNT/dir"
+user ns dg_spawn_mapper_ns "hold:$MNT/ns-held"
 P_NS=$DG_PID
-PIDS+=("$P_NS")
-dg_spawn_mapper "cwd:$BIND"
+user bind-cwd dg_spawn_mapper "cwd:$BIND"
 P_BINDCWD=$DG_PID
-PIDS+=("$P_BINDCWD")
-dg_spawn_mapper "hold:$BIND/bind-held"
-P_BINDHOLD=$DG_PID
-PIDS+=("$P_BINDHOLD")
+user bind-hold dg_spawn_mapper "hold:$BIND/bind-held"
 # a process whose executable is on the filesystem, and nothing else
 cp "$DG_MAPPER" "$MNT/dg-mapper-copy" || dg_fail "cp $DG_MAPPER $MNT"
 ready=$(mktemp "$DG_TMP/ready.XXXXXX")
-dg_spawn_ready "$ready" "$MNT/dg-mapper-copy" -r "$ready" cwd:/
-P_EXE=$DG_PID
-PIDS+=("$P_EXE")
+user exe dg_spawn_ready "$ready" "$MNT/dg-mapper-copy" -r "$ready" cwd:/
+dg_log "users:$USERS"
 # A bystander in a namespace of its own, which does not use the
 # filesystem: its namespace outlives the users, with copies of our two
 # mounts in it and a bind mount that exists there only, which daxguard has
@@ -80,8 +77,6 @@ dg_spawn_ready "$ready" unshare -m --propagation private \
 	sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' sh \
 	"$MNT/dir" "$DG_TMP/ns-only" "$DG_MAPPER" -r "$ready" cwd:/
 P_NSIDLE=$DG_PID
-dg_log "users: rw=$P_RW ro=$P_RO writer=$P_WRITE hold=$P_HOLD1,$P_HOLD2" \
-	"cwd=$P_CWD ns=$P_NS bind-cwd=$P_BINDCWD bind-hold=$P_BINDHOLD exe=$P_EXE"
 
 [[ "$(readlink "/proc/$P_NS/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ]] ||
 	dg_fail "pid $P_NS is not in a mount namespace of its own"
