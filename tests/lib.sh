@@ -49,6 +49,7 @@ DG_ERR=""
 DG_RC=0
 DG_PID=""
 DG_READY=""
+DG_PAUSED=""
 DG_STATE=""
 DG_STARTTIME=""
 DEV=""
@@ -879,17 +880,59 @@ dg_run()
 	local rc=0
 
 	"$@" >"$DG_TMP/.out" 2>"$DG_TMP/.err" </dev/null || rc=$?
-	DG_RC=$rc
+	dg_ran "$rc" "$*"
+}
+
+# dg_ran RC CMD: CMD, which wrote $DG_TMP/.out and .err, ended with exit
+# status RC: set DG_RC, DG_OUT and DG_ERR, as dg_run does.
+dg_ran()
+{
+	DG_RC=$1
 	DG_OUT=$(<"$DG_TMP/.out")
 	DG_ERR=$(<"$DG_TMP/.err")
 	DG_DUMPED=0
 	# DG_VERBOSE=1: show what daxguard did
 	if [[ -n "${DG_VERBOSE:-}" ]]; then
-		echo "# \$ $* (exit $rc)"
+		echo "# \$ $2 (exit $1)"
 		{ jq -c '.processes[]?, .steps[]?' <<<"$DG_OUT" 2>/dev/null ||
 			printf '%s\n' "$DG_OUT"; } | sed 's/^/#   /'
 		[[ -z "$DG_ERR" ]] || printf '%s\n' "$DG_ERR" | sed 's/^/#   stderr: /'
 	fi
+}
+
+# dg_start_paused WHAT STAGE CMD...: start CMD (a daxguard run with
+# --pause-after STAGE) in the background, its output in $DG_TMP/.out and
+# .err, and wait up to 10 s until daxguard says it paused.  Sets DG_PID
+# (CMD) and DG_PAUSED (the daxguard that paused: CMD, or its child when
+# CMD is timeout(1), say).
+# shellcheck disable=SC2034 # DG_PAUSED is for the tests
+dg_start_paused()
+{
+	local what=$1 stage=$2 pid i l
+
+	shift 2
+	# empty now: the background job truncates it only once it runs, and
+	# until then the last run's "paused" line would still be there
+	: >"$DG_TMP/.err"
+	"$@" </dev/null >"$DG_TMP/.out" 2>"$DG_TMP/.err" &
+	pid=$!
+	dg_register_pid "$pid"
+	DG_PID=$pid
+	DG_PAUSED=""
+	for ((i = 0; i < 1000; i++)); do
+		{
+			while IFS= read -r l; do
+				if [[ "$l" =~ ^"daxguard: paused after $stage (pid "([0-9]+)")" ]]; then
+					DG_PAUSED=${BASH_REMATCH[1]}
+					return 0
+				fi
+			done <"$DG_TMP/.err"
+		} 2>/dev/null
+		dg_pid_alive "$pid" ||
+			dg_fail "$what: $* exited before pausing: $(cat "$DG_TMP/.err")"
+		dg_sleep 0.01
+	done
+	dg_fail "$what: $* did not pause within 10 s: $(cat "$DG_TMP/.err")"
 }
 
 # dg_json_ok WHAT: DG_OUT is JSON; it becomes DG_JSON, for dg_jq.

@@ -29,34 +29,15 @@ HITPAGE=5
 
 dg_act_init
 
-# run_paused STAGE DAXGUARD_ARGS...: run daxguard, which pauses after
+# run_paused WHAT STAGE DAXGUARD_ARGS...: run daxguard, which pauses after
 # STAGE; then SIGUSR1 to each of $USR1_PIDS and wait until it has acted;
 # then let daxguard go on.  Sets DG_RC, DG_OUT, DG_ERR.
 run_paused()
 {
-	local stage=$1 dg i l found pid n paused=""
+	local what=$1 stage=$2 i l pid n rc=0
 
-	shift
-	"$@" </dev/null >"$DG_TMP/dg.out" 2>"$DG_TMP/dg.err" &
-	dg=$!
-	dg_register_pid "$dg"
-	found=0
-	for ((i = 0; i < 1000 && !found; i++)); do
-		{
-			while IFS= read -r l; do
-				# (under timeout(1): daxguard is its child)
-				if [[ "$l" =~ ^"daxguard: paused after $stage (pid "([0-9]+)")" ]]; then
-					paused=${BASH_REMATCH[1]}
-					found=1
-				fi
-			done <"$DG_TMP/dg.err"
-		} 2>/dev/null
-		((found)) && break
-		dg_pid_alive "$dg" ||
-			dg_fail "daxguard $* exited before pausing: $(cat "$DG_TMP/dg.err")"
-		dg_sleep 0.01
-	done
-	((found)) || dg_fail "daxguard $* did not pause within 10 s: $(cat "$DG_TMP/dg.err")"
+	shift 2
+	dg_start_paused "$what" "$stage" "$@"
 	for pid in $USR1_PIDS; do
 		n=${READY_OF[$pid]}
 		kill -USR1 "$pid" || dg_fail "kill -USR1 $pid"
@@ -68,12 +49,9 @@ run_paused()
 		done
 		[[ "$l" == usr1 ]] || dg_fail "pid $pid did not act on SIGUSR1: $(cat "$n.log")"
 	done
-	kill -USR1 "$paused" || dg_fail "kill -USR1 $paused (daxguard)"
-	DG_RC=0
-	wait "$dg" || DG_RC=$?
-	DG_DUMPED=0
-	DG_OUT=$(cat "$DG_TMP/dg.out")
-	DG_ERR=$(cat "$DG_TMP/dg.err")
+	kill -USR1 "$DG_PAUSED" || dg_fail "kill -USR1 $DG_PAUSED (daxguard)"
+	wait "$DG_PID" || rc=$?
+	dg_ran "$rc" "$*"
 }
 
 declare -A READY_OF
@@ -142,9 +120,9 @@ for maps in default query text; do
 	P_MOVE=$DG_PID
 	dg_log "DAXGUARD_MAPS=$maps: stays $P_STAY, lets go $P_GO and $P_GOFD, moves $P_MOVE"
 	USR1_PIDS="$P_GO $P_GOFD $P_MOVE"
-	run_paused collect "$DAXGUARD" remove --action kill --pause-after collect \
-		"$DEV" -J
 	what="remove, DAXGUARD_MAPS=$maps"
+	run_paused "$what" collect "$DAXGUARD" remove --action kill \
+		--pause-after collect "$DEV" -J
 	dg_json_ok "$what"
 	dg_expect_eq "$what: exit status" 0 "$DG_RC"
 	dg_expect_eq "$what: JSON complete" true "$(dg_jq .complete)"
@@ -176,9 +154,9 @@ for maps in default query text; do
 	dg_log "DAXGUARD_MAPS=$maps: page $HITPAGE of $F at $HIT;" \
 		"stays $P_STAY, lets go $P_GO, moves $P_MOVE"
 	USR1_PIDS="$P_GO $P_MOVE"
-	run_paused thaw "$DAXGUARD" fail --action kill --pause-after thaw \
-		--offset "$HIT" --length 4096 "$DEV" -J
 	what="fail, DAXGUARD_MAPS=$maps"
+	run_paused "$what" thaw "$DAXGUARD" fail --action kill --pause-after thaw \
+		--offset "$HIT" --length 4096 "$DEV" -J
 	dg_json_ok "$what"
 	dg_expect_eq "$what: exit status" 0 "$DG_RC"
 	dg_expect_eq "$what: JSON complete" true "$(dg_jq .complete)"

@@ -68,29 +68,14 @@ still_there()
 # one_round N STAGE DAXGUARD_ARGS...
 one_round()
 {
-	local n=$1 stage=$2 what dg gstart guard writer i l found status blocked
+	local n=$1 stage=$2 what dg gstart guard writer i l status blocked
 
 	shift 2
 	what="$stage round $n"
-	"$DAXGUARD" "$@" </dev/null >"$DG_TMP/dg.out" 2>"$DG_TMP/dg.err" &
-	dg=$!
-	dg_register_pid "$dg"
-	found=0
-	for ((i = 0; i < 1000 && !found; i++)); do
-		# (the file may not be there yet: the child creates it)
-		{
-			while IFS= read -r l; do
-				[[ "$l" == "daxguard: paused after $stage (pid $dg)"* ]] &&
-					found=1
-			done <"$DG_TMP/dg.err"
-		} 2>/dev/null
-		((found)) && break
-		dg_pid_alive "$dg" ||
-			dg_fail "$what: daxguard $* exited before pausing: $(cat "$DG_TMP/dg.err")"
-		dg_sleep 0.01
-	done
-	((found)) ||
-		dg_fail "$what: daxguard $* did not pause within 10 s: $(cat "$DG_TMP/dg.err")"
+	dg_start_paused "$what" "$stage" "$DAXGUARD" "$@"
+	dg=$DG_PID
+	[[ "$DG_PAUSED" == "$dg" ]] ||
+		dg_fail "$what: pid $DG_PAUSED paused, not daxguard $dg"
 
 	# the guardian names itself just after the fork: give it a moment
 	for ((i = 0; i < 200; i++)); do
