@@ -963,6 +963,20 @@ dg_jq()
 	jq -c "$@" <<<"$DG_JSON" || dg_fail "jq $* failed"
 }
 
+# dg_expect_process WHAT PID STATE SIGNALS [REASON]: what daxguard's JSON
+# says it did to PID (its entry in .processes[]); goes on after a failure.
+# shellcheck disable=SC2016 # $p is jq's
+dg_expect_process()
+{
+	local v
+
+	v=$(dg_jq '.processes[] | select(.pid == $p)' --argjson p "$2")
+	dg_expect_eq "$1 (pid $2): state" "\"$3\"" "$(jq -c .state <<<"$v")"
+	dg_expect_eq "$1 (pid $2): signals" "$4" "$(jq -c .signals <<<"$v")"
+	[[ -z "${5:-}" ]] ||
+		dg_expect_eq "$1 (pid $2): reason" "\"$5\"" "$(jq -c .reason <<<"$v")"
+}
+
 # dg_sorted_pids N...: a JSON array of the sorted unique numbers, to compare
 # with '[.users[].pid] | unique' (jq -c).  Pure bash: no forks.
 dg_sorted_pids()

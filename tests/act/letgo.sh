@@ -63,17 +63,6 @@ mapper()
 	READY_OF[$DG_PID]=$DG_READY
 }
 
-# victim WHAT PID STATE SIGNALS [REASON]: its line in .processes[]
-victim()
-{
-	local v
-
-	v=$(dg_jq '.processes[] | select(.pid == $p)' --argjson p "$2")
-	dg_expect_eq "$1 (pid $2): state" "\"$3\"" "$(jq -c .state <<<"$v")"
-	dg_expect_eq "$1 (pid $2): signals" "$4" "$(jq -c .signals <<<"$v")"
-	[[ -z "${5:-}" ]] || dg_expect_eq "$1 (pid $2): reason" "\"$5\"" "$(jq -c .reason <<<"$v")"
-}
-
 # lives WHAT PID, dies WHAT PID
 lives()
 {
@@ -126,11 +115,11 @@ for maps in default query text; do
 	dg_json_ok "$what"
 	dg_expect_eq "$what: exit status" 0 "$DG_RC"
 	dg_expect_eq "$what: JSON complete" true "$(dg_jq .complete)"
-	victim "$what: untouched" "$P_STAY" exited '["KILL"]'
-	victim "$what: let go of a mapping, an fd and its cwd" "$P_GO" gone '[]' \
+	dg_expect_process "$what: untouched" "$P_STAY" exited '["KILL"]'
+	dg_expect_process "$what: let go of a mapping, an fd and its cwd" "$P_GO" gone '[]' \
 		"let go before it was signalled"
-	victim "$what: let go of an fd" "$P_GOFD" gone '[]' "let go before it was signalled"
-	victim "$what: moved its mapping" "$P_MOVE" exited '["KILL"]'
+	dg_expect_process "$what: let go of an fd" "$P_GOFD" gone '[]' "let go before it was signalled"
+	dg_expect_process "$what: moved its mapping" "$P_MOVE" exited '["KILL"]'
 	dies "$what: untouched" "$P_STAY"
 	dies "$what: moved its mapping" "$P_MOVE"
 	lives "$what: let go of a mapping, an fd and its cwd" "$P_GO"
@@ -160,9 +149,9 @@ for maps in default query text; do
 	dg_json_ok "$what"
 	dg_expect_eq "$what: exit status" 0 "$DG_RC"
 	dg_expect_eq "$what: JSON complete" true "$(dg_jq .complete)"
-	victim "$what: untouched" "$P_STAY" exited '["KILL"]'
-	victim "$what: let go of its mapping" "$P_GO" gone '[]' "let go before it was signalled"
-	victim "$what: moved its mapping" "$P_MOVE" exited '["KILL"]'
+	dg_expect_process "$what: untouched" "$P_STAY" exited '["KILL"]'
+	dg_expect_process "$what: let go of its mapping" "$P_GO" gone '[]' "let go before it was signalled"
+	dg_expect_process "$what: moved its mapping" "$P_MOVE" exited '["KILL"]'
 	dies "$what: untouched" "$P_STAY"
 	dies "$what: moved its mapping" "$P_MOVE"
 	lives "$what: let go of its mapping" "$P_GO"

@@ -50,30 +50,32 @@ dg_expect_eq "the processes acted on are exactly ours" \
 	"$(printf '%s\n' "$P_IGN" "$P_TERM" | jq -sc 'map(tonumber) | sort')" \
 	"$(dg_jq '[.processes[].pid] | sort')"
 
+# signal_times PID: sets SIG_MS and EXIT_MS, when daxguard first signalled
+# PID and when it saw it exit
+signal_times()
+{
+	read -r SIG_MS EXIT_MS < <(dg_jq -r '.processes[] | select(.pid == $p) |
+		"\(.signalled_ms) \(.exited_ms)"' --argjson p "$1")
+}
+
 # the one that ignores SIGTERM
-v=$(dg_jq '.processes[] | select(.pid == $p)' --argjson p "$P_IGN")
-dg_expect_eq "pid $P_IGN (ignores SIGTERM): signals" '["TERM","KILL"]' \
-	"$(jq -c .signals <<<"$v")"
-dg_expect_eq "pid $P_IGN (ignores SIGTERM): state" '"exited"' "$(jq -c .state <<<"$v")"
-sig_ms=$(jq .signalled_ms <<<"$v")
-exit_ms=$(jq .exited_ms <<<"$v")
-((exit_ms - sig_ms >= GRACE * 1000)) ||
-	dg_fail "pid $P_IGN: exited $((exit_ms - sig_ms)) ms after its first signal, before the grace period of $GRACE s was over (signalled_ms $sig_ms, exited_ms $exit_ms)"
-dg_ok "pid $P_IGN: exited $((exit_ms - sig_ms)) ms after SIGTERM (>= $((GRACE * 1000)) ms)"
-((exit_ms - sig_ms < GRACE * 1000 + 5000)) ||
-	dg_fail "pid $P_IGN: SIGKILL came $((exit_ms - sig_ms - GRACE * 1000)) ms after the grace period ended"
+dg_expect_process "ignores SIGTERM" "$P_IGN" exited '["TERM","KILL"]'
+signal_times "$P_IGN"
+took=$((EXIT_MS - SIG_MS))
+((took >= GRACE * 1000)) ||
+	dg_fail "pid $P_IGN: exited $took ms after its first signal, before the grace period of $GRACE s was over (signalled_ms $SIG_MS, exited_ms $EXIT_MS)"
+dg_ok "pid $P_IGN: exited $took ms after SIGTERM (>= $((GRACE * 1000)) ms)"
+((took < GRACE * 1000 + 5000)) ||
+	dg_fail "pid $P_IGN: SIGKILL came $((took - GRACE * 1000)) ms after the grace period ended"
 dg_ok "pid $P_IGN: killed promptly once the grace period was over"
 
 # the one that exits on SIGTERM
-v=$(dg_jq '.processes[] | select(.pid == $p)' --argjson p "$P_TERM")
-dg_expect_eq "pid $P_TERM (exits on SIGTERM): signals" '["TERM"]' \
-	"$(jq -c .signals <<<"$v")"
-dg_expect_eq "pid $P_TERM (exits on SIGTERM): state" '"exited"' "$(jq -c .state <<<"$v")"
-sig_ms=$(jq .signalled_ms <<<"$v")
-exit_ms=$(jq .exited_ms <<<"$v")
-((exit_ms - sig_ms < GRACE * 1000)) ||
-	dg_fail "pid $P_TERM: exit seen $((exit_ms - sig_ms)) ms after SIGTERM, not before the grace period ended"
-dg_ok "pid $P_TERM: exit seen $((exit_ms - sig_ms)) ms after SIGTERM"
+dg_expect_process "exits on SIGTERM" "$P_TERM" exited '["TERM"]'
+signal_times "$P_TERM"
+took=$((EXIT_MS - SIG_MS))
+((took < GRACE * 1000)) ||
+	dg_fail "pid $P_TERM: exit seen $took ms after SIGTERM, not before the grace period ended"
+dg_ok "pid $P_TERM: exit seen $took ms after SIGTERM"
 
 dg_expect_eq "JSON: one SIGKILL round, for one process" \
 	'[{"stage":"signal","object":"kill","ok":true,"message":"1 process signalled"}]' \
