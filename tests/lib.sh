@@ -977,8 +977,9 @@ dg_expect_process()
 		dg_expect_eq "$1 (pid $2): reason" "\"$5\"" "$(jq -c .reason <<<"$v")"
 }
 
-# dg_sorted_pids N...: a JSON array of the sorted unique numbers, to compare
-# with '[.users[].pid] | unique' (jq -c).  Pure bash: no forks.
+# dg_sorted_pids N...: a JSON array of the sorted unique numbers ("[]" for
+# none), to compare with '[.users[].pid] | unique' (jq -c).  Pure bash: no
+# forks.
 dg_sorted_pids()
 {
 	local -a out=()
