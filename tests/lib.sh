@@ -33,9 +33,6 @@
 
 set -euo pipefail
 
-# the globals are for the tests that source this file
-# shellcheck disable=SC2034
-{
 DG_TMP=""
 DG_CLEANED=0
 DG_NFS=0
@@ -58,7 +55,6 @@ IMG=""
 MAJMIN=""
 DG_FSTYPE=""
 DG_EXPECT_RMAP=""
-}
 declare -A DG_STARTS=()
 
 # ------------------------------------------------------------------ #
