@@ -67,7 +67,8 @@ PID=$!
 dg_register_pid "$PID"
 disown "$PID"
 for ((i = 0; i < 200; i++)); do
-	[[ "$(<"$DG_TMP/stdout")" == ready ]] && break
+	# (the shell of the background job may not have created it yet)
+	[[ -f "$DG_TMP/stdout" && "$(<"$DG_TMP/stdout")" == ready ]] && break
 	sleep 0.05
 done
 dg_assert_eq "ready on stdout" ready "$(<"$DG_TMP/stdout")"

@@ -1,11 +1,20 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# Shared library for the root integration tests.  Source it from a test:
+# Shared library for the root integration tests: who (tests/*.sh), remove
+# and fail (tests/act/) and the reverse-map agreement (tests/rmap/).
+# Source it from a test:
 #
 #	. "${TESTS_DIR:-$(dirname "$0")}/lib.sh"
 #	dg_require_root
 #	dg_tmpdir
+#	dg_setup_fs xfs-rmap
+#
+# or, in tests/act, where every check goes on after a failure:
+#
+#	. "$(dirname "$0")/../lib.sh"
+#	dg_act_init
+#	dg_setup_fs xfs-rmap
 #
 # Rules every test follows:
 #  - everything it creates (images, loop devices, mounts, processes) lives
@@ -13,12 +22,14 @@
 #    exit, on failure, on HUP/INT/PIPE/TERM, and (through a guard process,
 #    see dg_start_guard) after a SIGKILL;
 #  - it only ever touches loop devices whose backing file is in that
-#    directory, mounts below that directory, and processes it started;
+#    directory, mounts below that directory, and processes it started
+#    (killed by PID, checked against their start time);
 #  - a test that cannot run exits 77 (skip), except under CI ($CI set),
 #    where it fails instead.
 #
 # Environment: DAXGUARD (the daxguard binary), DG_MAPPER (tests/helpers
-# dg-mapper), TESTS_DIR (this directory).
+# dg-mapper), TESTS_DIR (this directory), DG_VERBOSE=1 (show what each
+# dg_run ran and what it printed).
 
 set -euo pipefail
 
@@ -26,14 +37,25 @@ DG_TMP=""
 DG_CLEANED=0
 DG_NFS=0
 DG_NCHECK=0
+DG_NFAILED=0
+DG_DUMPED=0
+DG_SLEEPFD=""
 DG_JSON=""
 DG_OUT=""
 DG_ERR=""
 DG_RC=0
+DG_PID=""
+DG_READY=""
+DG_PAUSED=""
+DG_STATE=""
+DG_STARTTIME=""
 DEV=""
 MNT=""
+IMG=""
+MAJMIN=""
 DG_FSTYPE=""
 DG_EXPECT_RMAP=""
+declare -A DG_STARTS=()
 
 # ------------------------------------------------------------------ #
 # Reporting
@@ -49,32 +71,71 @@ dg_ok()
 	echo "ok $DG_NCHECK - $*"
 }
 
-# dg_fail MSG: report a failure (with the last daxguard output) and exit 1.
-dg_fail()
+# dg_dump: what the last run printed (dg_run's, or the JSON a test put in
+# DG_JSON itself), once per run.
+dg_dump()
+{
+	local out=${DG_OUT:-$DG_JSON}
+
+	[[ $DG_DUMPED == 0 ]] || return 0
+	DG_DUMPED=1
+	if [[ -n "$out" ]]; then
+		echo "# last daxguard output:"
+		printf '%s\n' "$out" | sed 's/^/#   /'
+	fi
+	if [[ -n "$DG_ERR" ]]; then
+		echo "# last daxguard stderr:"
+		printf '%s\n' "$DG_ERR" | sed 's/^/#   /'
+	fi
+}
+
+# dg_notok MSG: report a failure (with the last daxguard output) and go
+# on; dg_done exits 1.
+dg_notok()
 {
 	DG_NCHECK=$((DG_NCHECK + 1))
+	DG_NFAILED=$((DG_NFAILED + 1))
 	echo "not ok $DG_NCHECK - $*"
 	{
 		echo "FAIL: $*"
-		if [[ -n "$DG_JSON" ]]; then
-			echo "# last daxguard output:"
-			printf '%s\n' "$DG_JSON" | sed 's/^/#   /'
-		fi
-		if [[ -n "$DG_ERR" ]]; then
-			echo "# last daxguard stderr:"
-			printf '%s\n' "$DG_ERR" | sed 's/^/#   /'
-		fi
+		dg_dump
 	} >&2
+}
+
+# dg_fail MSG: report a failure and stop the test (exit 1).
+dg_fail()
+{
+	dg_notok "$@"
 	exit 1
 }
 
-# dg_assert_eq WHAT EXPECTED ACTUAL
-dg_assert_eq()
+# dg_done: the end of a test: the plan, and exit 1 if any check failed.
+dg_done()
+{
+	echo "1..$DG_NCHECK"
+	if ((DG_NFAILED)); then
+		echo "# $DG_NFAILED of $DG_NCHECK checks failed" >&2
+		exit 1
+	fi
+	exit 0
+}
+
+# dg_expect_eq WHAT EXPECTED ACTUAL: a check the test goes on after; on a
+# failure it returns 1 (and dg_done exits 1).
+dg_expect_eq()
 {
 	if [[ "$2" != "$3" ]]; then
-		dg_fail "$1: expected '$2', got '$3'"
+		dg_notok "$1: expected '$2', got '$3'"
+		return 1
 	fi
 	dg_ok "$1"
+}
+
+# dg_assert_eq WHAT EXPECTED ACTUAL: the same check; a failure stops the
+# test.
+dg_assert_eq()
+{
+	dg_expect_eq "$@" || exit 1
 }
 
 # dg_assert_ne WHAT UNEXPECTED ACTUAL
@@ -147,15 +208,30 @@ dg_require_fs()
 	fi
 }
 
+# dg_act_init: the start of a test of remove or fail (tests/act): what
+# they need, and the tmpdir, which is also the working directory, so that
+# the test never stands on a filesystem it is about to remove.  These
+# tests look at every exit status themselves and go on after a failed
+# dg_expect_eq: they run without errexit.
+dg_act_init()
+{
+	set +e
+	dg_require_root
+	dg_require_mapper
+	dg_require_cmd findmnt fsfreeze sha256sum unshare pgrep timeout blockdev dd
+	dg_tmpdir
+	cd "$DG_TMP" || dg_fail "cd $DG_TMP"
+}
+
 # ------------------------------------------------------------------ #
 # Temporary directory and cleanup
 
 # dg_tmpdir: create the test's private directory and arm the cleanup.
 dg_tmpdir()
 {
-	DG_TMP=$(mktemp -d /tmp/dg-test.XXXXXXXX)
+	exec {DG_SLEEPFD}<> <(:) || dg_fail "cannot open a pipe for dg_sleep"
+	DG_TMP=$(mktemp -d /tmp/dg-test.XXXXXXXX) || dg_fail "mktemp -d failed"
 	: >"$DG_TMP/.pids"
-	: >"$DG_TMP/.loops"
 	trap 'dg_exit_trap' EXIT
 	trap 'exit 129' HUP
 	trap 'exit 130' INT
@@ -172,12 +248,11 @@ dg_tmpdir()
 # gone and has nothing to do.
 dg_start_guard()
 {
-	local start
-
-	start=$(dg_starttime "$$") || return 0
+	dg_stat "$$" || return 0
 	# shellcheck disable=SC2016 # expanded by the guard's shell
 	setsid bash -c '. "$1" && dg_guard "$2" "$3" "$4"' dg-guard \
-		"${BASH_SOURCE[0]}" "$$" "$start" "$DG_TMP" </dev/null >/dev/null 2>&1 &
+		"${BASH_SOURCE[0]}" "$$" "$DG_STARTTIME" "$DG_TMP" \
+		</dev/null >/dev/null 2>&1 &
 	disown "$!"
 }
 
@@ -185,8 +260,9 @@ dg_start_guard()
 dg_guard()
 {
 	trap '' HUP INT PIPE TERM
-	cd /
+	cd / || return
 	DG_TMP=$3
+	exec {DG_SLEEPFD}<> <(:)
 	while dg_pid_alive "$1" "$2" && [[ -d "$DG_TMP" ]]; do
 		sleep 0.5
 	done
@@ -206,40 +282,6 @@ dg_exit_trap()
 	exit "$rc"
 }
 
-# Field 22 of /proc/PID/stat: when the process started.  Together with the
-# PID it names one process, whatever PID reuse happens later.
-dg_starttime()
-{
-	local stat rest
-
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	rest=${stat##*) }
-	# shellcheck disable=SC2086
-	set -- $rest
-	echo "${20}"
-}
-
-# dg_pid_alive PID STARTTIME: the process we started still runs.
-dg_pid_alive()
-{
-	local stat rest now
-
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	rest=${stat##*) }
-	# shellcheck disable=SC2086
-	set -- "$2" $rest
-	now=${21}
-	[[ "$2" != Z && "$2" != X && "$now" == "$1" ]]
-}
-
-dg_register_pid()
-{
-	local start
-
-	start=$(dg_starttime "$1") || return 0
-	echo "$1 $start" >>"$DG_TMP/.pids"
-}
-
 # dg_mounts_below DIR: the mountpoints at or below DIR in our namespace,
 # most recent first.
 dg_mounts_below()
@@ -251,19 +293,160 @@ dg_mounts_below()
 	' /proc/self/mountinfo
 }
 
-# dg_kill_pid PID STARTTIME: SIGKILL one process we started and wait
-# (bounded) until it is gone.
-dg_kill_pid()
+# dg_cleanup: undo everything the test set up.  Idempotent; never exits.
+dg_cleanup()
+{
+	local ok=0 pid start mp dev img i pids=() starts=()
+	local errexit=${-//[^e]/}
+
+	[[ $DG_CLEANED == 1 || -z "$DG_TMP" || ! -d "$DG_TMP" ]] && return 0
+	DG_CLEANED=1
+	set +e
+	cd / || true
+	# bash reports "Killed" for each child it reaps: keep that quiet
+	exec 9>&2 2>/dev/null
+
+	# 1. SIGKILL every process we started (the PID file survives
+	# subshells); a daxguard among them takes its freeze guardian's socket
+	# with it, and the guardian thaws
+	while read -r pid start; do
+		[[ -n "$pid" ]] || continue
+		if dg_pid_alive "$pid" "$start"; then
+			kill -KILL "$pid" 2>/dev/null
+			pids+=("$pid")
+			starts+=("$start")
+		fi
+	done <"$DG_TMP/.pids"
+	# 2. a process blocked on a frozen filesystem cannot die: thaw ours
+	while IFS= read -r mp; do
+		fsfreeze -u "$mp" >/dev/null 2>&1
+	done < <(dg_mounts_below "$DG_TMP")
+	# 3. wait (bounded) for them, and reap our own children
+	for ((i = 0; i < ${#pids[@]}; i++)); do
+		if ! dg_wait_gone "${pids[i]}" 10 "${starts[i]}"; then
+			echo "# cleanup: pid ${pids[i]} does not die" >&9
+			ok=1
+		fi
+		wait "${pids[i]}" 2>/dev/null
+	done
+
+	# 4. every mount below our directory, newest first; lazily only as
+	# the last resort
+	for ((i = 0; i < 50; i++)); do
+		mp=$(dg_mounts_below "$DG_TMP" | head -n 1)
+		[[ -n "$mp" ]] || break
+		if ! umount "$mp" 2>/dev/null; then
+			sleep 0.2
+			if ! umount "$mp" 2>/dev/null; then
+				echo "# cleanup: $mp busy, unmounting lazily" >&9
+				umount -l "$mp" 2>/dev/null || {
+					echo "# cleanup: cannot unmount $mp" >&9
+					ok=1
+					break
+				}
+			fi
+		fi
+	done
+	if [[ -n "$(dg_mounts_below "$DG_TMP")" ]]; then
+		echo "# cleanup: mounts left below $DG_TMP" >&9
+		ok=1
+	fi
+
+	# 5. loop devices backed by our images, and only those
+	while IFS= read -r img; do
+		for dev in $(losetup -n -O NAME -j "$img" 2>/dev/null); do
+			losetup -d "$dev" 2>/dev/null || {
+				sleep 0.5
+				losetup -d "$dev" 2>/dev/null
+			} || {
+				echo "# cleanup: cannot detach $dev ($img)" >&9
+				ok=1
+			}
+		done
+	done < <(find "$DG_TMP" -xdev -name '*.img' -type f 2>/dev/null)
+
+	# 6. the directory, never crossing into a filesystem still mounted
+	rm -rf --one-file-system "$DG_TMP" 2>/dev/null
+	if [[ -e "$DG_TMP" ]]; then
+		echo "# cleanup: cannot remove $DG_TMP" >&9
+		ok=1
+	fi
+	exec 2>&9 9>&-
+	[[ -z "$errexit" ]] || set -e
+	return $ok
+}
+
+# ------------------------------------------------------------------ #
+# Processes
+#
+# The helpers that are polled fork nothing: on a loaded machine with two
+# CPUs a fork costs milliseconds, and remove-sigkill.sh polls a lot.
+
+# dg_stat PID: sets DG_STATE (field 3 of /proc/PID/stat) and DG_STARTTIME
+# (field 22: when it started; together with the PID it names one process,
+# whatever PID reuse happens later).  Returns 1 when there is no PID.
+dg_stat()
+{
+	local line f
+
+	DG_STATE=""
+	DG_STARTTIME=""
+	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+	# the command may hold spaces and parentheses: skip to the last ')'
+	read -r -a f <<<"${line##*) }"
+	DG_STATE=${f[0]}
+	DG_STARTTIME=${f[19]}
+}
+
+# dg_starttime PID: prints field 22 of /proc/PID/stat.
+dg_starttime()
+{
+	dg_stat "$1" || return 1
+	echo "$DG_STARTTIME"
+}
+
+# dg_state PID: the one-letter state of PID ("" when there is none).
+dg_state()
+{
+	dg_stat "$1" || true
+	echo "$DG_STATE"
+}
+
+# dg_pid_alive PID [STARTTIME]: that very process runs (not a zombie).
+# STARTTIME defaults to the one dg_register_pid recorded in this shell.
+dg_pid_alive()
+{
+	dg_stat "$1" || return 1
+	[[ "$DG_STATE" != Z && "$DG_STATE" != X &&
+		"$DG_STARTTIME" == "${2:-${DG_STARTS[$1]:-unknown}}" ]]
+}
+
+# dg_register_pid PID: remember a process we started, for the cleanup (in
+# a file too, so that a subshell can register).
+dg_register_pid()
+{
+	dg_stat "$1" || return 0
+	DG_STARTS[$1]=$DG_STARTTIME
+	echo "$1 $DG_STARTTIME" >>"$DG_TMP/.pids"
+}
+
+# dg_sleep SECONDS: sleep without forking (read times out on a pipe
+# nobody writes to).
+dg_sleep()
+{
+	read -r -t "$1" -u "$DG_SLEEPFD" || true
+}
+
+# dg_wait_gone PID SECONDS [STARTTIME]: wait until a process we started is
+# gone.
+dg_wait_gone()
 {
 	local i
 
-	dg_pid_alive "$1" "$2" || return 0
-	kill -KILL "$1" 2>/dev/null || true
-	for ((i = 0; i < 200; i++)); do
-		dg_pid_alive "$1" "$2" || return 0
-		sleep 0.05
+	for ((i = 0; i < $2 * 20; i++)); do
+		dg_pid_alive "$1" "${3:-}" || return 0
+		dg_sleep 0.05
 	done
-	echo "# cleanup: pid $1 does not die" >&2
 	return 1
 }
 
@@ -273,72 +456,111 @@ dg_stop()
 {
 	local start
 
-	start=$(dg_starttime "$1") || return 0
-	dg_kill_pid "$1" "$start" || dg_fail "pid $1 does not die"
+	dg_stat "$1" || return 0
+	start=$DG_STARTTIME
+	kill -KILL "$1" 2>/dev/null || true
+	dg_wait_gone "$1" 10 "$start" || dg_fail "pid $1 does not die"
 	wait "$1" 2>/dev/null || true
 }
 
-# dg_cleanup: undo everything the test set up.  Idempotent; never exits.
-dg_cleanup()
+# Starting processes: dg_spawn_* set DG_PID and leave the process our
+# child, so that `wait` gets its exit status; dg_start_* print the PID,
+# for $(...) (where the process is the subshell's).
+
+# dg_spawn_ready READYFILE CMD...: start CMD in the background (output in
+# READYFILE.log), wait up to 10 s for CMD to write "ready" to READYFILE,
+# and set DG_PID.
+dg_spawn_ready()
 {
-	local ok=0 pid start mp dev img i loops
+	local ready=$1 pid i line
 
-	[[ $DG_CLEANED == 1 || -z "$DG_TMP" || ! -d "$DG_TMP" ]] && return 0
-	DG_CLEANED=1
-	set +e
-
-	# 1. processes we started (the PID file survives subshells)
-	while read -r pid start; do
-		[[ -n "$pid" ]] || continue
-		dg_kill_pid "$pid" "$start" || ok=1
-	done <"$DG_TMP/.pids"
-	# reap the ones that are our own children
-	while read -r pid start; do
-		[[ -n "$pid" ]] && wait "$pid" 2>/dev/null
-	done <"$DG_TMP/.pids"
-
-	# 2. every mount below our directory, newest first; lazily if busy
-	for ((i = 0; i < 50; i++)); do
-		mp=$(dg_mounts_below "$DG_TMP" | head -n 1)
-		[[ -n "$mp" ]] || break
-		if ! umount "$mp" 2>/dev/null; then
-			sleep 0.1
-			umount "$mp" 2>/dev/null ||
-				umount -l "$mp" 2>/dev/null ||
-				{
-					echo "# cleanup: cannot unmount $mp" >&2
-					ok=1
-					break
-				}
+	shift
+	rm -f "$ready"
+	"$@" >"$ready.log" 2>&1 </dev/null &
+	pid=$!
+	dg_register_pid "$pid"
+	for ((i = 0; i < 1000; i++)); do
+		line=""
+		[[ -f "$ready" ]] && { read -r line <"$ready"; } 2>/dev/null
+		if [[ "$line" == ready ]]; then
+			DG_PID=$pid
+			return 0
 		fi
+		if ! dg_pid_alive "$pid"; then
+			dg_fail "$* exited before it was ready: $(cat "$ready.log")"
+		fi
+		dg_sleep 0.01
 	done
-	if [[ -n "$(dg_mounts_below "$DG_TMP")" ]]; then
-		echo "# cleanup: mounts left below $DG_TMP" >&2
-		ok=1
-	fi
+	dg_fail "$* not ready after 10 s: $(cat "$ready.log")"
+}
 
-	# 3. loop devices backed by our images, and only those
-	while IFS= read -r img; do
-		loops=$(losetup -n -O NAME -j "$img" 2>/dev/null)
-		for dev in $loops; do
-			losetup -d "$dev" 2>/dev/null || {
-				sleep 0.2
-				losetup -d "$dev" 2>/dev/null
-			} || {
-				echo "# cleanup: cannot detach $dev ($img)" >&2
-				ok=1
-			}
-		done
-	done < <(find "$DG_TMP" -xdev -name '*.img' -type f 2>/dev/null)
+# dg_start_ready READYFILE CMD...: dg_spawn_ready, and print the PID.
+dg_start_ready()
+{
+	dg_spawn_ready "$@"
+	echo "$DG_PID"
+}
 
-	# 4. the directory, never crossing into a filesystem still mounted
-	rm -rf --one-file-system "$DG_TMP" 2>/dev/null
-	if [[ -e "$DG_TMP" ]]; then
-		echo "# cleanup: cannot remove $DG_TMP" >&2
-		ok=1
+# dg_spawn_mapper OPS...: start dg-mapper with OPS and wait until it is
+# ready; sets DG_PID, and DG_READY to its ready file.
+dg_spawn_mapper()
+{
+	dg_require_mapper
+	DG_READY=$(mktemp "$DG_TMP/ready.XXXXXX")
+	dg_spawn_ready "$DG_READY" "$DG_MAPPER" -r "$DG_READY" "$@"
+}
+
+# dg_spawn_mapper_ns OPS...: dg-mapper in a new, private mount namespace (a
+# copy of ours, so our mounts are there too).
+dg_spawn_mapper_ns()
+{
+	dg_require_mapper
+	DG_READY=$(mktemp "$DG_TMP/ready.XXXXXX")
+	dg_spawn_ready "$DG_READY" unshare -m --propagation private \
+		"$DG_MAPPER" -r "$DG_READY" "$@"
+}
+
+# dg_start_mapper OPS...: dg_spawn_mapper, and print the PID.
+dg_start_mapper()
+{
+	dg_spawn_mapper "$@"
+	echo "$DG_PID"
+}
+
+# dg_spawn_writer FILE [nosync]: start, in the background, a writer that
+# creates FILE and then syncs the filesystem (unless nosync).  Sets DG_PID.
+dg_spawn_writer()
+{
+	if [[ "${2:-}" == nosync ]]; then
+		sh -c 'echo written >"$1"' sh "$1" </dev/null >/dev/null 2>&1 &
+	else
+		sh -c 'echo written >"$1" && sync -f "$1"' sh "$1" </dev/null \
+			>/dev/null 2>&1 &
 	fi
-	set -e
-	return $ok
+	DG_PID=$!
+	dg_register_pid "$DG_PID"
+}
+
+# dg_write_within FILE SECONDS: a write plus syncfs completes in time.
+# Runs in the background and polls, since a writer blocked on a frozen
+# filesystem ignores even SIGKILL (timeout(1) would hang with it).
+dg_write_within()
+{
+	local file=$1 secs=$2 pid now end
+
+	now=${EPOCHREALTIME/./}
+	end=$((now + secs * 1000000))
+	dg_spawn_writer "$file"
+	pid=$DG_PID
+	while :; do
+		if ! dg_pid_alive "$pid"; then
+			wait "$pid"
+			return $?
+		fi
+		now=${EPOCHREALTIME/./}
+		((now < end)) || return 1
+		dg_sleep 0.01
+	done
 }
 
 # ------------------------------------------------------------------ #
@@ -354,8 +576,18 @@ dg_losetup()
 	[[ "$img" == "$DG_TMP"/* ]] || dg_fail "dg_losetup: $img is not ours"
 	dev=$(losetup --find --show "$@" "$img") ||
 		dg_fail "losetup --find --show $* $img failed"
-	echo "$dev $img" >>"$DG_TMP/.loops"
 	echo "$dev"
+}
+
+# dg_majmin DEV: "major:minor" of a block device, as in mountinfo.
+dg_majmin()
+{
+	local t
+
+	t=$(stat -L -c '%t %T' "$1") || dg_fail "stat $1"
+	# shellcheck disable=SC2086
+	set -- $t
+	echo "$((16#$1)):$((16#$2))"
 }
 
 # dg_mkfs DEV TYPE MKFS_OPTS...
@@ -379,14 +611,15 @@ dg_mount()
 
 	shift 2
 	[[ "$dir" == "$DG_TMP"/* ]] || dg_fail "dg_mount: $dir is not ours"
-	mkdir -p "$dir"
+	mkdir -p "$dir" || dg_fail "mkdir -p $dir failed"
 	mount "$@" "$dev" "$dir" || dg_fail "mount $* $dev $dir failed"
 }
 
 # shellcheck disable=SC2034 # DG_FSTYPE and DG_EXPECT_RMAP are for the tests
 # dg_setup_fs KIND: one of the filesystems the tests run on, on a loop
-# device.  Sets DEV, MNT, DG_FSTYPE and DG_EXPECT_RMAP (the reverse-map
-# backend daxguard must pick, or "" when any other than xfs-rmapbt will do).
+# device.  Sets IMG, DEV, MAJMIN, MNT, DG_FSTYPE and DG_EXPECT_RMAP (the
+# reverse-map backend daxguard must pick, or "" when any other than
+# xfs-rmapbt will do).
 dg_setup_fs()
 {
 	case "$1" in
@@ -424,21 +657,23 @@ dg_setup_fs()
 }
 
 # dg_mkfs_loop TYPE SIZE_MB MKFS_OPTS...: an image in the tmpdir on a loop
-# device, with a filesystem mounted below the tmpdir.  Sets DEV and MNT
-# (call it directly, not in $(...)).
+# device, with a filesystem mounted below the tmpdir.  Sets IMG, DEV,
+# MAJMIN and MNT (call it directly, not in $(...)).
 dg_mkfs_loop()
 {
-	local type=$1 size=$2 img
+	local type=$1 size=$2
 
 	shift 2
 	DG_NFS=$((DG_NFS + 1))
-	img="$DG_TMP/fs$DG_NFS.img"
-	truncate -s "${size}M" "$img"
-	DEV=$(dg_losetup "$img")
+	IMG="$DG_TMP/fs$DG_NFS.img"
+	truncate -s "${size}M" "$IMG" || dg_fail "truncate $IMG failed"
+	# (dg_losetup has said why if it failed)
+	DEV=$(dg_losetup "$IMG") || exit 1
+	MAJMIN=$(dg_majmin "$DEV") || exit 1
 	dg_mkfs "$DEV" "$type" "$@"
 	MNT="$DG_TMP/mnt$DG_NFS"
-	dg_mount "$DEV" "$MNT"
-	dg_log "$type on $DEV ($img), mounted on $MNT"
+	dg_mount "$DEV" "$MNT" -t "$type"
+	dg_log "$type on $DEV ($MAJMIN, $IMG), mounted on $MNT"
 }
 
 # dg_wait_for_path PATH: wait (up to 10 s) for a device node to appear.
@@ -453,48 +688,19 @@ dg_wait_for_path()
 	dg_fail "$1 did not appear"
 }
 
-# ------------------------------------------------------------------ #
-# Processes
-
-# dg_start_ready READYFILE CMD...: start CMD in the background (output in
-# the tmpdir), wait up to 10 s for CMD to write "ready" to READYFILE, and
-# print its PID.  The PID is recorded for the cleanup even when this runs
-# in $(...).
-dg_start_ready()
+# dg_mountinfo_lines MAJMIN [FILE]: the mountinfo lines of that device.
+dg_mountinfo_lines()
 {
-	local ready=$1 pid start log i
-
-	shift
-	log="$ready.log"
-	rm -f "$ready"
-	"$@" >"$log" 2>&1 </dev/null &
-	pid=$!
-	dg_register_pid "$pid"
-	# no "Killed" notices from bash when the cleanup kills it
-	disown "$pid"
-	start=$(dg_starttime "$pid") || start=""
-	for ((i = 0; i < 200; i++)); do
-		if [[ -f "$ready" && "$(<"$ready")" == ready ]]; then
-			echo "$pid"
-			return 0
-		fi
-		if [[ -z "$start" ]] || ! dg_pid_alive "$pid" "$start"; then
-			dg_fail "$* exited before it was ready: $(cat "$log")"
-		fi
-		sleep 0.05
-	done
-	dg_fail "$* not ready after 10 s: $(cat "$log")"
+	awk -v d="$1" '$3 == d' "${2:-/proc/self/mountinfo}"
 }
 
-# dg_start_mapper OPS...: start dg-mapper with OPS, wait until it is ready
-# and print its PID.
-dg_start_mapper()
+# dg_loop_backing DEV: the backing file of a loop device, or "".
+dg_loop_backing()
 {
-	local ready
+	local backing=""
 
-	dg_require_mapper
-	ready=$(mktemp "$DG_TMP/mapper.XXXXXX")
-	dg_start_ready "$ready" "$DG_MAPPER" -r "$ready" "$@"
+	{ read -r backing <"/sys/block/${1##*/}/loop/backing_file"; } 2>/dev/null
+	echo "$backing"
 }
 
 # ------------------------------------------------------------------ #
@@ -530,7 +736,8 @@ dg_make_fragmented()
 # dg_extents FILE: the file's extents from FIEMAP, one per line, in bytes:
 #	LOGICAL PHYSICAL LENGTH FLAGS
 # PHYSICAL is relative to the start of the filesystem's block device.
-# Holes are left out.  The file is synced first.
+# Holes are left out.  The file is synced first, so delayed allocations
+# are resolved.
 dg_extents()
 {
 	xfs_io -r -c fsync -c "fiemap -v" "$1" 2>/dev/null |
@@ -550,9 +757,21 @@ dg_devoff()
 	local off
 
 	off=$(dg_extents "$1" | awk -v o="$2" '
-		o >= $1 && o < $1 + $3 { print $2 + (o - $1); exit }')
-	[[ -n "$off" ]] || dg_fail "$1: offset $2 is not mapped"
+		o >= $1 && o < $1 + $3 { printf "%.0f\n", $2 + (o - $1); exit }')
+	[[ -n "$off" ]] || dg_fail "$1: file offset $2 is not mapped (FIEMAP)"
 	echo "$off"
+}
+
+# dg_mapped_ranges FILE: the file ranges that have blocks, adjacent
+# extents merged: "START END" (END exclusive) per line.
+dg_mapped_ranges()
+{
+	dg_extents "$1" | sort -n -k1,1 | awk '
+		{ s = $1; e = $1 + $3 }
+		n && s == ce { ce = e; next }
+		n { printf "%.0f %.0f\n", cs, ce }
+		{ cs = s; ce = e; n = 1 }
+		END { if (n) printf "%.0f %.0f\n", cs, ce }'
 }
 
 # dg_owner_of_block DEVOFF FILE...: which of FILE... owns the byte at device
@@ -572,6 +791,19 @@ dg_owner_of_block()
 	done
 }
 
+# dg_page_sums FILE PAGES [direct]: sha256 of each 4 KiB page, one per
+# line; read with O_DIRECT (past the page cache) when asked.
+dg_page_sums()
+{
+	local i flags=()
+
+	[[ "${3:-}" == direct ]] && flags=(iflag=direct)
+	for ((i = 0; i < $2; i++)); do
+		dd if="$1" bs=4096 skip="$i" count=1 "${flags[@]}" status=none |
+			sha256sum | cut -d' ' -f1
+	done
+}
+
 # dg_inode FILE
 dg_inode()
 {
@@ -579,7 +811,7 @@ dg_inode()
 }
 
 # ------------------------------------------------------------------ #
-# XFS
+# Reverse map (GETFSMAP)
 
 # dg_fsmap MNT: the filesystem's reverse map from GETFSMAP (xfs_io fsmap,
 # which works on XFS and ext4), one record per line, in bytes from the start
@@ -643,10 +875,67 @@ dg_run()
 {
 	local rc=0
 
-	"$@" >"$DG_TMP/.out" 2>"$DG_TMP/.err" || rc=$?
-	DG_RC=$rc
+	"$@" >"$DG_TMP/.out" 2>"$DG_TMP/.err" </dev/null || rc=$?
+	dg_ran "$rc" "$*"
+}
+
+# dg_ran RC CMD: CMD, which wrote $DG_TMP/.out and .err, ended with exit
+# status RC: set DG_RC, DG_OUT and DG_ERR, as dg_run does.
+dg_ran()
+{
+	DG_RC=$1
 	DG_OUT=$(<"$DG_TMP/.out")
 	DG_ERR=$(<"$DG_TMP/.err")
+	DG_DUMPED=0
+	# DG_VERBOSE=1: show what daxguard did
+	if [[ -n "${DG_VERBOSE:-}" ]]; then
+		echo "# \$ $2 (exit $1)"
+		{ jq -c '.processes[]?, .steps[]?' <<<"$DG_OUT" 2>/dev/null ||
+			printf '%s\n' "$DG_OUT"; } | sed 's/^/#   /'
+		[[ -z "$DG_ERR" ]] || printf '%s\n' "$DG_ERR" | sed 's/^/#   stderr: /'
+	fi
+}
+
+# dg_start_paused WHAT STAGE CMD...: start CMD (a daxguard run with
+# --pause-after STAGE) in the background, its output in $DG_TMP/.out and
+# .err, and wait up to 10 s until daxguard says it paused.  Sets DG_PID
+# (CMD) and DG_PAUSED (the daxguard that paused: CMD, or its child when
+# CMD is timeout(1), say).
+# shellcheck disable=SC2034 # DG_PAUSED is for the tests
+dg_start_paused()
+{
+	local what=$1 stage=$2 pid i l
+
+	shift 2
+	# empty now: the background job truncates it only once it runs, and
+	# until then the last run's "paused" line would still be there
+	: >"$DG_TMP/.err"
+	"$@" </dev/null >"$DG_TMP/.out" 2>"$DG_TMP/.err" &
+	pid=$!
+	dg_register_pid "$pid"
+	DG_PID=$pid
+	DG_PAUSED=""
+	for ((i = 0; i < 1000; i++)); do
+		{
+			while IFS= read -r l; do
+				if [[ "$l" =~ ^"daxguard: paused after $stage (pid "([0-9]+)")" ]]; then
+					DG_PAUSED=${BASH_REMATCH[1]}
+					return 0
+				fi
+			done <"$DG_TMP/.err"
+		} 2>/dev/null
+		dg_pid_alive "$pid" ||
+			dg_fail "$what: $* exited before pausing: $(cat "$DG_TMP/.err")"
+		dg_sleep 0.01
+	done
+	dg_fail "$what: $* did not pause within 10 s: $(cat "$DG_TMP/.err")"
+}
+
+# dg_json_ok WHAT: DG_OUT is JSON; it becomes DG_JSON, for dg_jq.
+dg_json_ok()
+{
+	DG_JSON=$DG_OUT
+	jq -e . >/dev/null 2>&1 <<<"$DG_JSON" || dg_fail "$1: output is not JSON"
 }
 
 # dg_who ARGS...: daxguard who ARGS -J; it must exit 0 and print valid
@@ -654,13 +943,10 @@ dg_run()
 dg_who()
 {
 	dg_run timeout 60 "$DAXGUARD" who "$@" -J
-	DG_JSON=$DG_OUT
 	if [[ $DG_RC != 0 ]]; then
 		dg_fail "daxguard who $* -J: exit status $DG_RC"
 	fi
-	if ! jq -e . >/dev/null 2>&1 <<<"$DG_JSON"; then
-		dg_fail "daxguard who $* -J: output is not JSON"
-	fi
+	dg_json_ok "daxguard who $* -J"
 	if [[ -n "$DG_ERR" ]]; then
 		dg_log "daxguard who $* -J wrote to stderr: $DG_ERR"
 	fi
@@ -673,8 +959,23 @@ dg_jq()
 	jq -c "$@" <<<"$DG_JSON" || dg_fail "jq $* failed"
 }
 
-# dg_sorted_pids N...: a JSON array of the sorted unique numbers, to compare
-# with '[.users[].pid] | unique' (jq -c).  Pure bash: no forks.
+# dg_expect_process WHAT PID STATE SIGNALS [REASON]: what daxguard's JSON
+# says it did to PID (its entry in .processes[]); goes on after a failure.
+# shellcheck disable=SC2016 # $p is jq's
+dg_expect_process()
+{
+	local v
+
+	v=$(dg_jq '.processes[] | select(.pid == $p)' --argjson p "$2")
+	dg_expect_eq "$1 (pid $2): state" "\"$3\"" "$(jq -c .state <<<"$v")"
+	dg_expect_eq "$1 (pid $2): signals" "$4" "$(jq -c .signals <<<"$v")"
+	[[ -z "${5:-}" ]] ||
+		dg_expect_eq "$1 (pid $2): reason" "\"$5\"" "$(jq -c .reason <<<"$v")"
+}
+
+# dg_sorted_pids N...: a JSON array of the sorted unique numbers ("[]" for
+# none), to compare with '[.users[].pid] | unique' (jq -c).  Pure bash: no
+# forks.
 dg_sorted_pids()
 {
 	local -a out=()

@@ -22,6 +22,18 @@ SIZE=$(blockdev --getsize64 "$DEV")
 sync
 SUM_BEFORE=$(md5sum "$NOFS_IMG" "$REG" | awk '{ print $1 }')
 
+# run_bad LABEL ARGS...: daxguard ARGS must fail: exit 1 (error) or 2
+# (usage)
+run_bad()
+{
+	local label=$1
+
+	shift
+	dg_run timeout 60 "$DAXGUARD" "$@"
+	[[ $DG_RC == 1 || $DG_RC == 2 ]] ||
+		dg_fail "$label: daxguard $*: exit status $DG_RC, expected 1 or 2"
+}
+
 # bad LABEL PATTERN ARGS...: daxguard ARGS must fail cleanly, and its one
 # line on stderr must match the extended regex PATTERN.
 bad()
@@ -29,10 +41,7 @@ bad()
 	local label=$1 pattern=$2 lines
 
 	shift 2
-	dg_run timeout 60 "$DAXGUARD" "$@"
-	DG_JSON=$DG_OUT
-	[[ $DG_RC == 1 || $DG_RC == 2 ]] ||
-		dg_fail "$label: daxguard $*: exit status $DG_RC, expected 1 or 2"
+	run_bad "$label" "$@"
 	lines=$(printf '%s\n' "$DG_ERR" | grep -c '') || true
 	[[ -n "$DG_ERR" && $lines == 1 ]] ||
 		dg_fail "$label: daxguard $*: expected one line on stderr, got $lines"
@@ -50,10 +59,7 @@ bad_cmdline()
 	local label=$1 pattern=$2 first
 
 	shift 2
-	dg_run timeout 60 "$DAXGUARD" "$@"
-	DG_JSON=$DG_OUT
-	[[ $DG_RC == 1 || $DG_RC == 2 ]] ||
-		dg_fail "$label: daxguard $*: exit status $DG_RC, expected 1 or 2"
+	run_bad "$label" "$@"
 	first=$(printf '%s\n' "$DG_ERR" | head -n 1)
 	[[ "$first" == "daxguard: "* && "$first" =~ $pattern ]] ||
 		dg_fail "$label: daxguard $*: stderr does not start with 'daxguard: ' and name the object (/$pattern/)"
@@ -101,8 +107,7 @@ bad "length without offset" "length|offset" who "$DEV" --length 4096
 bad "no target" "target|Usage|argument" who --offset 0 --length 4096
 bad "two targets" "$(quote_ere "$NOFS")|target|argument" who "$DEV" "$NOFS"
 bad_cmdline "unknown command" "nosuchcmd" nosuchcmd
-dg_run timeout 60 "$DAXGUARD"
-[[ $DG_RC == 1 || $DG_RC == 2 ]] || dg_fail "no command: exit status $DG_RC, expected 1 or 2"
+run_bad "no command"
 dg_assert_match "no command: prints the usage" "Usage:" "$DG_OUT$DG_ERR"
 
 dg_run timeout 60 "$DAXGUARD" who --help

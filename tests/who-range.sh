@@ -22,7 +22,6 @@
 . "${TESTS_DIR:-$(dirname "$0")}/lib.sh"
 
 KIND=${1:-}
-[[ -n "$KIND" ]] || dg_fail "usage: who-range.sh xfs-rmap|xfs-normap|ext4"
 dg_require_root
 dg_require_mapper
 dg_tmpdir
@@ -165,18 +164,12 @@ expected_hits()
 # expected_inodes OFF LEN: JSON array of the owning inodes
 expected_inodes()
 {
-	local path
-
-	local inodes=()
+	local path inodes=()
 
 	while read -r path _ _; do
 		inodes+=("${INODE[$path]}")
 	done < <(expected_hits "$1" "$2")
-	if ((${#inodes[@]})); then
-		dg_sorted_pids "${inodes[@]}"
-	else
-		echo "[]"
-	fi
+	dg_sorted_pids "${inodes[@]}"
 }
 
 # expected_users OFF LEN: JSON array of the PIDs mapping a page hit
@@ -194,11 +187,7 @@ expected_users()
 			pids+=("${M_PID[$i]}")
 		done
 	done < <(expected_hits "$1" "$2")
-	if ((${#pids[@]})); then
-		dg_sorted_pids "${pids[@]}"
-	else
-		echo "[]"
-	fi
+	dg_sorted_pids "${pids[@]}"
 }
 
 # check_range LABEL OFF LEN [TARGET]: run daxguard who on the range and

@@ -13,12 +13,10 @@
 # shellcheck disable=SC2016 # jq filters use their own $variables
 . "${TESTS_DIR:-$(dirname "$0")}/lib.sh"
 
-KIND=${1:-}
-[[ -n "$KIND" ]] || dg_fail "usage: who-unlinked.sh xfs-rmap|xfs-normap|ext4"
 dg_require_root
 dg_require_mapper
 dg_tmpdir
-dg_setup_fs "$KIND"
+dg_setup_fs "${1:-}"
 
 PAGE=4096
 SIZE=$((8 * PAGE))

@@ -13,46 +13,46 @@
 # stops after looking, before signalling or freezing anything on the host,
 # and this test kills it and fails.  --force is never given.
 
-# shellcheck source=tests/act/lib-act.sh
-. "$(dirname "$0")/lib-act.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
 
-act_init
-act_mkfs xfs
-echo "some data" >"$MNT/regular" || act_fail "write $MNT/regular"
+dg_act_init
+dg_setup_fs xfs-rmap
+echo "some data" >"$MNT/regular" || dg_fail "write $MNT/regular"
 sum=$(sha256sum <"$MNT/regular")
-SIZE=$(blockdev --getsize64 "$DEV") || act_fail "blockdev --getsize64 $DEV"
+SIZE=$(blockdev --getsize64 "$DEV") || dg_fail "blockdev --getsize64 $DEV"
 
 # a loop device with no filesystem mounted (not even made)
-truncate -s 16M "$ACT_T/bare.img" || act_fail "truncate $ACT_T/bare.img"
-BAREDEV=$(losetup --find --show "$ACT_T/bare.img") || act_fail "losetup $ACT_T/bare.img"
-act_log "bare loop device $BAREDEV"
+truncate -s 16M "$DG_TMP/bare.img" || dg_fail "truncate $DG_TMP/bare.img"
+BAREDEV=$(losetup --find --show "$DG_TMP/bare.img") || dg_fail "losetup $DG_TMP/bare.img"
+dg_log "bare loop device $BAREDEV"
 
 # a user that a wrong step would signal
-act_mapper "hold:$MNT/regular"
-P_HOLD=$ACT_PID
+dg_spawn_mapper "hold:$MNT/regular"
+P_HOLD=$DG_PID
 # and one of the root filesystem (its cwd and fd are in our tmpdir, on /)
-act_mapper "cwd:$ACT_T" "hold:$ACT_T/bare.img"
-P_ROOTUSER=$ACT_PID
+dg_spawn_mapper "cwd:$DG_TMP" "hold:$DG_TMP/bare.img"
+P_ROOTUSER=$DG_PID
 
-MOUNTS_BEFORE=$(act_mountinfo_lines "$MAJMIN")
+MOUNTS_BEFORE=$(dg_mountinfo_lines "$MAJMIN")
 NPROBE=0
 
 # unchanged WHAT: nothing we set up was changed
 unchanged()
 {
 	NPROBE=$((NPROBE + 1))
-	[[ "$(act_mountinfo_lines "$MAJMIN")" == "$MOUNTS_BEFORE" ]] ||
-		act_fail "$1: the mounts of $DEV changed: $(act_mountinfo_lines "$MAJMIN")"
+	[[ "$(dg_mountinfo_lines "$MAJMIN")" == "$MOUNTS_BEFORE" ]] ||
+		dg_fail "$1: the mounts of $DEV changed: $(dg_mountinfo_lines "$MAJMIN")"
 	[[ "$(losetup -n -O NAME -j "$IMG")" == "$DEV" ]] ||
-		act_fail "$1: $DEV is no longer attached to $IMG"
-	[[ "$(losetup -n -O NAME -j "$ACT_T/bare.img")" == "$BAREDEV" ]] ||
-		act_fail "$1: $BAREDEV is no longer attached"
-	act_pid_alive "$P_HOLD" || act_fail "$1: pid $P_HOLD (holds $MNT/regular) is gone"
-	act_pid_alive "$P_ROOTUSER" || act_fail "$1: pid $P_ROOTUSER (a user of /) is gone"
+		dg_fail "$1: $DEV is no longer attached to $IMG"
+	[[ "$(losetup -n -O NAME -j "$DG_TMP/bare.img")" == "$BAREDEV" ]] ||
+		dg_fail "$1: $BAREDEV is no longer attached"
+	dg_pid_alive "$P_HOLD" || dg_fail "$1: pid $P_HOLD (holds $MNT/regular) is gone"
+	dg_pid_alive "$P_ROOTUSER" || dg_fail "$1: pid $P_ROOTUSER (a user of /) is gone"
 	[[ "$(sha256sum <"$MNT/regular")" == "$sum" ]] ||
-		act_fail "$1: $MNT/regular changed"
-	act_write_within "$MNT/probe.$NPROBE" 1 ||
-		act_fail "$1: $MNT is frozen afterwards"
+		dg_fail "$1: $MNT/regular changed"
+	dg_write_within "$MNT/probe.$NPROBE" 1 ||
+		dg_fail "$1: $MNT is frozen afterwards"
 	rm -f "$MNT/probe.$NPROBE"
 }
 
@@ -68,43 +68,43 @@ bad()
 		shift
 	done
 	shift
-	act_run timeout 60 "$DAXGUARD" "$@"
-	act_eq "$what: exit status" "$rc" "$ACT_RC"
+	dg_run timeout 60 "$DAXGUARD" "$@"
+	dg_expect_eq "$what: exit status" "$rc" "$DG_RC"
 	msg_ok "$what" "${needles[@]}"
 	unchanged "$what"
-	act_ok "$what: nothing changed"
+	dg_ok "$what: nothing changed"
 }
 
-# msg_ok WHAT NEEDLE...: ACT_ERR is one line, starting "daxguard: ", with
+# msg_ok WHAT NEEDLE...: DG_ERR is one line, starting "daxguard: ", with
 # every NEEDLE in it (goes on after a failure)
 msg_ok()
 {
 	local what=$1 n
 
 	shift
-	n=$(printf '%s' "$ACT_ERR" | grep -c '')
+	n=$(printf '%s' "$DG_ERR" | grep -c '')
 	if [[ $n != 1 ]]; then
-		act_notok "$what: expected one line on stderr, got $n: $ACT_ERR"
+		dg_notok "$what: expected one line on stderr, got $n: $DG_ERR"
 		return
 	fi
-	if [[ "$ACT_ERR" != "daxguard: "* ]]; then
-		act_notok "$what: stderr does not start with 'daxguard: ': $ACT_ERR"
+	if [[ "$DG_ERR" != "daxguard: "* ]]; then
+		dg_notok "$what: stderr does not start with 'daxguard: ': $DG_ERR"
 		return
 	fi
 	for n in "$@"; do
-		if [[ "$ACT_ERR" != *"$n"* ]]; then
-			act_notok "$what: stderr does not name '$n': $ACT_ERR"
+		if [[ "$DG_ERR" != *"$n"* ]]; then
+			dg_notok "$what: stderr does not name '$n': $DG_ERR"
 			return
 		fi
 	done
-	act_ok "$what: one line, naming $*: $ACT_ERR"
+	dg_ok "$what: one line, naming $*: $DG_ERR"
 }
 
 # ------------------------------------------------------------------ #
 # remove
 
-bad "remove of a path that does not exist" 1 "$ACT_T/no-such-device" -- \
-	remove "$ACT_T/no-such-device"
+bad "remove of a path that does not exist" 1 "$DG_TMP/no-such-device" -- \
+	remove "$DG_TMP/no-such-device"
 bad "remove of a regular file" 1 "$MNT/regular" -- \
 	remove "$MNT/regular"
 bad "remove of a loop device with no mounted filesystem" 1 "$BAREDEV" -- \
@@ -122,10 +122,10 @@ bad "remove --action nosuch" 2 "--action" "nosuch" -- \
 past=$((SIZE + 8192))
 bad "fail with an offset past the end" 1 "$DEV" "past the end" -- \
 	fail "$DEV" --offset "$past" --length 4096
-if [[ "$ACT_ERR" == *"$past"* || "$ACT_ERR" == *"$(printf '%#x' "$past")"* ]]; then
-	act_ok "fail with an offset past the end: names the offset"
+if [[ "$DG_ERR" == *"$past"* || "$DG_ERR" == *"$(printf '%#x' "$past")"* ]]; then
+	dg_ok "fail with an offset past the end: names the offset"
 else
-	act_notok "fail with an offset past the end: the offset $past is not named: $ACT_ERR"
+	dg_notok "fail with an offset past the end: the offset $past is not named: $DG_ERR"
 fi
 bad "fail with a range that runs past the end" 1 "$DEV" "past the end" -- \
 	fail "$DEV" --offset $((SIZE - 4096)) --length 8192
@@ -139,18 +139,18 @@ bad "fail --offset without --length" 2 "--length" -- \
 	fail "$DEV" --offset 0
 bad "fail --offset abc" 2 "--offset" "abc" -- \
 	fail "$DEV" --offset abc --length 4096
-bad "fail of a path that does not exist" 1 "$ACT_T/no-such-device" -- \
-	fail "$ACT_T/no-such-device" --offset 0 --length 4096
+bad "fail of a path that does not exist" 1 "$DG_TMP/no-such-device" -- \
+	fail "$DG_TMP/no-such-device" --offset 0 --length 4096
 
 # ------------------------------------------------------------------ #
 # remove refuses the filesystem of daxguard's working directory
 
-act_run timeout 60 sh -c 'cd "$1" && shift && exec "$@"' sh "$MNT/" \
+dg_run timeout 60 sh -c 'cd "$1" && shift && exec "$@"' sh "$MNT/" \
 	"$DAXGUARD" remove "$DEV"
-act_eq "remove with daxguard's cwd on the filesystem: exit status" 1 "$ACT_RC"
+dg_expect_eq "remove with daxguard's cwd on the filesystem: exit status" 1 "$DG_RC"
 msg_ok "remove with daxguard's cwd on the filesystem is refused" "$DEV" refusing
 unchanged "remove with daxguard's cwd on the filesystem"
-act_ok "remove with daxguard's cwd on the filesystem: still mounted, nothing changed"
+dg_ok "remove with daxguard's cwd on the filesystem: still mounted, nothing changed"
 
 # ------------------------------------------------------------------ #
 # remove refuses the root filesystem
@@ -165,41 +165,41 @@ refuse_root()
 	local target=$1 device=$2 dg i status
 
 	"$DAXGUARD" remove --action report --pause-after collect "$target" \
-		</dev/null >"$ACT_T/root.out" 2>"$ACT_T/root.err" &
+		</dev/null >"$DG_TMP/root.out" 2>"$DG_TMP/root.err" &
 	dg=$!
-	act_register "$dg"
+	dg_register_pid "$dg"
 	for ((i = 0; i < 400; i++)); do
-		if grep -q "paused after" "$ACT_T/root.err"; then
+		if grep -q "paused after" "$DG_TMP/root.err"; then
 			kill -KILL "$dg"
 			{ wait "$dg"; } 2>/dev/null
-			ACT_ERR=$(cat "$ACT_T/root.err")
-			act_fail "remove $target was NOT refused: daxguard went on to collect (stopped before acting)"
+			DG_ERR=$(cat "$DG_TMP/root.err")
+			dg_fail "remove $target was NOT refused: daxguard went on to collect (stopped before acting)"
 		fi
-		act_pid_alive "$dg" || break
+		dg_pid_alive "$dg" || break
 		sleep 0.05
 	done
-	if act_pid_alive "$dg"; then
+	if dg_pid_alive "$dg"; then
 		kill -KILL "$dg"
 		{ wait "$dg"; } 2>/dev/null
-		act_fail "remove $target: still running after 20 s, not refused"
+		dg_fail "remove $target: still running after 20 s, not refused"
 	fi
 	status=0
 	wait "$dg" || status=$?
-	ACT_ERR=$(cat "$ACT_T/root.err")
-	ACT_OUT=$(cat "$ACT_T/root.out")
-	act_eq "remove $target (the root filesystem): exit status" 1 "$status"
+	DG_ERR=$(cat "$DG_TMP/root.err")
+	DG_OUT=$(cat "$DG_TMP/root.out")
+	dg_expect_eq "remove $target (the root filesystem): exit status" 1 "$status"
 	msg_ok "remove $target is refused" "$device" refusing
 	[[ "$(awk '$5 == "/" { print $3, $4, $5, $9, $10 }' /proc/self/mountinfo)" == "$ROOTMOUNT" ]] ||
-		act_fail "remove $target: the root mount changed"
+		dg_fail "remove $target: the root mount changed"
 	unchanged "remove $target"
-	act_ok "remove $target: / still mounted, its user $P_ROOTUSER not signalled, nothing changed"
+	dg_ok "remove $target: / still mounted, its user $P_ROOTUSER not signalled, nothing changed"
 }
 
 if [[ "$ROOTSRC" == /dev/* && -b "$ROOTSRC" ]]; then
 	refuse_root / "$ROOTSRC"
 	refuse_root "$ROOTSRC" "$ROOTSRC"
 else
-	act_ok "# SKIP remove of /: / is on '$ROOTSRC', not a block device"
+	dg_ok "# SKIP remove of /: / is on '$ROOTSRC', not a block device"
 fi
 
-act_done
+dg_done

@@ -21,97 +21,64 @@
 # scan through it too (DAXGUARD_MAPS=query) and with neither
 # (DAXGUARD_MAPS=text, as before 6.11).
 
-# shellcheck source=tests/act/lib-act.sh
-. "$(dirname "$0")/lib-act.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
 
 PAGES=16
 HITPAGE=5
 
-act_init
+dg_act_init
 
-# run_paused STAGE DAXGUARD_ARGS...: run daxguard, which pauses after
+# run_paused WHAT STAGE DAXGUARD_ARGS...: run daxguard, which pauses after
 # STAGE; then SIGUSR1 to each of $USR1_PIDS and wait until it has acted;
-# then let daxguard go on.  Sets ACT_RC, ACT_OUT, ACT_ERR.
+# then let daxguard go on.  Sets DG_RC, DG_OUT, DG_ERR.
 run_paused()
 {
-	local stage=$1 dg i l found pid n paused=""
+	local what=$1 stage=$2 i l pid n rc=0
 
-	shift
-	"$@" </dev/null >"$ACT_T/dg.out" 2>"$ACT_T/dg.err" &
-	dg=$!
-	act_register "$dg"
-	found=0
-	for ((i = 0; i < 1000 && !found; i++)); do
-		{
-			while IFS= read -r l; do
-				# (under timeout(1): daxguard is its child)
-				if [[ "$l" =~ ^"daxguard: paused after $stage (pid "([0-9]+)")" ]]; then
-					paused=${BASH_REMATCH[1]}
-					found=1
-				fi
-			done <"$ACT_T/dg.err"
-		} 2>/dev/null
-		((found)) && break
-		act_pid_alive "$dg" ||
-			act_fail "daxguard $* exited before pausing: $(cat "$ACT_T/dg.err")"
-		act_sleep 0.01
-	done
-	((found)) || act_fail "daxguard $* did not pause within 10 s: $(cat "$ACT_T/dg.err")"
+	shift 2
+	dg_start_paused "$what" "$stage" "$@"
 	for pid in $USR1_PIDS; do
 		n=${READY_OF[$pid]}
-		kill -USR1 "$pid" || act_fail "kill -USR1 $pid"
+		kill -USR1 "$pid" || dg_fail "kill -USR1 $pid"
 		for ((i = 0; i < 1000; i++)); do
 			l=""
 			{ read -r l <"$n"; } 2>/dev/null
 			[[ "$l" == usr1 ]] && break
-			act_sleep 0.01
+			dg_sleep 0.01
 		done
-		[[ "$l" == usr1 ]] || act_fail "pid $pid did not act on SIGUSR1: $(cat "$n.log")"
+		[[ "$l" == usr1 ]] || dg_fail "pid $pid did not act on SIGUSR1: $(cat "$n.log")"
 	done
-	kill -USR1 "$paused" || act_fail "kill -USR1 $paused (daxguard)"
-	ACT_RC=0
-	wait "$dg" || ACT_RC=$?
-	ACT_DUMPED=0
-	ACT_OUT=$(cat "$ACT_T/dg.out")
-	ACT_ERR=$(cat "$ACT_T/dg.err")
+	kill -USR1 "$DG_PAUSED" || dg_fail "kill -USR1 $DG_PAUSED (daxguard)"
+	wait "$DG_PID" || rc=$?
+	dg_ran "$rc" "$*"
 }
 
 declare -A READY_OF
 
-# mapper OPS...: act_mapper, and remember its ready file
+# mapper OPS...: dg_spawn_mapper, and remember its ready file
 mapper()
 {
-	act_mapper "$@"
-	READY_OF[$ACT_PID]="$ACT_T/ready.$ACT_NREADY"
-}
-
-# victim WHAT PID STATE SIGNALS [REASON]: its line in .processes[]
-victim()
-{
-	local v
-
-	v=$(act_jq '.processes[] | select(.pid == $p)' --argjson p "$2")
-	act_eq "$1 (pid $2): state" "\"$3\"" "$(jq -c .state <<<"$v")"
-	act_eq "$1 (pid $2): signals" "$4" "$(jq -c .signals <<<"$v")"
-	[[ -z "${5:-}" ]] || act_eq "$1 (pid $2): reason" "\"$5\"" "$(jq -c .reason <<<"$v")"
+	dg_spawn_mapper "$@"
+	READY_OF[$DG_PID]=$DG_READY
 }
 
 # lives WHAT PID, dies WHAT PID
 lives()
 {
-	if act_pid_alive "$2"; then
-		act_ok "$1 (pid $2) still runs"
+	if dg_pid_alive "$2"; then
+		dg_ok "$1 (pid $2) still runs"
 	else
-		act_notok "$1 (pid $2) was killed"
+		dg_notok "$1 (pid $2) was killed"
 	fi
 }
 
 dies()
 {
-	if act_wait_gone "$2" 5; then
-		act_ok "$1 (pid $2) is gone"
+	if dg_wait_gone "$2" 5; then
+		dg_ok "$1 (pid $2) is gone"
 	else
-		act_notok "$1 (pid $2) still runs"
+		dg_notok "$1 (pid $2) still runs"
 	fi
 }
 
@@ -126,68 +93,68 @@ for maps in default query text; do
 
 	# -------------------------------------------------------------- #
 	# remove: the whole device
-	act_mkfs xfs
-	mkdir "$MNT/dir" || act_fail "mkdir $MNT/dir"
+	dg_setup_fs xfs-rmap
+	mkdir "$MNT/dir" || dg_fail "mkdir $MNT/dir"
 	for f in a b c; do
-		head -c $((PAGES * 4096)) /dev/urandom >"$MNT/$f" || act_fail "write $MNT/$f"
+		head -c $((PAGES * 4096)) /dev/urandom >"$MNT/$f" || dg_fail "write $MNT/$f"
 	done
 	mapper "map:$MNT/a:0:$((PAGES * 4096)):shared-rw"
-	P_STAY=$ACT_PID
+	P_STAY=$DG_PID
 	mapper "map:$MNT/b:0:$((PAGES * 4096)):shared-ro" "hold:$MNT/c" "cwd:$MNT/dir" \
 		usr1:release
-	P_GO=$ACT_PID
+	P_GO=$DG_PID
 	mapper "hold:$MNT/c" usr1:release
-	P_GOFD=$ACT_PID
+	P_GOFD=$DG_PID
 	mapper "map:$MNT/b:0x2000:0x4000:shared-rw" usr1:move
-	P_MOVE=$ACT_PID
-	act_log "DAXGUARD_MAPS=$maps: stays $P_STAY, lets go $P_GO and $P_GOFD, moves $P_MOVE"
+	P_MOVE=$DG_PID
+	dg_log "DAXGUARD_MAPS=$maps: stays $P_STAY, lets go $P_GO and $P_GOFD, moves $P_MOVE"
 	USR1_PIDS="$P_GO $P_GOFD $P_MOVE"
-	run_paused collect "$DAXGUARD" remove --action kill --pause-after collect \
-		"$DEV" -J
 	what="remove, DAXGUARD_MAPS=$maps"
-	act_json_ok "$what"
-	act_eq "$what: exit status" 0 "$ACT_RC"
-	act_eq "$what: JSON complete" true "$(act_jq .complete)"
-	victim "$what: untouched" "$P_STAY" exited '["KILL"]'
-	victim "$what: let go of a mapping, an fd and its cwd" "$P_GO" gone '[]' \
+	run_paused "$what" collect "$DAXGUARD" remove --action kill \
+		--pause-after collect "$DEV" -J
+	dg_json_ok "$what"
+	dg_expect_eq "$what: exit status" 0 "$DG_RC"
+	dg_expect_eq "$what: JSON complete" true "$(dg_jq .complete)"
+	dg_expect_process "$what: untouched" "$P_STAY" exited '["KILL"]'
+	dg_expect_process "$what: let go of a mapping, an fd and its cwd" "$P_GO" gone '[]' \
 		"let go before it was signalled"
-	victim "$what: let go of an fd" "$P_GOFD" gone '[]' "let go before it was signalled"
-	victim "$what: moved its mapping" "$P_MOVE" exited '["KILL"]'
+	dg_expect_process "$what: let go of an fd" "$P_GOFD" gone '[]' "let go before it was signalled"
+	dg_expect_process "$what: moved its mapping" "$P_MOVE" exited '["KILL"]'
 	dies "$what: untouched" "$P_STAY"
 	dies "$what: moved its mapping" "$P_MOVE"
 	lives "$what: let go of a mapping, an fd and its cwd" "$P_GO"
 	lives "$what: let go of an fd" "$P_GOFD"
-	[[ -z "$(losetup -n -O NAME -j "$IMG")" ]] || act_fail "$what: $IMG still attached"
-	act_ok "$what: the loop device is detached"
+	[[ -z "$(losetup -n -O NAME -j "$IMG")" ]] || dg_fail "$what: $IMG still attached"
+	dg_ok "$what: the loop device is detached"
 
 	# -------------------------------------------------------------- #
 	# fail: one page of a file
-	act_mkfs xfs
+	dg_setup_fs xfs-rmap
 	F="$MNT/f"
-	head -c $((PAGES * 4096)) /dev/urandom >"$F" || act_fail "write $F"
-	sync -f "$MNT" || act_fail "syncfs $MNT"
-	HIT=$(act_devoff "$F" $((HITPAGE * 4096)))
+	head -c $((PAGES * 4096)) /dev/urandom >"$F" || dg_fail "write $F"
+	sync -f "$MNT" || dg_fail "syncfs $MNT"
+	HIT=$(dg_devoff "$F" $((HITPAGE * 4096)))
 	mapper "map:$F:$((HITPAGE * 4096)):4096:shared-rw"
-	P_STAY=$ACT_PID
+	P_STAY=$DG_PID
 	mapper "map:$F:0:$((PAGES * 4096)):shared-ro" usr1:release
-	P_GO=$ACT_PID
+	P_GO=$DG_PID
 	mapper "map:$F:$(((HITPAGE - 1) * 4096)):$((3 * 4096)):shared-rw" usr1:move
-	P_MOVE=$ACT_PID
-	act_log "DAXGUARD_MAPS=$maps: page $HITPAGE of $F at $HIT;" \
+	P_MOVE=$DG_PID
+	dg_log "DAXGUARD_MAPS=$maps: page $HITPAGE of $F at $HIT;" \
 		"stays $P_STAY, lets go $P_GO, moves $P_MOVE"
 	USR1_PIDS="$P_GO $P_MOVE"
-	run_paused thaw "$DAXGUARD" fail --action kill --pause-after thaw \
-		--offset "$HIT" --length 4096 "$DEV" -J
 	what="fail, DAXGUARD_MAPS=$maps"
-	act_json_ok "$what"
-	act_eq "$what: exit status" 0 "$ACT_RC"
-	act_eq "$what: JSON complete" true "$(act_jq .complete)"
-	victim "$what: untouched" "$P_STAY" exited '["KILL"]'
-	victim "$what: let go of its mapping" "$P_GO" gone '[]' "let go before it was signalled"
-	victim "$what: moved its mapping" "$P_MOVE" exited '["KILL"]'
+	run_paused "$what" thaw "$DAXGUARD" fail --action kill --pause-after thaw \
+		--offset "$HIT" --length 4096 "$DEV" -J
+	dg_json_ok "$what"
+	dg_expect_eq "$what: exit status" 0 "$DG_RC"
+	dg_expect_eq "$what: JSON complete" true "$(dg_jq .complete)"
+	dg_expect_process "$what: untouched" "$P_STAY" exited '["KILL"]'
+	dg_expect_process "$what: let go of its mapping" "$P_GO" gone '[]' "let go before it was signalled"
+	dg_expect_process "$what: moved its mapping" "$P_MOVE" exited '["KILL"]'
 	dies "$what: untouched" "$P_STAY"
 	dies "$what: moved its mapping" "$P_MOVE"
 	lives "$what: let go of its mapping" "$P_GO"
 done
 
-act_done
+dg_done

@@ -10,43 +10,43 @@
 # sets autoclear and returns 0: the device stays attached until the last
 # close.)
 
-# shellcheck source=tests/act/lib-act.sh
-. "$(dirname "$0")/lib-act.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
 
-act_init
-act_mkfs xfs
+dg_act_init
+dg_setup_fs xfs-rmap
 
-head -c 65536 /dev/urandom >"$MNT/file" || act_fail "write $MNT/file"
-act_mapper "hold:$MNT/file"
-P_FILE=$ACT_PID
-act_mapper "hold:$DEV"
-P_DEV=$ACT_PID
-act_log "holds $MNT/file: $P_FILE; holds $DEV open: $P_DEV"
+head -c 65536 /dev/urandom >"$MNT/file" || dg_fail "write $MNT/file"
+dg_spawn_mapper "hold:$MNT/file"
+P_FILE=$DG_PID
+dg_spawn_mapper "hold:$DEV"
+P_DEV=$DG_PID
+dg_log "holds $MNT/file: $P_FILE; holds $DEV open: $P_DEV"
 
-act_run timeout 120 "$DAXGUARD" remove -g 2 "$DEV" -J
-act_json_ok "remove -g 2 $DEV -J"
-act_wait_gone "$P_FILE" 5 || act_fail "pid $P_FILE (a user of the filesystem) still runs"
-act_ok "the user of the filesystem is gone"
-[[ -z "$(act_mounts_below "$ACT_T")" ]] || act_fail "$MNT is still mounted"
-act_ok "the filesystem is unmounted"
+dg_run timeout 120 "$DAXGUARD" remove -g 2 "$DEV" -J
+dg_json_ok "remove -g 2 $DEV -J"
+dg_wait_gone "$P_FILE" 5 || dg_fail "pid $P_FILE (a user of the filesystem) still runs"
+dg_ok "the user of the filesystem is gone"
+[[ -z "$(dg_mounts_below "$DG_TMP")" ]] || dg_fail "$MNT is still mounted"
+dg_ok "the filesystem is unmounted"
 
 attached=$(losetup -n -O NAME -j "$IMG")
-release=$(act_jq '[.steps[] | select(.stage == "release") | {ok, message}]')
-act_log "exit status $ACT_RC, release steps $release, attached: '${attached:-no}'"
-if [[ $ACT_RC == 0 ]]; then
-	act_eq "remove exited 0: the loop device is detached from $IMG" "" "$attached"
-	act_eq "remove exited 0: JSON complete" true "$(act_jq .complete)"
+release=$(dg_jq '[.steps[] | select(.stage == "release") | {ok, message}]')
+dg_log "exit status $DG_RC, release steps $release, attached: '${attached:-no}'"
+if [[ $DG_RC == 0 ]]; then
+	dg_expect_eq "remove exited 0: the loop device is detached from $IMG" "" "$attached"
+	dg_expect_eq "remove exited 0: JSON complete" true "$(dg_jq .complete)"
 else
-	act_eq "remove failed: exit status" 1 "$ACT_RC"
-	act_eq "remove failed: JSON complete" false "$(act_jq .complete)"
-	act_eq "remove failed: the release step says so" \
-		'[false]' "$(act_jq '[.steps[] | select(.stage == "release") | .ok]')"
-	if [[ "$ACT_ERR" == *"$DEV"* ]]; then
-		act_ok "remove failed: stderr names $DEV"
+	dg_expect_eq "remove failed: exit status" 1 "$DG_RC"
+	dg_expect_eq "remove failed: JSON complete" false "$(dg_jq .complete)"
+	dg_expect_eq "remove failed: the release step says so" \
+		'[false]' "$(dg_jq '[.steps[] | select(.stage == "release") | .ok]')"
+	if [[ "$DG_ERR" == *"$DEV"* ]]; then
+		dg_ok "remove failed: stderr names $DEV"
 	else
-		act_notok "remove failed: stderr does not name $DEV: $ACT_ERR"
+		dg_notok "remove failed: stderr does not name $DEV: $DG_ERR"
 	fi
-	act_pid_alive "$P_DEV" || act_notok "remove failed, yet the holder $P_DEV of $DEV was killed"
+	dg_pid_alive "$P_DEV" || dg_notok "remove failed, yet the holder $P_DEV of $DEV was killed"
 fi
 
-act_done
+dg_done

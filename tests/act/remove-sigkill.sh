@@ -10,31 +10,22 @@
 # the freeze guardian is gone.  The flow never got to unmount or release,
 # so the filesystem stays mounted and the loop device attached throughout.
 #
-# Usage: remove-sigkill.sh xfs|ext4     (xfs is made with -m rmapbt=1)
+# Usage: remove-sigkill.sh xfs-rmap|ext4
 
-FSTYPE=${1:-}
-case "$FSTYPE" in
-xfs | ext4) ;;
-*)
-	echo "usage: $0 xfs|ext4" >&2
-	exit 1
-	;;
-esac
-
-# shellcheck source=tests/act/lib-act.sh
-. "$(dirname "$0")/lib-act.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
 
 ROUNDS=${ACT_SIGKILL_ROUNDS:-20}
 
-act_init
-act_mkfs "$FSTYPE"
+dg_act_init
+dg_setup_fs "${1:-}"
 
-head -c $((64 * 1024)) /dev/urandom >"$MNT/data" || act_fail "write $MNT/data"
-HIT=$(act_devoff "$MNT/data" 0)
-act_log "$MNT/data starts at device offset $HIT"
+head -c $((64 * 1024)) /dev/urandom >"$MNT/data" || dg_fail "write $MNT/data"
+HIT=$(dg_devoff "$MNT/data" 0)
+dg_log "$MNT/data starts at device offset $HIT"
 
-act_write_within "$MNT/probe" 1 || act_fail "$MNT is not writable to begin with"
-act_ok "$MNT is writable before the first round"
+dg_write_within "$MNT/probe" 1 || dg_fail "$MNT is not writable to begin with"
+dg_ok "$MNT is writable before the first round"
 
 GUARDIANS=()
 
@@ -66,68 +57,53 @@ still_there()
 
 	{ read -r backing <"/sys/block/${DEV##*/}/loop/backing_file"; } 2>/dev/null
 	[[ "$backing" == "$IMG" ]] ||
-		act_fail "$1: $DEV is no longer attached to $IMG (backing file '$backing')"
+		dg_fail "$1: $DEV is no longer attached to $IMG (backing file '$backing')"
 	while read -r id parent mm rest; do
 		[[ "$mm" == "$MAJMIN" ]] && mounted=1
 	done </proc/self/mountinfo
 	: "$id" "$parent" "$rest"
-	((mounted)) || act_fail "$1: $DEV is no longer mounted"
+	((mounted)) || dg_fail "$1: $DEV is no longer mounted"
 }
 
 # one_round N STAGE DAXGUARD_ARGS...
 one_round()
 {
-	local n=$1 stage=$2 what dg gstart guard writer i l found status blocked
+	local n=$1 stage=$2 what dg gstart guard writer i l status blocked
 
 	shift 2
 	what="$stage round $n"
-	"$DAXGUARD" "$@" </dev/null >"$ACT_T/dg.out" 2>"$ACT_T/dg.err" &
-	dg=$!
-	act_register "$dg"
-	found=0
-	for ((i = 0; i < 1000 && !found; i++)); do
-		# (the file may not be there yet: the child creates it)
-		{
-			while IFS= read -r l; do
-				[[ "$l" == "daxguard: paused after $stage (pid $dg)"* ]] &&
-					found=1
-			done <"$ACT_T/dg.err"
-		} 2>/dev/null
-		((found)) && break
-		act_pid_alive "$dg" ||
-			act_fail "$what: daxguard $* exited before pausing: $(cat "$ACT_T/dg.err")"
-		act_sleep 0.01
-	done
-	((found)) ||
-		act_fail "$what: daxguard $* did not pause within 10 s: $(cat "$ACT_T/dg.err")"
+	dg_start_paused "$what" "$stage" "$DAXGUARD" "$@"
+	dg=$DG_PID
+	[[ "$DG_PAUSED" == "$dg" ]] ||
+		dg_fail "$what: pid $DG_PAUSED paused, not daxguard $dg"
 
 	# the guardian names itself just after the fork: give it a moment
 	for ((i = 0; i < 200; i++)); do
 		guardian_of "$dg"
 		[[ -n "$GUARD" ]] && break
-		act_sleep 0.01
+		dg_sleep 0.01
 	done
 	guard=$GUARD
 	[[ "$guard" =~ ^[0-9]+$ ]] ||
-		act_fail "$what: expected one daxguard-guard child of $dg, found '$guard' (children: $(ps -o pid=,comm= --ppid "$dg" | tr '\n' ' '))"
-	act_stat "$guard" || act_fail "$what: guardian $guard vanished"
-	gstart=$ACT_STARTTIME
+		dg_fail "$what: expected one daxguard-guard child of $dg, found '$guard' (children: $(ps -o pid=,comm= --ppid "$dg" | tr '\n' ' '))"
+	dg_stat "$guard" || dg_fail "$what: guardian $guard vanished"
+	gstart=$DG_STARTTIME
 	GUARDIANS+=("$guard:$gstart")
 
 	# frozen: creating a file blocks (uninterruptibly, before the file
 	# exists), where it would take a millisecond on a thawed filesystem
 	# (on a loaded machine the writer may take a while to get there)
-	act_start_writer "$MNT/while-frozen" nosync
-	writer=$ACT_PID
+	dg_spawn_writer "$MNT/while-frozen" nosync
+	writer=$DG_PID
 	blocked=0
 	for ((i = 0; i < 300; i++)); do
-		act_sleep 0.01
-		act_pid_alive "$writer" ||
-			act_fail "$what: a file was created while daxguard was paused after $stage: the filesystem is not frozen"
+		dg_sleep 0.01
+		dg_pid_alive "$writer" ||
+			dg_fail "$what: a file was created while daxguard was paused after $stage: the filesystem is not frozen"
 		[[ ! -e "$MNT/while-frozen" ]] ||
-			act_fail "$what: $MNT/while-frozen was created while daxguard was paused after $stage: the filesystem is not frozen"
-		act_stat "$writer"
-		if [[ "$ACT_STATE" == D ]]; then
+			dg_fail "$what: $MNT/while-frozen was created while daxguard was paused after $stage: the filesystem is not frozen"
+		dg_stat "$writer"
+		if [[ "$DG_STATE" == D ]]; then
 			blocked=$((blocked + 1))
 			# blocked for 0.1 s on end
 			((blocked >= 10)) && break
@@ -136,27 +112,27 @@ one_round()
 		fi
 	done
 	((blocked >= 10)) ||
-		act_fail "$what: the writer did not block within 3 s (state '$ACT_STATE'), yet created nothing"
+		dg_fail "$what: the writer did not block within 3 s (state '$DG_STATE'), yet created nothing"
 
 	kill -KILL "$dg"
 	{ wait "$dg"; } 2>/dev/null
 
-	act_write_within "$MNT/probe" 1 ||
-		act_fail "$what: the filesystem is still frozen 1 s after daxguard was SIGKILLed"
-	act_wait_gone "$writer" 1 ||
-		act_fail "$what: the writer blocked by the freeze did not finish within 1 s of the thaw"
+	dg_write_within "$MNT/probe" 1 ||
+		dg_fail "$what: the filesystem is still frozen 1 s after daxguard was SIGKILLed"
+	dg_wait_gone "$writer" 1 ||
+		dg_fail "$what: the writer blocked by the freeze did not finish within 1 s of the thaw"
 	status=0
 	wait "$writer" || status=$?
 	l=""
 	{ read -r l <"$MNT/while-frozen"; } 2>/dev/null
 	[[ $status == 0 && "$l" == written ]] ||
-		act_fail "$what: the blocked writer failed (exit $status, wrote '$l')"
+		dg_fail "$what: the blocked writer failed (exit $status, wrote '$l')"
 	for ((i = 0; i < 200; i++)); do
-		act_alive "$guard" "$gstart" || break
-		act_sleep 0.01
+		dg_pid_alive "$guard" "$gstart" || break
+		dg_sleep 0.01
 	done
-	act_alive "$guard" "$gstart" &&
-		act_fail "$what: guardian $guard still runs 2 s after the thaw"
+	dg_pid_alive "$guard" "$gstart" &&
+		dg_fail "$what: guardian $guard still runs 2 s after the thaw"
 
 	still_there "$what"
 	rm -f "$MNT/while-frozen" "$MNT/probe"
@@ -173,7 +149,7 @@ rounds()
 		one_round "$n" "$stage" "$@"
 	done
 	t1=$(date +%s%N)
-	act_ok "daxguard $1 --pause-after $stage, SIGKILLed while frozen, $ROUNDS times: thawed within 1 s each time ($(((t1 - t0) / 1000000)) ms in all)"
+	dg_ok "daxguard $1 --pause-after $stage, SIGKILLed while frozen, $ROUNDS times: thawed within 1 s each time ($(((t1 - t0) / 1000000)) ms in all)"
 }
 
 rounds freeze remove --pause-after freeze "$DEV"
@@ -183,21 +159,21 @@ rounds rmap fail --pause-after rmap --offset "$HIT" --length 4096 "$DEV"
 # no guardian of ours is left, and no daxguard-guard process at all holds
 # anything on our filesystem (others' tests may run guardians of their own)
 for g in "${GUARDIANS[@]}"; do
-	act_alive "${g%%:*}" "${g#*:}" && act_fail "guardian ${g%%:*} still runs"
+	dg_pid_alive "${g%%:*}" "${g#*:}" && dg_fail "guardian ${g%%:*} still runs"
 done
-act_ok "none of the ${#GUARDIANS[@]} guardians is left"
+dg_ok "none of the ${#GUARDIANS[@]} guardians is left"
 others=0
 for pid in $(pgrep -x daxguard-guard); do
 	for fd in "/proc/$pid/fd/"* "/proc/$pid/cwd"; do
 		tgt=$(readlink "$fd" 2>/dev/null) || continue
 		[[ "$tgt" == "$MNT" || "$tgt" == "$MNT"/* ]] &&
-			act_fail "daxguard-guard $pid holds $tgt"
+			dg_fail "daxguard-guard $pid holds $tgt"
 	done
 	others=$((others + 1))
 done
-act_ok "no daxguard-guard process holds anything on $MNT ($others unrelated ones running)"
+dg_ok "no daxguard-guard process holds anything on $MNT ($others unrelated ones running)"
 
-act_write_within "$MNT/probe" 1 || act_fail "$MNT is not writable at the end"
-act_ok "$MNT is writable at the end"
+dg_write_within "$MNT/probe" 1 || dg_fail "$MNT is not writable at the end"
+dg_ok "$MNT is writable at the end"
 
-act_done
+dg_done

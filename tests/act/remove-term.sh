@@ -7,91 +7,92 @@
 # SIGTERM gets ["TERM","KILL"], no sooner than the grace period after the
 # SIGTERM; one that exits on SIGTERM gets ["TERM"] and nothing more.
 
-# shellcheck source=tests/act/lib-act.sh
-. "$(dirname "$0")/lib-act.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
 
 GRACE=2
 
-act_init
-act_mkfs xfs
+dg_act_init
+dg_setup_fs xfs-rmap
 
 for f in ignores exits; do
-	head -c 65536 /dev/urandom >"$MNT/$f" || act_fail "write $MNT/$f"
+	head -c 65536 /dev/urandom >"$MNT/$f" || dg_fail "write $MNT/$f"
 done
 
 # SIG_IGN survives exec: dg-mapper itself ignores SIGTERM
-ACT_NREADY=$((ACT_NREADY + 1))
-ready="$ACT_T/ready.$ACT_NREADY"
-act_start_ready "$ready" bash -c "trap '' TERM; exec \"\$0\" -r \"\$1\" \"\$2\"" \
+ready=$(mktemp "$DG_TMP/ready.XXXXXX")
+dg_spawn_ready "$ready" bash -c "trap '' TERM; exec \"\$0\" -r \"\$1\" \"\$2\"" \
 	"$DG_MAPPER" "$ready" "hold:$MNT/ignores"
-P_IGN=$ACT_PID
-act_mapper "hold:$MNT/exits"
-P_TERM=$ACT_PID
-act_log "ignores SIGTERM: $P_IGN, exits on SIGTERM: $P_TERM"
+P_IGN=$DG_PID
+dg_spawn_mapper "hold:$MNT/exits"
+P_TERM=$DG_PID
+dg_log "ignores SIGTERM: $P_IGN, exits on SIGTERM: $P_TERM"
 
 ign=$(awk '$1 == "SigIgn:" { print $2 }' "/proc/$P_IGN/status")
-(((16#$ign >> 14) & 1)) || act_fail "pid $P_IGN does not ignore SIGTERM (SigIgn $ign)"
-act_ok "pid $P_IGN ignores SIGTERM (SigIgn $ign)"
+(((16#$ign >> 14) & 1)) || dg_fail "pid $P_IGN does not ignore SIGTERM (SigIgn $ign)"
+dg_ok "pid $P_IGN ignores SIGTERM (SigIgn $ign)"
 ign=$(awk '$1 == "SigIgn:" { print $2 }' "/proc/$P_TERM/status")
-(((16#$ign >> 14) & 1)) && act_fail "pid $P_TERM ignores SIGTERM (SigIgn $ign)"
-act_ok "pid $P_TERM does not ignore SIGTERM"
+(((16#$ign >> 14) & 1)) && dg_fail "pid $P_TERM ignores SIGTERM (SigIgn $ign)"
+dg_ok "pid $P_TERM does not ignore SIGTERM"
 
 t0=$(date +%s%N)
-act_run timeout 120 "$DAXGUARD" remove -g "$GRACE" "$DEV" -J
+dg_run timeout 120 "$DAXGUARD" remove -g "$GRACE" "$DEV" -J
 t1=$(date +%s%N)
-act_json_ok "daxguard remove -g $GRACE $DEV -J"
-act_eq "daxguard remove -g $GRACE $DEV -J exit status" 0 "$ACT_RC"
-act_eq "JSON complete" true "$(act_jq .complete)"
+dg_json_ok "daxguard remove -g $GRACE $DEV -J"
+dg_expect_eq "daxguard remove -g $GRACE $DEV -J exit status" 0 "$DG_RC"
+dg_expect_eq "JSON complete" true "$(dg_jq .complete)"
 took=$(((t1 - t0) / 1000000))
 ((took >= GRACE * 1000)) ||
-	act_fail "remove took $took ms, less than the grace period of $GRACE s"
-act_ok "remove took $took ms (grace $GRACE s)"
+	dg_fail "remove took $took ms, less than the grace period of $GRACE s"
+dg_ok "remove took $took ms (grace $GRACE s)"
 
-act_eq "the processes acted on are exactly ours" \
+dg_expect_eq "the processes acted on are exactly ours" \
 	"$(printf '%s\n' "$P_IGN" "$P_TERM" | jq -sc 'map(tonumber) | sort')" \
-	"$(act_jq '[.processes[].pid] | sort')"
+	"$(dg_jq '[.processes[].pid] | sort')"
+
+# signal_times PID: sets SIG_MS and EXIT_MS, when daxguard first signalled
+# PID and when it saw it exit
+signal_times()
+{
+	read -r SIG_MS EXIT_MS < <(dg_jq -r '.processes[] | select(.pid == $p) |
+		"\(.signalled_ms) \(.exited_ms)"' --argjson p "$1")
+}
 
 # the one that ignores SIGTERM
-v=$(act_jq '.processes[] | select(.pid == $p)' --argjson p "$P_IGN")
-act_eq "pid $P_IGN (ignores SIGTERM): signals" '["TERM","KILL"]' \
-	"$(jq -c .signals <<<"$v")"
-act_eq "pid $P_IGN (ignores SIGTERM): state" '"exited"' "$(jq -c .state <<<"$v")"
-sig_ms=$(jq .signalled_ms <<<"$v")
-exit_ms=$(jq .exited_ms <<<"$v")
-((exit_ms - sig_ms >= GRACE * 1000)) ||
-	act_fail "pid $P_IGN: exited $((exit_ms - sig_ms)) ms after its first signal, before the grace period of $GRACE s was over (signalled_ms $sig_ms, exited_ms $exit_ms)"
-act_ok "pid $P_IGN: exited $((exit_ms - sig_ms)) ms after SIGTERM (>= $((GRACE * 1000)) ms)"
-((exit_ms - sig_ms < GRACE * 1000 + 5000)) ||
-	act_fail "pid $P_IGN: SIGKILL came $((exit_ms - sig_ms - GRACE * 1000)) ms after the grace period ended"
-act_ok "pid $P_IGN: killed promptly once the grace period was over"
+dg_expect_process "ignores SIGTERM" "$P_IGN" exited '["TERM","KILL"]'
+signal_times "$P_IGN"
+took=$((EXIT_MS - SIG_MS))
+((took >= GRACE * 1000)) ||
+	dg_fail "pid $P_IGN: exited $took ms after its first signal, before the grace period of $GRACE s was over (signalled_ms $SIG_MS, exited_ms $EXIT_MS)"
+dg_ok "pid $P_IGN: exited $took ms after SIGTERM (>= $((GRACE * 1000)) ms)"
+((took < GRACE * 1000 + 5000)) ||
+	dg_fail "pid $P_IGN: SIGKILL came $((took - GRACE * 1000)) ms after the grace period ended"
+dg_ok "pid $P_IGN: killed promptly once the grace period was over"
 
 # the one that exits on SIGTERM
-v=$(act_jq '.processes[] | select(.pid == $p)' --argjson p "$P_TERM")
-act_eq "pid $P_TERM (exits on SIGTERM): signals" '["TERM"]' \
-	"$(jq -c .signals <<<"$v")"
-act_eq "pid $P_TERM (exits on SIGTERM): state" '"exited"' "$(jq -c .state <<<"$v")"
-sig_ms=$(jq .signalled_ms <<<"$v")
-exit_ms=$(jq .exited_ms <<<"$v")
-((exit_ms - sig_ms < GRACE * 1000)) ||
-	act_fail "pid $P_TERM: exit seen $((exit_ms - sig_ms)) ms after SIGTERM, not before the grace period ended"
-act_ok "pid $P_TERM: exit seen $((exit_ms - sig_ms)) ms after SIGTERM"
+dg_expect_process "exits on SIGTERM" "$P_TERM" exited '["TERM"]'
+signal_times "$P_TERM"
+took=$((EXIT_MS - SIG_MS))
+((took < GRACE * 1000)) ||
+	dg_fail "pid $P_TERM: exit seen $took ms after SIGTERM, not before the grace period ended"
+dg_ok "pid $P_TERM: exit seen $took ms after SIGTERM"
 
-act_eq "JSON: one SIGKILL round, for one process" \
+dg_expect_eq "JSON: one SIGKILL round, for one process" \
 	'[{"stage":"signal","object":"kill","ok":true,"message":"1 process signalled"}]' \
-	"$(act_jq '[.steps[] | select(.stage == "signal" and .object == "kill") | {stage, object, ok, message}]')"
+	"$(dg_jq '[.steps[] | select(.stage == "signal" and .object == "kill") | {stage, object, ok, message}]')"
 
 # how they really died: our own children, so wait(2) tells
 for pid in "$P_IGN" "$P_TERM"; do
-	act_wait_gone "$pid" 5 || act_fail "pid $pid still runs after remove"
+	dg_wait_gone "$pid" 5 || dg_fail "pid $pid still runs after remove"
 done
 status=0
 { wait "$P_IGN"; } 2>/dev/null || status=$?
-act_eq "pid $P_IGN died of SIGKILL (exit status 128+9)" 137 "$status"
+dg_expect_eq "pid $P_IGN died of SIGKILL (exit status 128+9)" 137 "$status"
 status=0
 { wait "$P_TERM"; } 2>/dev/null || status=$?
-act_eq "pid $P_TERM died of SIGTERM (exit status 128+15)" 143 "$status"
+dg_expect_eq "pid $P_TERM died of SIGTERM (exit status 128+15)" 143 "$status"
 
-[[ -z "$(losetup -n -O NAME -j "$IMG")" ]] || act_fail "$IMG still attached"
-act_ok "the loop device is detached"
+[[ -z "$(losetup -n -O NAME -j "$IMG")" ]] || dg_fail "$IMG still attached"
+dg_ok "the loop device is detached"
 
-act_done
+dg_done
