@@ -182,10 +182,10 @@ int range_args_opt(struct range_args *ra, const char *cmd, enum range_opt which,
 	if (which == RANGE_PFN) {
 		rc = parse_pfn(arg, &v);
 		if (rc)
-			return dg_usage_error(cmd, "--pfn '%s': %s", arg,
-					      rc == -ERANGE ?
-						      "its address is too large for 64 bits" :
-						      "not a page frame number (0x hex or decimal)");
+			return dg_usage_error(
+				cmd, "--pfn '%s': %s", arg,
+				rc == -ERANGE ? "its address is too large for 64 bits" :
+						"not a page frame number (0x hex or decimal)");
 	} else {
 		rc = dg_parse_size(arg, &v);
 		if (rc)
