@@ -31,7 +31,7 @@ sync -f "$MNT" || dg_fail "syncfs $MNT"
 # ------------------------------------------------------------------ #
 # --action kill: exactly the mappers of the failed page
 
-HIT=$(dg_devoff "$F" $((HITPAGE * 4096)))
+HIT=$(dg_devoff "$F" $((HITPAGE * 4096))) || dg_fail "no device offset for $F page $HITPAGE"
 dg_log "$F page $HITPAGE is at device offset $HIT"
 ((HIT % 4096 == 0)) || dg_fail "device offset $HIT is not page aligned"
 # FIEMAP agrees with itself: the page before is either elsewhere or just
@@ -92,7 +92,8 @@ dg_expect_eq "JSON: nothing was punched without --punch" '[]' \
 
 dg_page_sums "$G" "$PAGES" >"$DG_TMP/g.before"
 size_before=$(stat -c %s "$G")
-PUNCH=$(dg_devoff "$G" $((PUNCHPAGE * 4096)))
+PUNCH=$(dg_devoff "$G" $((PUNCHPAGE * 4096))) ||
+	dg_fail "no device offset for $G page $PUNCHPAGE"
 dg_log "$G page $PUNCHPAGE is at device offset $PUNCH"
 dg_expect_eq "$G has no hole before the punch" "0 $((PAGES * 4096))" \
 	"$(dg_mapped_ranges "$G" | tr '\n' ';' | sed 's/;$//')"

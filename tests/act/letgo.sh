@@ -133,7 +133,8 @@ for maps in default query text; do
 	F="$MNT/f"
 	head -c $((PAGES * 4096)) /dev/urandom >"$F" || dg_fail "write $F"
 	sync -f "$MNT" || dg_fail "syncfs $MNT"
-	HIT=$(dg_devoff "$F" $((HITPAGE * 4096)))
+	HIT=$(dg_devoff "$F" $((HITPAGE * 4096))) ||
+		dg_fail "no device offset for $F page $HITPAGE"
 	mapper "map:$F:$((HITPAGE * 4096)):4096:shared-rw"
 	P_STAY=$DG_PID
 	mapper "map:$F:0:$((PAGES * 4096)):shared-ro" usr1:release

@@ -129,7 +129,7 @@ dg_ok "remove -n (table) says it changed nothing"
 
 # the same for fail: --dry-run with --action kill and --punch on a page
 # that a process maps neither signals, freezes, drops nor punches
-HIT=$(dg_devoff "$MNT/mapped" 0)
+HIT=$(dg_devoff "$MNT/mapped" 0) || dg_fail "no device offset for $MNT/mapped"
 ranges_before=$(dg_mapped_ranges "$MNT/mapped")
 snapshot >"$DG_TMP/before" || dg_fail "snapshot"
 dry_run "fail --dry-run --action kill --punch -J" fail "$DEV" --offset "$HIT" \

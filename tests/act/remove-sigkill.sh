@@ -21,7 +21,7 @@ dg_act_init
 dg_setup_fs "${1:-}"
 
 head -c $((64 * 1024)) /dev/urandom >"$MNT/data" || dg_fail "write $MNT/data"
-HIT=$(dg_devoff "$MNT/data" 0)
+HIT=$(dg_devoff "$MNT/data" 0) || dg_fail "no device offset for $MNT/data"
 dg_log "$MNT/data starts at device offset $HIT"
 
 dg_write_within "$MNT/probe" 1 || dg_fail "$MNT is not writable to begin with"
