@@ -299,6 +299,8 @@ static int print_tables(struct who_opts *opts, struct dg_result *res)
 
 static void print_topology(struct who_opts *opts, struct dg_target *t, struct dg_result *res)
 {
+	uint64_t pstart, psize;
+	bool phys = !dg_target_get_phys_range(t, &pstart, &psize);
 	char sz[32];
 	struct dg_fs *fs;
 	size_t i;
@@ -309,6 +311,8 @@ static void print_topology(struct who_opts *opts, struct dg_target *t, struct dg
 		       dg_size_str(dg_target_get_size(t), sz, sizeof(sz)));
 	if (dg_target_get_backing_file(t))
 		printf(", loop device on %s", dg_target_get_backing_file(t));
+	if (phys)
+		printf(", physical %#" PRIx64 "-%#" PRIx64, pstart, pstart + psize - 1);
 	putchar('\n');
 	dg_fs_foreach(t, fs) {
 		struct dg_mount *m;
@@ -331,7 +335,10 @@ static void print_topology(struct who_opts *opts, struct dg_target *t, struct dg
 	for (i = 0; i < dg_result_get_nr_ranges(res); i++) {
 		const struct dg_range *r = dg_result_get_range(res, i);
 
-		printf("  range %#" PRIx64 "+%#" PRIx64 "\n", r->offset, r->length);
+		printf("  range %#" PRIx64 "+%#" PRIx64, r->offset, r->length);
+		if (phys)
+			printf(", physical %#" PRIx64, pstart + r->offset);
+		putchar('\n');
 	}
 	putchar('\n');
 }
@@ -349,6 +356,7 @@ static json_object *ju64(uint64_t v)
 static json_object *json_target(struct dg_target *t)
 {
 	json_object *jt = json_object_new_object(), *jfss = json_object_new_array();
+	uint64_t pstart, psize;
 	struct dg_fs *fs;
 	char *dev = dg_fmt_devnum(dg_target_get_devnum(t));
 
@@ -358,6 +366,10 @@ static json_object *json_target(struct dg_target *t)
 	json_object_object_add(jt, "size", ju64(dg_target_get_size(t)));
 	if (dg_target_get_backing_file(t))
 		json_object_object_add(jt, "backing_file", jstr(dg_target_get_backing_file(t)));
+	if (!dg_target_get_phys_range(t, &pstart, &psize)) {
+		json_object_object_add(jt, "phys_start", ju64(pstart));
+		json_object_object_add(jt, "phys_size", ju64(psize));
+	}
 	dg_fs_foreach(t, fs) {
 		json_object *jfs = json_object_new_object();
 		json_object *jms = json_object_new_array();
@@ -456,6 +468,8 @@ static json_object *json_user(struct dg_user *u)
 void dg_json_who(struct dg_json_out *o, struct dg_target *t, struct dg_result *res)
 {
 	json_object *jt = json_target(t), *jfss = NULL;
+	uint64_t pstart, psize;
+	bool phys = !dg_target_get_phys_range(t, &pstart, &psize);
 	struct dg_owner *ow;
 	struct dg_user *u;
 	const char *w;
@@ -475,6 +489,8 @@ void dg_json_who(struct dg_json_out *o, struct dg_target *t, struct dg_result *r
 
 		json_object_object_add(jr, "offset", ju64(r->offset));
 		json_object_object_add(jr, "length", ju64(r->length));
+		if (phys)
+			json_object_object_add(jr, "phys", ju64(pstart + r->offset));
 		dg_json_element(o, jr);
 	}
 	dg_json_array_end(o);

@@ -121,6 +121,11 @@ const char *dg_target_get_backing_file(struct dg_target *target);
  * address outside it.
  */
 int dg_target_phys_to_offset(struct dg_target *target, uint64_t phys, uint64_t *offset);
+/*
+ * The physical address range of a pmem target (offset 0 is at @start):
+ * 0, or -ENXIO for a device that has none.
+ */
+int dg_target_get_phys_range(struct dg_target *target, uint64_t *start, uint64_t *size);
 
 /*
  * Force a reverse-map backend for the filesystems of @target: "xfs-rmapbt",

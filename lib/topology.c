@@ -653,6 +653,15 @@ DG_EXPORT int dg_target_phys_to_offset(struct dg_target *t, uint64_t phys, uint6
 	return 0;
 }
 
+DG_EXPORT int dg_target_get_phys_range(struct dg_target *t, uint64_t *start, uint64_t *size)
+{
+	if (!t->phys_size)
+		return -ENXIO;
+	*start = t->phys_start;
+	*size = t->phys_size;
+	return 0;
+}
+
 DG_EXPORT struct dg_ctx *dg_target_get_ctx(struct dg_target *t)
 {
 	return t->ctx;

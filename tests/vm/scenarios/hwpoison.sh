@@ -70,6 +70,9 @@ json_vars /tmp/whophys.json '
 	"mappers=\([.users[] | select(.use == "map") | .pid] | unique | sort | map(tostring) | join(" "))"' ||
 	die "who --phys printed JSON"
 check_eq "who --phys names the same file and page" "$MNT/f.bin@$off" "$J_owners"
+check_eq "who --phys reports the range at that physical address" \
+	"$(printf '%d %d' $((phys)) $((res)))" \
+	"$(jq -r '"\(.ranges[0].phys) \(.target.phys_start)"' /tmp/whophys.json)"
 check_eq "who --phys names the same mappers" "$offset_mappers" "$J_mappers"
 
 step "MADV_HWPOISON"
@@ -123,6 +126,8 @@ json_vars /tmp/whopfn.json '
 	"owners=\([.owners[] | "\(.path)@\(.file_offset)"] | unique | join(" "))"' ||
 	die "who --pfn printed JSON"
 check_eq "who --pfn $pfn names f.bin at page $P" "$MNT/f.bin@$off" "$J_owners"
+check_eq "who --pfn reports the range at the pfn's address" \
+	"$((${pfn:-0} * 4096))" "$(jq -r '.ranges[0].phys' /tmp/whopfn.json)"
 show_dmesg "MADV_HWPOISON"
 echo 0 >/proc/sys/vm/memory_failure_early_kill
 kill_all_spawned
