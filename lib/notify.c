@@ -127,7 +127,7 @@ static bool fs_in_ranges(struct dg_fs *fs, void *arg)
 	for (i = 0; i < q->nr_ranges; i++) {
 		const struct dg_range *r = &q->ranges[i];
 
-		if (r->offset < fs->start + fs->size && r->offset + r->length > fs->start)
+		if (dg_fs_meets(fs, r->offset, r->length))
 			return true;
 	}
 	return false;

@@ -76,14 +76,27 @@ struct dg_mount {
 
 struct dg_holder_ops;
 
+/*
+ * Where a filesystem's device lies on the target: [start, start + size)
+ * of the target is [base, base + size) of the filesystem's device.  One
+ * piece for the target itself or a partition (base 0), one per linear
+ * line for a device-mapper device on it.
+ */
+struct dg_fs_piece {
+	uint64_t start, size, base;
+};
+
 struct dg_fs {
 	struct dg_fs *next;
 	struct dg_target *target;
 	char *devname;
 	dev_t devnum;
 	char *type;
-	uint64_t start; /* on the target */
+	uint64_t start; /* on the target: the first piece's */
 	uint64_t size;
+	struct dg_fs_piece *pieces; /* sorted by start */
+	size_t nr_pieces;
+	bool dm; /* a device-mapper device on the target: removed at release */
 	struct dg_mount *mounts;
 	/*
 	 * A directory in our own namespace where the root of the filesystem
@@ -182,6 +195,21 @@ struct dg_fs_range {
 	uint64_t offset;
 	uint64_t length;
 };
+
+/*
+ * @ranges (on the target, sorted) as ranges of @fs's device, sorted by
+ * offset, into @out (room for nr * fs->nr_pieces): how many.
+ */
+size_t dg_fs_clip(const struct dg_fs *fs, const struct dg_range *ranges, size_t nr,
+		  struct dg_fs_range *out);
+/* The target offset of @off on @fs's device (outside the target: @off). */
+uint64_t dg_fs_to_target(const struct dg_fs *fs, uint64_t off);
+/* @fs's device lies on part of [off, off + len) of the target */
+bool dg_fs_meets(const struct dg_fs *fs, uint64_t off, uint64_t len);
+
+/* devmapper.c: the linear lines of @dm's table that map onto @lower */
+int dg_dm_pieces(dev_t dm, dev_t lower, struct dg_fs_piece **out, size_t *nr);
+int dg_dm_remove(dev_t dm);
 
 struct dg_holder_ops {
 	const char *name;

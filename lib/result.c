@@ -72,7 +72,7 @@ void dg_result_warn(struct dg_result *res, const char *format, ...)
 
 static uint64_t owner_key(const struct dg_owner *o)
 {
-	return o->fs->start + o->offset;
+	return dg_fs_to_target(o->fs, o->offset);
 }
 
 static int cmp_owner(const void *a, const void *b)
@@ -208,7 +208,7 @@ DG_EXPORT const char *dg_owner_type_name(enum dg_owner_type type)
 
 DG_EXPORT uint64_t dg_owner_get_offset(struct dg_owner *o)
 {
-	return o->fs->start + o->offset;
+	return dg_fs_to_target(o->fs, o->offset);
 }
 
 DG_EXPORT uint64_t dg_owner_get_length(struct dg_owner *o)

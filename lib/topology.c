@@ -23,11 +23,17 @@
 
 #include "private.h"
 
-/* A block device that may hold a filesystem: the target or a partition. */
+/*
+ * A block device that may hold a filesystem: the target, a partition, or
+ * one linear piece of a device-mapper device on either (a device with
+ * several pieces is several candidates).  [start, start + size) of the
+ * target is at @base on the candidate.
+ */
 struct candidate {
 	dev_t devnum;
 	char name[NAME_MAX + 1];
-	uint64_t start, size;
+	uint64_t start, size, base;
+	bool dm;
 };
 
 static int parse_majmin(const char *s, dev_t *dev)
@@ -104,6 +110,7 @@ DG_EXPORT void dg_target_free(struct dg_target *t)
 		free_mounts(fs->mounts);
 		free(fs->devname);
 		free(fs->type);
+		free(fs->pieces);
 		free(fs);
 		fs = next;
 	}
@@ -166,6 +173,78 @@ static int resolve_spec(struct dg_ctx *ctx, const char *spec, struct libmnt_tabl
 	return dg_fail(ctx, -ENOTBLK, "%s: not a device or a mountpoint", spec);
 }
 
+/*
+ * Device-mapper devices on the target or its partitions (holders/dm-N),
+ * one candidate per linear piece; on success *@out takes over *@c.
+ */
+static int add_dm_candidates(struct candidate **c, size_t *n, struct candidate **out, size_t *nr)
+{
+	size_t lower, nlower = *n;
+
+	for (lower = 0; lower < nlower; lower++) {
+		char path[PATH_MAX];
+		struct dirent *de;
+		DIR *dir;
+
+		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/holders",
+			 major((*c)[lower].devnum), minor((*c)[lower].devnum));
+		dir = opendir(path);
+		while (dir && (de = readdir(dir))) {
+			char buf[64], name[128]; /* DM_NAME_LEN */
+			struct dg_fs_piece *p;
+			size_t np, i;
+			dev_t dm;
+			int dfd;
+
+			if (strncmp(de->d_name, "dm-", 3))
+				continue;
+			dfd = openat(dirfd(dir), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dfd < 0)
+				continue;
+			if (dg_read_text(dfd, "dev", buf, sizeof(buf)) < 0 ||
+			    parse_majmin(buf, &dm) ||
+			    dg_read_text(dfd, "dm/name", name, sizeof(name)) < 0 || !name[0]) {
+				close(dfd);
+				continue;
+			}
+			close(dfd);
+			if (dg_dm_pieces(dm, (*c)[lower].devnum, &p, &np))
+				continue; /* not linear: nothing to translate */
+			for (i = 0; i < np; i++) {
+				struct candidate *nc = realloc(*c, (*n + 1) * sizeof(**c));
+
+				if (!nc) {
+					free(p);
+					closedir(dir);
+					free(*c);
+					return -ENOMEM;
+				}
+				*c = nc;
+				nc[*n] = (struct candidate){
+					.devnum = dm,
+					/* a piece past the partition's end is not on it */
+					.start = nc[lower].start +
+						 DG_MIN(p[i].start, nc[lower].size),
+					.size = DG_MIN(p[i].size,
+						       nc[lower].size -
+							       DG_MIN(p[i].start, nc[lower].size)),
+					.base = p[i].base,
+					.dm = true,
+				};
+				snprintf(nc[*n].name, sizeof(nc[*n].name), "mapper/%s", name);
+				if (nc[*n].size)
+					(*n)++;
+			}
+			free(p);
+		}
+		if (dir)
+			closedir(dir);
+	}
+	*out = *c;
+	*nr = *n;
+	return 0;
+}
+
 /* The target itself, then (for a whole disk) each of its partitions. */
 static int find_candidates(struct dg_target *t, int devdir, struct candidate **out, size_t *nr)
 {
@@ -213,23 +292,34 @@ static int find_candidates(struct dg_target *t, int devdir, struct candidate **o
 				return -ENOMEM;
 			}
 			c = nc;
-			c[n].devnum = pdev;
-			c[n].start = start << 9;
-			c[n].size = sectors << 9;
+			c[n] = (struct candidate){
+				.devnum = pdev,
+				.start = start << 9,
+				.size = sectors << 9,
+			};
 			snprintf(c[n].name, sizeof(c[n].name), "%s", de->d_name);
 			n++;
 		}
 		if (dir)
 			closedir(dir);
 	}
-	*out = c;
-	*nr = n;
-	return 0;
+	return add_dm_candidates(&c, &n, out, nr);
 }
 
-static struct dg_fs *fs_for(struct dg_target *t, const struct candidate *c, const char *fstype)
+static int cmp_piece(const void *a, const void *b)
 {
+	const struct dg_fs_piece *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The filesystem on @cand[@i]'s device, made on first sight. */
+static struct dg_fs *fs_for(struct dg_target *t, const struct candidate *cand, size_t nr, size_t i,
+			    const char *fstype)
+{
+	const struct candidate *c = &cand[i];
 	struct dg_fs *fs, **pp;
+	size_t j;
 
 	for (pp = &t->fs_list; *pp; pp = &(*pp)->next)
 		if ((*pp)->devnum == c->devnum)
@@ -239,12 +329,23 @@ static struct dg_fs *fs_for(struct dg_target *t, const struct candidate *c, cons
 		return NULL;
 	fs->target = t;
 	fs->devnum = c->devnum;
-	fs->start = c->start;
-	fs->size = c->size;
+	fs->dm = c->dm;
+	fs->pieces = calloc(nr, sizeof(*fs->pieces));
+	for (j = 0; fs->pieces && j < nr; j++)
+		if (cand[j].devnum == c->devnum)
+			fs->pieces[fs->nr_pieces++] = (struct dg_fs_piece){ .start = cand[j].start,
+									    .size = cand[j].size,
+									    .base = cand[j].base };
+	if (fs->pieces) {
+		qsort(fs->pieces, fs->nr_pieces, sizeof(*fs->pieces), cmp_piece);
+		fs->start = fs->pieces[0].start;
+		fs->size = fs->pieces[0].size;
+	}
 	if (asprintf(&fs->devname, "/dev/%s", c->name) < 0)
 		fs->devname = NULL;
 	fs->type = strdup(fstype ?: "unknown");
-	if (!fs->devname || !fs->type) {
+	if (!fs->pieces || !fs->devname || !fs->type) {
+		free(fs->pieces);
 		free(fs->devname);
 		free(fs->type);
 		free(fs);
@@ -277,7 +378,7 @@ static int add_mounts(struct dg_target *t, struct libmnt_table *tb, const struct
 			;
 		if (i == nr)
 			continue;
-		fs = fs_for(t, &cand[i], mnt_fs_get_fstype(mfs));
+		fs = fs_for(t, cand, nr, i, mnt_fs_get_fstype(mfs));
 		m = calloc(1, sizeof(*m));
 		if (!fs || !m) {
 			free(m);
@@ -477,10 +578,13 @@ static int dax_target(struct dg_target *t, const char *spec)
 	fs->dax_ino = st.st_ino;
 	fs->size = t->size;
 	fs->holder = &dg_holder_devdax;
+	fs->pieces = calloc(1, sizeof(*fs->pieces));
 	t->fs_list = fs;
 	t->ns_scanned = true; /* nothing to mount, in any namespace */
-	if (!fs->devname || !fs->type)
+	if (!fs->devname || !fs->type || !fs->pieces)
 		return -ENOMEM;
+	fs->pieces[0].size = t->size;
+	fs->nr_pieces = 1;
 	return 0;
 }
 
@@ -597,9 +701,8 @@ int dg_target_refresh_mounts(struct dg_target *t)
 		/* a device-dax node lives on devtmpfs: /dev is not ours */
 		if (fs->dax_ino)
 			continue;
+		/* fs_for() finds the filesystem: only the device number counts */
 		cand[n].devnum = fs->devnum;
-		cand[n].start = fs->start;
-		cand[n].size = fs->size;
 		snprintf(cand[n].name, sizeof(cand[n].name), "%s", fs->devname + 5);
 		n++;
 		free_mounts(fs->mounts);
@@ -770,4 +873,61 @@ DG_EXPORT pid_t dg_mount_get_ns_pid(struct dg_mount *m)
 DG_EXPORT bool dg_mount_is_local(struct dg_mount *m)
 {
 	return m->local;
+}
+
+static int cmp_fs_range(const void *a, const void *b)
+{
+	const struct dg_fs_range *x = a, *y = b;
+
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+size_t dg_fs_clip(const struct dg_fs *fs, const struct dg_range *ranges, size_t nr,
+		  struct dg_fs_range *out)
+{
+	size_t i, j, n = 0;
+
+	for (j = 0; j < fs->nr_pieces; j++) {
+		const struct dg_fs_piece *p = &fs->pieces[j];
+
+		for (i = 0; i < nr; i++) {
+			uint64_t s = DG_MAX(ranges[i].offset, p->start);
+			uint64_t e =
+				DG_MIN(ranges[i].offset + ranges[i].length, p->start + p->size);
+
+			if (s >= e)
+				continue;
+			out[n].offset = s - p->start + p->base;
+			out[n].length = e - s;
+			n++;
+		}
+	}
+	/* pieces may lie in any order on the filesystem's device */
+	if (fs->nr_pieces > 1)
+		qsort(out, n, sizeof(*out), cmp_fs_range);
+	return n;
+}
+
+uint64_t dg_fs_to_target(const struct dg_fs *fs, uint64_t off)
+{
+	size_t j;
+
+	for (j = 0; j < fs->nr_pieces; j++) {
+		const struct dg_fs_piece *p = &fs->pieces[j];
+
+		if (off >= p->base && off - p->base < p->size)
+			return p->start + (off - p->base);
+	}
+	return off;
+}
+
+bool dg_fs_meets(const struct dg_fs *fs, uint64_t off, uint64_t len)
+{
+	size_t j;
+
+	for (j = 0; j < fs->nr_pieces; j++)
+		if (off < fs->pieces[j].start + fs->pieces[j].size &&
+		    off + len > fs->pieces[j].start)
+			return true;
+	return false;
 }

@@ -241,11 +241,58 @@ out:
 	return rc;
 }
 
+static bool has_dm(struct dg_target *t)
+{
+	struct dg_fs *fs;
+
+	dg_fs_foreach(t, fs)
+		if (fs->dm)
+			return true;
+	return false;
+}
+
+/*
+ * The device-mapper devices whose filesystems were unmounted stand between
+ * the target and its release: remove them, as 'dmsetup remove' would (for
+ * LVM, the same as deactivating the volume; its metadata stays).
+ */
+static int release_dm(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, bool dry_run)
+{
+	struct dg_fs *fs;
+	int rc;
+
+	dg_fs_foreach(t, fs) {
+		struct dg_step *s;
+
+		if (!fs->dm)
+			continue;
+		s = dg_step_begin(rep, "release", fs->devname);
+		if (dry_run) {
+			dg_step_end(rep, s, 0, "would remove the device-mapper device");
+			continue;
+		}
+		rc = dg_dm_remove(fs->devnum);
+		dg_step_end(rep, s, rc, "%s",
+			    rc ? "device-mapper device still open: cannot remove it" :
+				 "device-mapper device removed");
+		if (rc)
+			return dg_fail(ctx, rc, "%s: still in use after unmount", fs->devname);
+	}
+	return 0;
+}
+
 int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, bool dry_run)
 {
-	struct dg_step *s = dg_step_begin(rep, "release", t->devname);
+	struct dg_step *s;
 	char msg[PATH_MAX + 64] = "";
 	int fd, rc;
+
+	if (t->kind != DG_TARGET_DAX) {
+		rc = release_dm(ctx, rep, t, dry_run);
+		if (rc)
+			return rc;
+	}
+	s = dg_step_begin(rep, "release", t->devname);
 
 	if (t->kind == DG_TARGET_DAX) {
 		/*
@@ -267,6 +314,11 @@ int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, b
 	}
 	if (t->kind == DG_TARGET_PARTITION) {
 		dg_step_end(rep, s, 0, "a partition: unheld, the disk it is on stays");
+		return 0;
+	}
+	if (dry_run && has_dm(t)) {
+		/* the device-mapper devices hold it until they are removed */
+		dg_step_end(rep, s, 0, "would check that nothing else holds it, then release it");
 		return 0;
 	}
 	fd = open_excl(t->devname);

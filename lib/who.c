@@ -116,23 +116,13 @@ static void drop_paths(struct dg_result *res)
 static int rmap_fs(struct dg_fs *fs, int rootfd, struct dg_result *res)
 {
 	struct dg_fs_range *fr;
-	size_t i, n = 0;
+	size_t n;
 	int rc;
 
-	fr = malloc(res->nr_ranges * sizeof(*fr));
+	fr = calloc(res->nr_ranges * fs->nr_pieces + 1, sizeof(*fr));
 	if (!fr)
 		return -ENOMEM;
-	for (i = 0; i < res->nr_ranges; i++) {
-		const struct dg_range *r = &res->ranges[i];
-		uint64_t s = DG_MAX(r->offset, fs->start);
-		uint64_t e = DG_MIN(r->offset + r->length, fs->start + fs->size);
-
-		if (s >= e)
-			continue;
-		fr[n].offset = s - fs->start;
-		fr[n].length = e - s;
-		n++;
-	}
+	n = dg_fs_clip(fs, res->ranges, res->nr_ranges, fr);
 	rc = n ? fs->holder->rmap(fs, rootfd, fr, n, res) : 0;
 	free(fr);
 	return rc;
