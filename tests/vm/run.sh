@@ -291,11 +291,15 @@ copy_with_libs() {
 
 make_cpio() { (cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$2.tmp" && mv "$2.tmp" "$2"; }
 
+# The base is named by its key, like the other parts: work trees that share
+# the cache with different tool lists then keep a base each instead of
+# rebuilding one another's.
 build_base() {
-	local out=$CACHE/build/base.cpio.gz stamp key r a t
+	local out key r a t
 	key=$( { echo "$BASE_VERSION $GUEST_TOOLS"; ls -lL --time-style=+%s /bin/busybox $GUEST_TOOLS 2>&1; } | sha256sum | cut -c1-16)
-	stamp=$CACHE/build/base.key
-	[ -s "$out" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$key" ] && return 0
+	out=$CACHE/build/base-$key.cpio.gz
+	BASE_CPIO=$out
+	[ -s "$out" ] && return 0
 	log "building the base initramfs"
 	r=$CACHE/build/base-root
 	rm -rf "$r"
@@ -320,8 +324,9 @@ build_base() {
 	: >"$r/etc/fstab"
 	ln -sf /proc/self/mounts "$r/etc/mtab"
 	make_cpio "$r" "$out"
-	echo "$key" >"$stamp"
 	rm -rf "$r"
+	# keep the newest few
+	ls -1t "$CACHE"/build/base-*.cpio.gz | tail -n +4 | xargs -r rm -f
 }
 
 # resolve_modules DIR NAMES...: the module files (relative to DIR) for NAMES
@@ -491,7 +496,7 @@ for k in $KERNELS; do
 		echo "$KROOT" >"$RUNDIR/kroot-$k"
 		echo "$KVER" >"$RUNDIR/kver-$k"
 		echo "$KIMAGE" >"$RUNDIR/kimage-$k"
-		cat "$CACHE/build/base.cpio.gz" "$MODULES_CPIO" "$OVERLAY" \
+		cat "$BASE_CPIO" "$MODULES_CPIO" "$OVERLAY" \
 			>"$RUNDIR/initrd-$k.img"
 		GOOD_KERNELS="$GOOD_KERNELS $k"
 	else
