@@ -10,17 +10,17 @@
 # and reused across runs:
 #  1. installs what is missing on the host with apt-get (qemu-system-x86,
 #     busybox-static, cpio, kmod, ndctl, daxctl, xfsprogs, e2fsprogs, jq,
-#     gcc, bc);
+#     dmsetup, gcc, bc);
 #  2. fetches the kernel packages through a private apt configuration that
 #     leaves the machine's own apt sources and lists alone: 6.1 is
 #     linux-image-amd64 of the main suite, 6.12 the one of <codename>-backports,
 #     both from the URI of the machine's main Debian source; the packages
 #     are unpacked with dpkg-deb -x, never installed;
-#  3. builds an initramfs: busybox-static, the nvdimm/dax/xfs/ext4 modules
-#     with their dependencies (from modules.dep), ndctl, daxctl, mkfs.xfs,
-#     xfs_io, mkfs.ext4, jq with their libraries, daxguard with its
-#     libraries, the static test helpers (dg-mapper, dgvm-probe), the guest
-#     init and the scenarios;
+#  3. builds an initramfs: busybox-static, the nvdimm/dax/xfs/ext4/dm-mod
+#     modules with their dependencies (from modules.dep), ndctl, daxctl,
+#     mkfs.xfs, xfs_io, mkfs.ext4, jq, dmsetup with their libraries,
+#     daxguard with its libraries, the static test helpers (dg-mapper,
+#     dgvm-probe), the guest init and the scenarios;
 #  4. boots one guest per kernel and scenario: -machine pc,nvdimm=on, 1 GiB
 #     of RAM, a 1 GiB nvdimm on a fresh sparse file, console loglevel 3,
 #     under a hard host-side timeout, with a guest watchdog that powers off
@@ -114,7 +114,7 @@ exec 9>"$CACHE/lock"
 # command:package pairs; apt is asked only for what is missing
 HOST_NEEDS="qemu-system-x86_64:qemu-system-x86 cpio:cpio depmod:kmod
 ndctl:ndctl daxctl:daxctl mkfs.xfs:xfsprogs xfs_io:xfsprogs xfs_repair:xfsprogs
-mkfs.ext4:e2fsprogs e2fsck:e2fsprogs jq:jq gcc:gcc xz:xz-utils zstd:zstd
+mkfs.ext4:e2fsprogs e2fsck:e2fsprogs jq:jq dmsetup:dmsetup gcc:gcc xz:xz-utils zstd:zstd
 dpkg-deb:dpkg apt-get:apt gzip:gzip bc:bc flock:util-linux"
 
 ensure_host_tools() {
@@ -260,13 +260,13 @@ extract_pvh() {
 # ------------------------------------------------------------------ initramfs
 GUEST_TOOLS="/usr/bin/ndctl /usr/bin/daxctl /usr/sbin/mkfs.xfs /usr/sbin/xfs_io
 /usr/sbin/xfs_repair /usr/sbin/xfs_db /usr/sbin/mkfs.ext4 /usr/sbin/e2fsck
-/usr/sbin/debugfs /usr/sbin/dumpe2fs /usr/bin/kmod /usr/bin/jq"
+/usr/sbin/debugfs /usr/sbin/dumpe2fs /usr/bin/kmod /usr/bin/jq /usr/sbin/dmsetup"
 # wanted modules: the first line must all be there (module or built in)
-GUEST_MODULES="nfit libnvdimm nd_pmem nd_btt dax_pmem device_dax xfs ext4"
+GUEST_MODULES="nfit libnvdimm nd_pmem nd_btt dax_pmem device_dax xfs ext4 dm_mod"
 GUEST_MODULES_OPTIONAL="crc32c_generic crc32c_intel libcrc32c nd_e820 loop"
 # bump these when the way the initramfs parts are built changes
 BASE_VERSION=1
-MODULES_VERSION=1
+MODULES_VERSION=2
 
 # guest_path PATH: where a host file goes in the merged-/usr guest root
 guest_path() {
