@@ -264,12 +264,8 @@ static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep, const struct dg
 		return rc;
 	if (dry) {
 		dg_unmount_all(ctx, rep, t, true);
-		if (!(o->flags & DG_MF_NO_RELEASE)) {
-			s = dg_step_begin(rep, "release", t->devname);
-			dg_step_end(rep, s, 0,
-				    "would check that nothing holds it, then release it%s",
-				    t->backing_file ? " (detach the loop device)" : "");
-		}
+		if (!(o->flags & DG_MF_NO_RELEASE))
+			dg_release(ctx, rep, t, true);
 		return 0;
 	}
 

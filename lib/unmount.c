@@ -241,16 +241,6 @@ out:
 	return rc;
 }
 
-static bool has_dm(struct dg_target *t)
-{
-	struct dg_fs *fs;
-
-	dg_fs_foreach(t, fs)
-		if (fs->dm)
-			return true;
-	return false;
-}
-
 /*
  * The device-mapper devices whose filesystems were unmounted stand between
  * the target and its release: remove them, as 'dmsetup remove' would (for
@@ -293,6 +283,17 @@ int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, b
 			return rc;
 	}
 	s = dg_step_begin(rep, "release", t->devname);
+	if (dry_run) {
+		/* nothing was unmounted: whether it would be held cannot be known */
+		const char *how = t->backing_file ? " (detach the loop device)" : "";
+
+		if (t->kind == DG_TARGET_DAX)
+			how = " (unbind it from its driver)";
+		else if (t->kind == DG_TARGET_PARTITION)
+			how = " (a partition: its disk stays)";
+		dg_step_end(rep, s, 0, "would check that nothing holds it, then release it%s", how);
+		return 0;
+	}
 
 	if (t->kind == DG_TARGET_DAX) {
 		/*
@@ -300,10 +301,6 @@ int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, b
 		 * found nobody mapping or holding it, so unbind it from its
 		 * driver (what daxctl disable-device does).
 		 */
-		if (dry_run) {
-			dg_step_end(rep, s, 0, "would unbind %s from its driver", t->devname);
-			return 0;
-		}
 		rc = sysfs_unbind(t, msg, sizeof(msg));
 		if (rc == -ENODEV) {
 			dg_step_end(rep, s, 0, "unheld; no driver bound, left as it is");
@@ -316,11 +313,6 @@ int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, b
 		dg_step_end(rep, s, 0, "a partition: unheld, the disk it is on stays");
 		return 0;
 	}
-	if (dry_run && has_dm(t)) {
-		/* the device-mapper devices hold it until they are removed */
-		dg_step_end(rep, s, 0, "would check that nothing else holds it, then release it");
-		return 0;
-	}
 	fd = open_excl(t->devname);
 	if (fd < 0) {
 		dg_step_end(
@@ -329,12 +321,6 @@ int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, b
 				"an exclusive open failed (a mount, dm or md device, or swap uses it)" :
 				strerror(-fd));
 		return dg_fail(ctx, fd, "%s: still held after unmount", t->devname);
-	}
-	if (dry_run) {
-		close(fd);
-		dg_step_end(rep, s, 0, "would release %s%s", t->devname,
-			    t->backing_file ? " (detach the loop device)" : "");
-		return 0;
 	}
 	if (t->backing_file) {
 		rc = ioctl(fd, LOOP_CLR_FD, 0) < 0 ? -errno : 0;

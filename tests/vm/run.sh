@@ -56,9 +56,8 @@ WRITE_DOC=0
 REFRESH=0
 DEFAULT_SCENARIOS="remove-xfs remove-ext4 unbind-xfs unbind-ext4 badblocks-xfs badblocks-ext4 badblocks-xfs_normap hwpoison-xfs hwpoison-ext4 devdax dm-xfs"
 # scenarios expected to fail (space-separated, padded with spaces): printed
-# XFAIL; an unexpected pass fails the run.  dm-xfs: daxguard does not see
-# through device-mapper yet (who on pmem0: "no mounted filesystem").
-XFAIL=" dm-xfs "
+# XFAIL; an unexpected pass fails the run.
+XFAIL=" "
 
 usage() {
 	sed -n '4,8p' "$0" | sed 's/^# \{0,1\}//'

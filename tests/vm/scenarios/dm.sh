@@ -157,7 +157,25 @@ for r in $SPARED; do
 done
 check "kernel log clean" kernel_clean "daxguard fail --action kill on pmem0"
 
+step "daxguard remove --dry-run on pmem0"
+timeout 60 daxguard remove /dev/pmem0 --dry-run -J >/tmp/dry.json 2>/tmp/dry.err
+check_eq "remove --dry-run exit status" 0 "$?"
+sed 's/^/    stderr| /' /tmp/dry.err
+jq -r '.steps[] | "    step| \(.stage) \(.object): \(.message)"' /tmp/dry.json
+check_eq "the plan removes dgdm, then releases pmem0" \
+	"/dev/mapper/dgdm: would remove the device-mapper device" \
+	"$(jq -r '.steps[] | select(.stage == "release" and .object != "/dev/pmem0") | "\(.object): \(.message)"' /tmp/dry.json)"
+check "dry run: $MNT still mounted" grep -q " $MNT " /proc/mounts
+check "dry run: dgdm still there" dmsetup info dgdm
+for r in $SPARED; do
+	check "dry run: $r still alive" alive "$(pid_of "$r")"
+done
+
 step "daxguard remove on pmem0"
+# data that reached the filesystem must survive the removal: one file
+# written with write(2) and never synced, and the files mapped above
+dd if=/dev/urandom of="$MNT/unsynced.bin" bs=65536 count=48 2>/dev/null
+(cd "$MNT" && sha256sum f.bin g.bin unsynced.bin) >/tmp/sums || die "sha256sum before remove"
 timeout 60 daxguard remove /dev/pmem0 --grace 2 -J >/tmp/remove.json 2>/tmp/remove.err
 rc=$?
 cat /tmp/remove.json
@@ -185,8 +203,24 @@ fact kernel_log "$(kernel_summary "daxguard remove on pmem0")"
 check "no Oops, warning, shutdown or corruption in the kernel log" kernel_clean "daxguard remove on pmem0"
 show_dmesg "daxguard fail --action kill on pmem0"
 
-# what remove left behind (today: everything)
+# what remove left behind, if it failed
 kill_all_spawned
 grep -q " $MNT " /proc/mounts && timeout 20 umount "$MNT"
 dmsetup info dgdm >/dev/null 2>&1 && timeout 20 dmsetup remove dgdm
+
+step "the namespace and dgdm again: is the data intact?"
+if [ ! -e /dev/pmem0 ]; then
+	timeout 20 ndctl enable-namespace namespace0.0 >/tmp/enable.log 2>&1 && wait_ready /dev/pmem0 ||
+		{ echo "$NDDEV" >/sys/bus/nd/drivers/nd_pmem/bind && wait_ready /dev/pmem0; }
+fi
+check "namespace enabled again (/dev/pmem0 back)" test -e /dev/pmem0
+[ -e /dev/pmem0 ] || finish
+dmsetup create dgdm --noudevsync </tmp/table && dmsetup mknodes dgdm &&
+	mount -t xfs -o dax=always /dev/mapper/dgdm "$MNT"
+check "dgdm made again from the same table, and mounted" grep -q " $MNT " /proc/mounts
+check "data written before the remove is intact (f.bin g.bin unsynced.bin)" \
+	sh -c "cd '$MNT' && sha256sum -c /tmp/sums"
+umount "$MNT"
+dmsetup remove dgdm
+check "kernel log clean after the remount" kernel_clean "the namespace and dgdm again: is the data intact?"
 finish
