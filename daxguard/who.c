@@ -297,6 +297,19 @@ static int print_tables(struct who_opts *opts, struct dg_result *res)
 	return 0;
 }
 
+/* ", device-mapper: 0x0+0x7dc00000 at 0x7dc00000, ..." */
+static void print_pieces(struct dg_fs *fs)
+{
+	uint64_t start, size, base;
+	size_t i;
+
+	printf(" (device-mapper:");
+	for (i = 0; !dg_fs_get_piece(fs, i, &start, &size, &base); i++)
+		printf("%s %#" PRIx64 "+%#" PRIx64 " is its %#" PRIx64, i ? "," : "", start, size,
+		       base);
+	putchar(')');
+}
+
 static void print_topology(struct who_opts *opts, struct dg_target *t, struct dg_result *res)
 {
 	uint64_t pstart, psize;
@@ -319,6 +332,8 @@ static void print_topology(struct who_opts *opts, struct dg_target *t, struct dg
 
 		printf("  %s: %s, at %#" PRIx64, dg_fs_get_devname(fs), dg_fs_get_type(fs),
 		       dg_fs_get_start(fs));
+		if (dg_fs_is_device_mapper(fs))
+			print_pieces(fs);
 		if (dg_fs_get_rmap(fs))
 			printf(", reverse map %s", dg_fs_get_rmap(fs));
 		putchar('\n');
@@ -353,6 +368,23 @@ static json_object *ju64(uint64_t v)
 	return json_object_new_uint64(v);
 }
 
+static json_object *json_pieces(struct dg_fs *fs)
+{
+	json_object *ja = json_object_new_array();
+	uint64_t start, size, base;
+	size_t i;
+
+	for (i = 0; !dg_fs_get_piece(fs, i, &start, &size, &base); i++) {
+		json_object *jp = json_object_new_object();
+
+		json_object_object_add(jp, "start", ju64(start));
+		json_object_object_add(jp, "size", ju64(size));
+		json_object_object_add(jp, "base", ju64(base));
+		json_object_array_add(ja, jp);
+	}
+	return ja;
+}
+
 static json_object *json_target(struct dg_target *t)
 {
 	json_object *jt = json_object_new_object(), *jfss = json_object_new_array();
@@ -383,6 +415,8 @@ static json_object *json_target(struct dg_target *t)
 		json_object_object_add(jfs, "start", ju64(dg_fs_get_start(fs)));
 		json_object_object_add(jfs, "size", ju64(dg_fs_get_size(fs)));
 		json_object_object_add(jfs, "rmap", jstr(dg_fs_get_rmap(fs)));
+		if (dg_fs_is_device_mapper(fs))
+			json_object_object_add(jfs, "pieces", json_pieces(fs));
 		dg_mount_foreach(fs, m) {
 			json_object *jm = json_object_new_object();
 

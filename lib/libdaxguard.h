@@ -146,6 +146,16 @@ const char *dg_fs_get_type(struct dg_fs *fs);
 /* where the filesystem starts on the target (partition start), bytes */
 uint64_t dg_fs_get_start(struct dg_fs *fs);
 uint64_t dg_fs_get_size(struct dg_fs *fs);
+/*
+ * A filesystem on a device-mapper device stacked on the target lies on it
+ * in pieces, one per linear line of the table that maps onto the target:
+ * [start, start + size) of the target is at @base on the filesystem's
+ * device.  The target itself or a partition is one piece at base 0.
+ * Pieces come sorted by start; dg_fs_get_start() is the first one's.
+ */
+bool dg_fs_is_device_mapper(struct dg_fs *fs);
+size_t dg_fs_get_nr_pieces(struct dg_fs *fs);
+int dg_fs_get_piece(struct dg_fs *fs, size_t idx, uint64_t *start, uint64_t *size, uint64_t *base);
 /* name of the reverse-map backend: "xfs-rmapbt", "fiemap", ... */
 const char *dg_fs_get_rmap(struct dg_fs *fs);
 

@@ -830,6 +830,27 @@ DG_EXPORT uint64_t dg_fs_get_size(struct dg_fs *fs)
 	return fs->size;
 }
 
+DG_EXPORT bool dg_fs_is_device_mapper(struct dg_fs *fs)
+{
+	return fs->dm;
+}
+
+DG_EXPORT size_t dg_fs_get_nr_pieces(struct dg_fs *fs)
+{
+	return fs->nr_pieces;
+}
+
+DG_EXPORT int dg_fs_get_piece(struct dg_fs *fs, size_t idx, uint64_t *start, uint64_t *size,
+			      uint64_t *base)
+{
+	if (idx >= fs->nr_pieces)
+		return -ERANGE;
+	*start = fs->pieces[idx].start;
+	*size = fs->pieces[idx].size;
+	*base = fs->pieces[idx].base;
+	return 0;
+}
+
 DG_EXPORT const char *dg_fs_get_rmap(struct dg_fs *fs)
 {
 	return fs->holder ? fs->holder->name : NULL;

@@ -114,6 +114,12 @@ case $J_fsdev in
 "/dev/$DM" | /dev/mapper/dgdm) pass "who on pmem0 names the filesystem on the dm device ($J_fsdev)" ;;
 *) fail "who on pmem0 names the filesystem on the dm device: got '$J_fsdev'" ;;
 esac
+# the pieces, sorted on pmem0: its first half is dgdm's second, and back
+check_eq "who on pmem0 shows dgdm's pieces, as the table has them" \
+	"0+$HALF@$HALF $HALF+$HALF@0" \
+	"$(jq -r '[.filesystems[0].pieces[] | "\(.start)+\(.size)@\(.base)"] | join(" ")' /tmp/who.json)"
+daxguard who /dev/pmem0 --offset "$pmoff" --length 4096 --no-users >/tmp/who.txt 2>&1
+sed 's/^/    who| /' /tmp/who.txt
 
 # The same for a page in dgdm's second half (pmem0's first half), where
 # the offsets differ the other way.  XFS puts new directories in other
