@@ -102,7 +102,10 @@ find "$MNT" -xdev -type f | while read -r f; do dg_extents "$f"; done |
 	awk '{ print $2 }' >"$DG_TMP/starts"
 mapfile -t starts <"$DG_TMP/starts"
 rnd() { echo $(( (RANDOM * 32768 + RANDOM) % $1 )); }
-ranges=()
+# first, one that surely hits a file: a ground truth that skipped its
+# first range (an awk counter left unset) went unseen for long, since a
+# random first range rarely hits one
+ranges=("$(dg_devoff "$MNT/frag1" 4096) 8192")
 for _ in $(seq 1 20); do
 	ranges+=("$(( $(rnd $((size / 4096 - 64))) * 4096 )) $(( (RANDOM % 16 + 1) * 4096 ))")
 done
@@ -112,7 +115,6 @@ for _ in $(seq 1 40); do
 	((off >= 0)) || off=0
 	ranges+=("$off $(( (RANDOM % 8 + 1) * 4096 ))")
 done
-ranges+=("$(dg_devoff "$MNT/frag1" 4096) 8192")
 ranges+=("$(dg_devoff "$MNT/btree" $((33 * 65536))) 4096")
 if [[ $kind == xfs-* ]]; then
 	ranges+=("$(dg_devoff "$MNT/d3/f3" $((1024 * 1024 + 8192))) 4096")
@@ -157,7 +159,7 @@ ground_truth()
 		done
 		dg_extents "$gone_fd" | sed "s/^/$gone_ino /"
 	} | tee "$DG_TMP/truth.ext" | awk -v rfile="$1" -v g="$G" '
-		BEGIN { while ((getline l < rfile) > 0) { split(l, r, " ");
+		BEGIN { n = 0; while ((getline l < rfile) > 0) { split(l, r, " ");
 			rs[n] = r[1]; re[n] = r[1] + r[2]; n++ } }
 		{
 			ino = $1; lo = $2; po = $3; len = $4
@@ -181,10 +183,6 @@ find "$MNT" -xdev -type d -printf '%i\n' >"$DG_TMP/dirinos"
 
 args=()
 while read -r off len; do args+=(--offset "$off" --length "$len"); done <"$DG_TMP/ranges"
-
-# FIEMAP of every file, just before the backends run (and again after)
-ground_truth "$DG_TMP/ranges" >"$DG_TMP/truth0"
-cp "$DG_TMP/truth.ext" "$DG_TMP/truth0.ext"
 
 first=""
 for b in $backends; do
@@ -231,7 +229,7 @@ done
 
 # the files a difference is about, as FIEMAP and the kernel's rmap see
 # them now
-first_try_files()
+difference_files()
 {
 	local ino f
 
@@ -250,33 +248,9 @@ first_try_files()
 
 ground_truth "$DG_TMP/ranges" >"$DG_TMP/truth"
 data_only <"$DG_TMP/$first.blocks" >"$DG_TMP/data"
-# The backends ran between two FIEMAP passes; their answer must equal one
-# of them.  Three times so far (twice in CI, once in about 35 runs of a
-# loop under load), always on rmapbt=1 and always over unwritten extents,
-# FIEMAP taken after the backends lacked extents that GETFSMAP (and every
-# backend) had named, and that FIEMAP and GETFSMAP both showed again a
-# moment later.  Why is not understood yet.
-if ! cmp -s "$DG_TMP/truth" "$DG_TMP/data" && ! cmp -s "$DG_TMP/truth0" "$DG_TMP/data"; then
-	# Ask again, back to back, before calling it a difference, and keep
-	# the evidence.  (Not "diff | head": under set -e and pipefail that
-	# ended the test.)
-	diff -u "$DG_TMP/truth" "$DG_TMP/data" >"$DG_TMP/diff1" || true
-	sed 's/^/# first try: /' "$DG_TMP/diff1" | head -40
-	first_try_files "$DG_TMP/diff1"
-	sync
-	DG_JSON=$("$DAXGUARD" who "$DEV" "${args[@]}" --rmap "$first" --no-users -J) ||
-		dg_fail "daxguard who --rmap $first failed"
-	blocks <<<"$DG_JSON" | grep -v $'\tmap$' | data_only >"$DG_TMP/data" || true
-	ground_truth "$DG_TMP/ranges" >"$DG_TMP/truth"
-fi
-if cmp -s "$DG_TMP/truth0" "$DG_TMP/data" && ! cmp -s "$DG_TMP/truth" "$DG_TMP/data"; then
-	dg_log "FIEMAP changed while the backends ran; they equal FIEMAP taken before them:"
-	diff -u "$DG_TMP/truth0" "$DG_TMP/truth" | head -20 | sed 's/^/#   /' || true
-	cp "$DG_TMP/truth0" "$DG_TMP/truth"
-fi
 if ! diff -u "$DG_TMP/truth" "$DG_TMP/data" >"$DG_TMP/diff"; then
 	head -40 "$DG_TMP/diff" >&2
-	first_try_files "$DG_TMP/diff" >&2
+	difference_files "$DG_TMP/diff" >&2
 	dg_fail "file data owners differ from FIEMAP of every file"
 fi
 dg_ok "file data owners equal FIEMAP of every file ($(wc -l <"$DG_TMP/truth") blocks)"
@@ -284,6 +258,8 @@ grep -q $'\tattr$' "$DG_TMP/$first.blocks" && dg_ok "xattr blocks named" ||
 	dg_log "no xattr block in the random ranges"
 
 # ------------------------------------------------------- a badblocks list
+# the unlinked file's blocks first, for the reason given for the ranges
+echo "$((gone_off / 512)) 8" >"$DG_TMP/badblocks"
 for i in $(seq 1 1000); do
 	if ((i % 2)); then
 		echo "$(rnd $((size / 512 - 64))) $(( RANDOM % 16 + 1 ))"
@@ -291,8 +267,7 @@ for i in $(seq 1 1000); do
 		s0=${starts[$(rnd ${#starts[@]})]}
 		echo "$(( s0 / 512 + $(rnd 64) )) $(( RANDOM % 16 + 1 ))"
 	fi
-done >"$DG_TMP/badblocks"
-echo "$((gone_off / 512)) 8" >>"$DG_TMP/badblocks"
+done >>"$DG_TMP/badblocks"
 DG_JSON=$("$DAXGUARD" who "$DEV" --badblocks "$DG_TMP/badblocks" --no-users -J) ||
 	dg_fail "who --badblocks (1,001 ranges) failed"
 # Sector-granular entries cover parts of blocks: compare the 4 KiB blocks
@@ -309,7 +284,7 @@ find "$MNT" -xdev -type f | while read -r f; do
 done >"$DG_TMP/allext"
 dg_extents "$gone_fd" | sed "s/^/$gone_ino /" >>"$DG_TMP/allext"
 awk -v rfile="$DG_TMP/bbranges" '
-	BEGIN { while ((getline l < rfile) > 0) { split(l, r, " ");
+	BEGIN { n = 0; while ((getline l < rfile) > 0) { split(l, r, " ");
 		rs[n] = r[1]; re[n] = r[1] + r[2]; n++ } }
 	{
 		for (i = 0; i < n; i++) {
