@@ -297,7 +297,7 @@ static int print_tables(struct who_opts *opts, struct dg_result *res)
 	return 0;
 }
 
-/* ", device-mapper: 0x0+0x7dc00000 at 0x7dc00000, ..." */
+/* " (device-mapper: 0+0x1f700000 is its 0x1f700000, ...)" */
 static void print_pieces(struct dg_fs *fs)
 {
 	uint64_t start, size, base;

@@ -17,7 +17,10 @@
 
 #include "private.h"
 
-/* libdevmapper prints its errors itself: hand them to our log instead. */
+/*
+ * libdevmapper prints its errors on stderr itself: keep it quiet.  The
+ * caller reports what failed, naming the device.
+ */
 static void dg_dm_log(int level, const char *file, int line, int dm_errno, const char *f, ...)
 {
 	(void)level;

@@ -92,9 +92,7 @@ struct dg_fs {
 	char *devname;
 	dev_t devnum;
 	char *type;
-	uint64_t start; /* on the target: the first piece's */
-	uint64_t size;
-	struct dg_fs_piece *pieces; /* sorted by start */
+	struct dg_fs_piece *pieces; /* sorted by start; at least one */
 	size_t nr_pieces;
 	bool dm; /* a device-mapper device on the target: removed at release */
 	struct dg_mount *mounts;

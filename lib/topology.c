@@ -175,9 +175,10 @@ static int resolve_spec(struct dg_ctx *ctx, const char *spec, struct libmnt_tabl
 
 /*
  * Device-mapper devices on the target or its partitions (holders/dm-N),
- * one candidate per linear piece; on success *@out takes over *@c.
+ * one candidate per linear piece, added to the @n in *@c.  On failure *@c
+ * is freed.
  */
-static int add_dm_candidates(struct candidate **c, size_t *n, struct candidate **out, size_t *nr)
+static int add_dm_candidates(struct candidate **c, size_t *n)
 {
 	size_t lower, nlower = *n;
 
@@ -240,8 +241,6 @@ static int add_dm_candidates(struct candidate **c, size_t *n, struct candidate *
 		if (dir)
 			closedir(dir);
 	}
-	*out = *c;
-	*nr = *n;
 	return 0;
 }
 
@@ -250,6 +249,7 @@ static int find_candidates(struct dg_target *t, int devdir, struct candidate **o
 {
 	struct candidate *c = calloc(1, sizeof(*c));
 	size_t n = 1;
+	int rc;
 	DIR *dir;
 	struct dirent *de;
 
@@ -303,7 +303,12 @@ static int find_candidates(struct dg_target *t, int devdir, struct candidate **o
 		if (dir)
 			closedir(dir);
 	}
-	return add_dm_candidates(&c, &n, out, nr);
+	rc = add_dm_candidates(&c, &n);
+	if (rc)
+		return rc;
+	*out = c;
+	*nr = n;
+	return 0;
 }
 
 static int cmp_piece(const void *a, const void *b)
@@ -336,11 +341,8 @@ static struct dg_fs *fs_for(struct dg_target *t, const struct candidate *cand, s
 			fs->pieces[fs->nr_pieces++] = (struct dg_fs_piece){ .start = cand[j].start,
 									    .size = cand[j].size,
 									    .base = cand[j].base };
-	if (fs->pieces) {
+	if (fs->pieces)
 		qsort(fs->pieces, fs->nr_pieces, sizeof(*fs->pieces), cmp_piece);
-		fs->start = fs->pieces[0].start;
-		fs->size = fs->pieces[0].size;
-	}
 	if (asprintf(&fs->devname, "/dev/%s", c->name) < 0)
 		fs->devname = NULL;
 	fs->type = strdup(fstype ?: "unknown");
@@ -352,7 +354,8 @@ static struct dg_fs *fs_for(struct dg_target *t, const struct candidate *cand, s
 		return NULL;
 	}
 	/* keep device order so output reads like the partition table */
-	for (pp = &t->fs_list; *pp && (*pp)->start <= fs->start; pp = &(*pp)->next)
+	for (pp = &t->fs_list; *pp && (*pp)->pieces[0].start <= fs->pieces[0].start;
+	     pp = &(*pp)->next)
 		;
 	fs->next = *pp;
 	*pp = fs;
@@ -576,7 +579,6 @@ static int dax_target(struct dg_target *t, const char *spec)
 	fs->type = strdup("devdax");
 	fs->devnum = st.st_dev;
 	fs->dax_ino = st.st_ino;
-	fs->size = t->size;
 	fs->holder = &dg_holder_devdax;
 	fs->pieces = calloc(1, sizeof(*fs->pieces));
 	t->fs_list = fs;
@@ -822,12 +824,12 @@ DG_EXPORT const char *dg_fs_get_type(struct dg_fs *fs)
 
 DG_EXPORT uint64_t dg_fs_get_start(struct dg_fs *fs)
 {
-	return fs->start;
+	return fs->pieces[0].start;
 }
 
 DG_EXPORT uint64_t dg_fs_get_size(struct dg_fs *fs)
 {
-	return fs->size;
+	return fs->pieces[0].size;
 }
 
 DG_EXPORT bool dg_fs_is_device_mapper(struct dg_fs *fs)

@@ -277,11 +277,9 @@ int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, b
 	char msg[PATH_MAX + 64] = "";
 	int fd, rc;
 
-	if (t->kind != DG_TARGET_DAX) {
-		rc = release_dm(ctx, rep, t, dry_run);
-		if (rc)
-			return rc;
-	}
+	rc = release_dm(ctx, rep, t, dry_run);
+	if (rc)
+		return rc;
 	s = dg_step_begin(rep, "release", t->devname);
 	if (dry_run) {
 		/* nothing was unmounted: whether it would be held cannot be known */
