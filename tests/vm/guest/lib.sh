@@ -201,6 +201,17 @@ dev_offset() {
 		}
 		END { if (!found) exit 1 }'
 }
+# dg_json NAME LABEL ARGS...: daxguard ARGS, its JSON kept in
+# /tmp/NAME.json and shown with its stderr; "LABEL exit status" must be 0
+dg_json() {
+	_n=$1 _l=$2
+	shift 2
+	daxguard "$@" >"/tmp/$_n.json" 2>"/tmp/$_n.err"
+	_rc=$?
+	cat "/tmp/$_n.json"
+	sed 's/^/    stderr| /' "/tmp/$_n.err"
+	check_eq "$_l exit status" 0 "$_rc"
+}
 # json FILE JQ-FILTER
 json() { jq -r "$2" "$1"; }
 # json_vars FILE JQ-FILTER: the filter prints NAME=VALUE lines (one line

@@ -85,11 +85,7 @@ fact kill "owners: $J_owners; killed: $HIT; spared: $SPARED"
 check "kernel log clean" kernel_clean "daxguard fail --action kill"
 
 step "daxguard fail --punch"
-daxguard fail /dev/pmem0 --offset "$dev" --length 4096 --punch -J >/tmp/punch.json 2>/tmp/punch.err
-rc=$?
-cat /tmp/punch.json
-sed 's/^/    stderr| /' /tmp/punch.err
-check_eq "fail --punch exit status" 0 "$rc"
+dg_json punch "fail --punch" fail /dev/pmem0 --offset "$dev" --length 4096 --punch -J
 json_vars /tmp/punch.json '
 	"punch=\([.steps[] | select(.stage == "punch") | "\(.object): \(.message)"] | join("; "))",
 	"punchok=\([.steps[] | select(.stage == "punch") | .ok] | all)",

@@ -92,20 +92,14 @@ who_sum() {
 
 step "daxguard who on dgdm"
 # the dm device is an ordinary block device with the filesystem on it
-daxguard who /dev/mapper/dgdm --offset "$dmoff" --length 4096 -J >/tmp/whodm.json 2>/tmp/whodm.err
-check_eq "who /dev/mapper/dgdm exit status" 0 "$?"
-sed 's/^/    stderr| /' /tmp/whodm.err
+dg_json whodm "who /dev/mapper/dgdm" who /dev/mapper/dgdm --offset "$dmoff" --length 4096 -J
 who_sum /tmp/whodm.json
 check_eq "who on dgdm names f.bin at page $P" "$MNT/f.bin@$off" "$J_owners"
 check_eq "who on dgdm names the mappers of the page" "$want_hit" "$J_mappers"
 fact who_dm_fs_device "$J_fsdev"
 
 step "daxguard who on pmem0"
-daxguard who /dev/pmem0 --offset "$pmoff" --length 4096 -J >/tmp/who.json 2>/tmp/who.err
-rc=$?
-cat /tmp/who.json
-sed 's/^/    stderr| /' /tmp/who.err
-check_eq "who /dev/pmem0 exit status" 0 "$rc"
+dg_json who "who /dev/pmem0" who /dev/pmem0 --offset "$pmoff" --length 4096 -J
 who_sum /tmp/who.json
 check_eq "who on pmem0 names f.bin at page $P" "$MNT/f.bin@$off" "$J_owners"
 check_eq "who on pmem0 names the mappers of the page" "$want_hit" "$J_mappers"
@@ -142,11 +136,7 @@ else
 fi
 
 step "daxguard fail --action kill on pmem0"
-daxguard fail /dev/pmem0 --offset "$pmoff" --length 4096 --action kill -J >/tmp/fail.json 2>/tmp/fail.err
-rc=$?
-cat /tmp/fail.json
-sed 's/^/    stderr| /' /tmp/fail.err
-check_eq "fail exit status" 0 "$rc"
+dg_json fail fail fail /dev/pmem0 --offset "$pmoff" --length 4096 --action kill -J
 J_owners= J_killed=
 [ -s /tmp/fail.json ] && json_vars /tmp/fail.json '
 	"owners=\([.owners[] | "\(.path)@\(.file_offset)"] | unique | join(" "))",

@@ -46,11 +46,7 @@ EXTRA="cow untouched"
 for r in $ROLES $EXTRA; do wait_ready "/tmp/ready/$r" || die "$r ready"; done
 
 step "daxguard who"
-daxguard who /dev/pmem0 --offset "$dev" --length 4096 -J >/tmp/who.json 2>/tmp/who.err
-rc=$?
-cat /tmp/who.json
-sed 's/^/    stderr| /' /tmp/who.err
-check_eq "who exit status" 0 "$rc"
+dg_json who who who /dev/pmem0 --offset "$dev" --length 4096 -J
 json_vars /tmp/who.json '
 	"owners=\([.owners[] | "\(.path)@\(.file_offset)"] | unique | join(" "))",
 	"mappers=\([.users[] | select(.use == "map") | .pid] | unique | sort | map(tostring) | join(" "))"' ||
@@ -63,8 +59,7 @@ offset_mappers=$J_mappers
 res=$(cat /sys/block/pmem0/device/resource) || die "no resource for pmem0"
 phys=$(printf '%#x' $((res + dev)))
 echo "f.bin page $P is at physical address $phys (resource $res)"
-daxguard who /dev/pmem0 --phys "$phys" -J >/tmp/whophys.json 2>/tmp/whophys.err
-check_eq "who --phys exit status" 0 "$?"
+dg_json whophys "who --phys" who /dev/pmem0 --phys "$phys" -J
 json_vars /tmp/whophys.json '
 	"owners=\([.owners[] | "\(.path)@\(.file_offset)"] | unique | join(" "))",
 	"mappers=\([.users[] | select(.use == "map") | .pid] | unique | sort | map(tostring) | join(" "))"' ||
@@ -119,9 +114,7 @@ check_eq "the kernel's pfn is the page who --phys was asked about" \
 	"$(printf '%#x' $((phys >> 12)))" "$(printf '%#x' $((${pfn:-0})))"
 # ... and the operator's question, with that log line in hand: which file
 # is behind it?  The pfn goes in as the kernel printed it.
-daxguard who /dev/pmem0 --pfn "${pfn:-none}" --no-users -J >/tmp/whopfn.json 2>/tmp/whopfn.err
-check_eq "who --pfn exit status" 0 "$?"
-sed 's/^/    stderr| /' /tmp/whopfn.err
+dg_json whopfn "who --pfn" who /dev/pmem0 --pfn "${pfn:-none}" --no-users -J
 json_vars /tmp/whopfn.json '
 	"owners=\([.owners[] | "\(.path)@\(.file_offset)"] | unique | join(" "))"' ||
 	die "who --pfn printed JSON"
