@@ -7,6 +7,9 @@
 #     6.1 and 6.12 kernels (tests/vm; it fetches the kernels once and
 #     caches them in /var/tmp/daxguard-vm).
 # Every test cleans up the loop devices, mounts and processes it made.
+# At the end it prints how many tests each suite ran and names every test
+# that skipped, with its reason (scripts/test-summary.sh); a suite that ran
+# nothing fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,18 +27,45 @@ setup() { # BUILDDIR MESON-ARGS...
 	ninja -C "$dir" >/dev/null
 }
 
+# Each pass's meson log is kept (meson overwrites its own at every run),
+# and the summary reads them all, also after a failed pass.
+LOGS=build/test-logs
+passes=()
+rm -rf "$LOGS"
+summary() {
+	local rc=$?
+
+	trap - EXIT
+	bash scripts/test-summary.sh --require "${passes[@]}" || { [ "$rc" != 0 ] || rc=1; }
+	exit "$rc"
+}
+trap summary EXIT
+
+# run_pass LABEL:SUITES BUILDDIR MESON-TEST-ARGS...
+run_pass() {
+	local label=$1 dir=$2 rc=0
+
+	shift 2
+	mkdir -p "$LOGS"
+	rm -f "$dir/meson-logs/testlog.json"
+	meson test -C "$dir" --print-errorlogs "$@" || rc=$?
+	cp "$dir/meson-logs/testlog.json" "$LOGS/${label%%:*}.json" 2>/dev/null || true
+	passes+=("$label=$LOGS/${label%%:*}.json")
+	return $rc
+}
+
 echo "== build: unit and root tests"
 setup build
 meson configure build -Dvm-tests=false
-meson test -C build --print-errorlogs --num-processes 1
+run_pass plain:unit,root build --num-processes 1
 
 echo "== build-sanitize: the same under ASan and UBSan"
 setup build-sanitize -Db_sanitize=address,undefined -Db_lundef=false
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	meson test -C build-sanitize --print-errorlogs --num-processes 1
+	run_pass sanitize:unit,root build-sanitize --num-processes 1
 
 echo "== the real-DAX tier (QEMU, emulated NVDIMM, kernels 6.1 and 6.12)"
 meson configure build -Dvm-tests=true
 ninja -C build >/dev/null
-meson test -C build --suite vm --print-errorlogs --num-processes 2
+run_pass vm:vm build --suite vm --num-processes 2
