@@ -147,7 +147,7 @@ int dg_shutdown_fs(struct dg_report *rep, struct dg_fs *fs)
 	int fd = dg_open_fs_root(fs), rc = 0;
 
 	if (fd < 0) {
-		dg_step_end(rep, s, fd, "no mount to reach it through");
+		dg_step_end(rep, s, fd, "not shut down: %s", dg_mount_error(fd));
 		return fd;
 	}
 	/* flush the log first: what reached it stays */

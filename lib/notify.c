@@ -67,7 +67,8 @@ static int freeze_all(struct dg_ctx *ctx, struct dg_report *rep, const struct dg
 		s = dg_step_begin(rep, "freeze", fs->devname);
 		rootfd = dg_open_fs_root(fs);
 		if (rootfd < 0) {
-			dg_step_end(rep, s, 0, "not reachable, not frozen");
+			dg_step_end(rep, s, rootfd == -ENOENT ? 0 : rootfd, "not frozen: %s",
+				    dg_mount_error(rootfd));
 			continue;
 		}
 		rc = dg_freeze(ctx, fs->devname, rootfd, o->freeze_deadline_ms, &fz[*nr].f);

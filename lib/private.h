@@ -72,7 +72,21 @@ struct dg_mount {
 	uint64_t mntns;
 	pid_t ns_pid;
 	bool local;
+	uint64_t mnt_id; /* mountinfo's first field; statx STATX_MNT_ID */
 };
+
+/*
+ * mount.c: the root of mount @m as a descriptor (O_DIRECTORY | @flags),
+ * checked to be that very mount, not what its path leads to now; -ESTALE
+ * when the path leads elsewhere, -ESRCH when the namespace is gone.
+ */
+int dg_mount_open(const struct dg_mount *m, int flags);
+/* unmount @m in its own namespace, by a name checked to be it */
+int dg_mount_umount(const struct dg_mount *m);
+/* what a failure of the two above means, for a message */
+const char *dg_mount_error(int rc);
+/* the mount namespace (its inode) of @pid, or 0 */
+uint64_t dg_pid_mntns(pid_t pid);
 
 struct dg_holder_ops;
 

@@ -395,6 +395,7 @@ static int add_mounts(struct dg_target *t, struct libmnt_table *tb, const struct
 		m->mntns = mntns;
 		m->ns_pid = ns_pid;
 		m->local = local;
+		m->mnt_id = (uint64_t)mnt_fs_get_id(mfs);
 		for (pp = &fs->mounts; *pp; pp = &(*pp)->next)
 			;
 		*pp = m;

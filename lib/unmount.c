@@ -24,49 +24,6 @@
 
 #include "private.h"
 
-/*
- * Unmount @m in its own namespace: a child joins the namespace (and the
- * root of a process there, since mountinfo paths are relative to it) and
- * unmounts.  setns() into a mount namespace needs a single-threaded
- * caller: the child is one.
- */
-static int umount_foreign(struct dg_mount *m)
-{
-	char path[64];
-	int nsfd, rootfd, status;
-	pid_t pid;
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", m->ns_pid);
-	nsfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (nsfd < 0)
-		return -ESRCH;
-	snprintf(path, sizeof(path), "/proc/%d/root", m->ns_pid);
-	rootfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0) {
-		close(nsfd);
-		return -ESRCH;
-	}
-	pid = fork();
-	if (pid < 0) {
-		close(nsfd);
-		close(rootfd);
-		return -errno;
-	}
-	if (pid == 0) {
-		if (setns(nsfd, CLONE_NEWNS) < 0 || fchdir(rootfd) < 0 || chroot(".") < 0)
-			_exit(errno & 0xff);
-		_exit(umount2(m->target, UMOUNT_NOFOLLOW) < 0 ? errno & 0xff : 0);
-	}
-	close(nsfd);
-	close(rootfd);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (!WIFEXITED(status))
-		return -EINTR;
-	return -WEXITSTATUS(status);
-}
-
 int dg_unmount_all(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, bool dry_run)
 {
 	struct dg_fs *fs;
@@ -100,16 +57,13 @@ int dg_unmount_all(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *
 				dg_step_end(rep, s, 0, "would unmount %s", fs->devname);
 				continue;
 			}
-			if (m->local)
-				rc = umount2(m->target, UMOUNT_NOFOLLOW) < 0 ? -errno : 0;
-			else
-				rc = umount_foreign(m);
+			rc = dg_mount_umount(m);
 			if (rc == -ESRCH) {
 				/* the namespace died with its last process */
 				dg_step_end(rep, s, 0, "namespace gone: its mounts went with it");
 				continue;
 			}
-			dg_step_end(rep, s, rc, "%s", rc ? strerror(-rc) : "unmounted");
+			dg_step_end(rep, s, rc, "%s", rc ? dg_mount_error(rc) : "unmounted");
 			if (rc && !first_err)
 				first_err = rc;
 		}

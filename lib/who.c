@@ -79,27 +79,32 @@ int dg_normalize_ranges(struct dg_target *t, const struct dg_range *in, size_t n
 }
 
 /*
- * A descriptor on the filesystem's root for the ioctls.  A filesystem
- * mounted only in another namespace is reached through a process there.
+ * A descriptor on the filesystem's root for the ioctls: through a mount of
+ * its root, ours first, else one in another namespace (through a process
+ * there).  Each is checked to be that mount (mount.c): what a path leads
+ * to may have changed since the mount table was read.  -ESTALE when every
+ * way now leads somewhere else.
  */
 int dg_open_fs_root(struct dg_fs *fs)
 {
 	struct dg_mount *m;
-	char path[4200];
+	int rc = -ENOENT;
 
-	if (fs->root_path)
-		return open(fs->root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	dg_mount_foreach(fs, m) {
-		int fd;
+	for (int pass = 0; pass < 2; pass++) {
+		dg_mount_foreach(fs, m) {
+			int fd;
 
-		if (strcmp(m->root, "/"))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/root%s", m->ns_pid, m->target);
-		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0)
-			return fd;
+			/* ours first: no process in between */
+			if (strcmp(m->root, "/") || m->local != (pass == 0))
+				continue;
+			fd = dg_mount_open(m, O_RDONLY);
+			if (fd >= 0)
+				return fd;
+			if (rc != -ESTALE)
+				rc = fd;
+		}
 	}
-	return -ENOENT;
+	return rc;
 }
 
 /* --no-paths: the walking backends learn paths for free; say none */
@@ -178,8 +183,8 @@ DG_EXPORT int dg_who(struct dg_target *t, const struct dg_range *ranges, size_t 
 			rootfd = dg_open_fs_root(fs);
 
 			if (rootfd < 0) {
-				dg_result_warn(res, "%s: no mount of its root to query; skipped",
-					       fs->devname);
+				dg_result_warn(res, "%s: not queried: %s", fs->devname,
+					       dg_mount_error(rootfd));
 				continue;
 			}
 			rc = fs->holder ? 0 : dg_holder_probe(fs, rootfd, &fs->holder);

@@ -138,6 +138,16 @@ dg_assert_eq()
 	dg_expect_eq "$@" || exit 1
 }
 
+# dg_expect_ne WHAT UNEXPECTED ACTUAL: a check the test goes on after.
+dg_expect_ne()
+{
+	if [[ "$2" == "$3" ]]; then
+		dg_notok "$1: got '$3', which it must not be"
+		return 1
+	fi
+	dg_ok "$1"
+}
+
 # dg_assert_ne WHAT UNEXPECTED ACTUAL
 dg_assert_ne()
 {
@@ -282,14 +292,30 @@ dg_exit_trap()
 	exit "$rc"
 }
 
-# dg_mounts_below DIR: the mountpoints at or below DIR in our namespace,
-# most recent first.
+# dg_mounts_below DIR [-0]: the mountpoints at or below DIR in our
+# namespace, most recent first, one a line (-0: each ended by a NUL, for a
+# name with a newline in it).
 dg_mounts_below()
 {
-	awk -v dir="$1" '
-		{ mp = $5; gsub(/\\040/, " ", mp) }
+	# mountinfo escapes space, tab, newline and backslash as \ooo; a test
+	# may mount on any name, and its cleanup must still find it
+	awk -v dir="$1" -v nul="${2:+1}" '
+		function unescape(s,	out, i, c) {
+			out = ""
+			for (i = 1; i <= length(s); i++) {
+				c = substr(s, i, 1)
+				if (c == "\\" && substr(s, i + 1, 3) ~ /^[0-7][0-7][0-7]$/) {
+					c = sprintf("%c", (substr(s, i + 1, 1) * 64 + \
+						substr(s, i + 2, 1) * 8 + substr(s, i + 3, 1)))
+					i += 3
+				}
+				out = out c
+			}
+			return out
+		}
+		{ mp = unescape($5) }
 		mp == dir || index(mp, dir "/") == 1 { m[n++] = mp }
-		END { for (i = n - 1; i >= 0; i--) print m[i] }
+		END { for (i = n - 1; i >= 0; i--) printf "%s%c", m[i], nul ? 0 : 10 }
 	' /proc/self/mountinfo
 }
 
@@ -318,9 +344,9 @@ dg_cleanup()
 		fi
 	done <"$DG_TMP/.pids"
 	# 2. a process blocked on a frozen filesystem cannot die: thaw ours
-	while IFS= read -r mp; do
+	while IFS= read -r -d '' mp; do
 		fsfreeze -u "$mp" >/dev/null 2>&1
-	done < <(dg_mounts_below "$DG_TMP")
+	done < <(dg_mounts_below "$DG_TMP" -0)
 	# 3. wait (bounded) for them, and reap our own children
 	for ((i = 0; i < ${#pids[@]}; i++)); do
 		if ! dg_wait_gone "${pids[i]}" 10 "${starts[i]}"; then
@@ -333,7 +359,8 @@ dg_cleanup()
 	# 4. every mount below our directory, newest first; lazily only as
 	# the last resort
 	for ((i = 0; i < 50; i++)); do
-		mp=$(dg_mounts_below "$DG_TMP" | head -n 1)
+		mp=""
+		IFS= read -r -d '' mp < <(dg_mounts_below "$DG_TMP" -0)
 		[[ -n "$mp" ]] || break
 		if ! umount "$mp" 2>/dev/null; then
 			sleep 0.2
@@ -353,7 +380,7 @@ dg_cleanup()
 	fi
 
 	# 5. loop devices backed by our images, and only those
-	while IFS= read -r img; do
+	while IFS= read -r -d '' img; do
 		for dev in $(losetup -n -O NAME -j "$img" 2>/dev/null); do
 			losetup -d "$dev" 2>/dev/null || {
 				sleep 0.5
@@ -363,7 +390,7 @@ dg_cleanup()
 				ok=1
 			}
 		done
-	done < <(find "$DG_TMP" -xdev -name '*.img' -type f 2>/dev/null)
+	done < <(find "$DG_TMP" -xdev -name '*.img' -type f -print0 2>/dev/null)
 
 	# 6. the directory, never crossing into a filesystem still mounted
 	rm -rf --one-file-system "$DG_TMP" 2>/dev/null
