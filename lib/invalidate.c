@@ -23,20 +23,6 @@
 #define EXT4_GOING_FLAGS_LOGFLUSH 0x1
 #endif
 
-static int open_owner(struct dg_owner *o, int flags)
-{
-	char path[64];
-
-	if (o->fd >= 0) {
-		/* reopen for the access we need; the inode stays the same */
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", o->fd);
-		return open(path, flags | O_CLOEXEC | O_NONBLOCK);
-	}
-	if (!o->path)
-		return -ENOENT;
-	return open(o->path, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-}
-
 /*
  * An unlinked file is reachable only through the processes that hold it,
  * and the signal stage is about to end them: open it through one of them
@@ -59,7 +45,15 @@ void dg_hold_unlinked(struct dg_result *res)
 				 u->pid, u->vm_start, u->vm_end);
 		else
 			continue;
-		o->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		/*
+		 * O_PATH, and checked: the process may have put another
+		 * file under that descriptor number since the scan
+		 */
+		o->fd = open(path, O_PATH | O_CLOEXEC);
+		if (o->fd >= 0 && dg_fd_is_owner(o, o->fd)) {
+			close(o->fd);
+			o->fd = -1;
+		}
 		if (o->fd < 0)
 			o->fd = -1;
 	}
@@ -79,63 +73,77 @@ void dg_hold_unlinked(struct dg_result *res)
 	}
 }
 
+/* One owner's range: its cache dropped, or punched out. */
+static int invalidate_one(struct dg_report *rep, struct dg_owner *o, int rootfd, bool punch)
+{
+	struct dg_step *s;
+	struct statvfs sv;
+	uint64_t start, end, bs;
+	char name[64];
+	int fd, r;
+
+	snprintf(name, sizeof(name), "inode %" PRIu64 " (unlinked)", o->ino);
+	s = dg_step_begin(rep, punch ? "punch" : "invalidate", o->path ? o->path : name);
+	fd = dg_owner_open(o, rootfd, (punch ? O_WRONLY : O_RDONLY) | O_NONBLOCK);
+	if (fd == -ENOENT) {
+		/* nobody holds it any more: its pages went with it */
+		dg_step_end(rep, s, 0, "inode %" PRIu64 ": gone, nothing left to drop", o->ino);
+		return 0;
+	}
+	if (fd < 0) {
+		dg_step_end(rep, s, fd, "inode %" PRIu64 ": %s", o->ino, dg_owner_open_error(fd));
+		return fd;
+	}
+	/* whole filesystem blocks: a partial block cannot be punched */
+	bs = fstatvfs(fd, &sv) == 0 && sv.f_bsize ? sv.f_bsize : 4096;
+	start = o->file_offset / bs * bs;
+	end = (o->file_offset + o->length + bs - 1) / bs * bs;
+	if (punch) {
+		r = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)start,
+			      (off_t)(end - start));
+		if (r < 0)
+			r = -errno;
+		dg_step_end(rep, s, r,
+			    r ? "punch %#" PRIx64 "+%#" PRIx64 ": %s" :
+				"file range %#" PRIx64 "+%#" PRIx64 " is now a hole%s",
+			    start, end - start, r ? strerror(-r) : ": its data is gone");
+	} else {
+		r = -posix_fadvise(fd, (off_t)start, (off_t)(end - start), POSIX_FADV_DONTNEED);
+		dg_step_end(rep, s, r, "cached pages of %#" PRIx64 "+%#" PRIx64 " dropped%s", start,
+			    end - start, r ? ": failed" : "");
+	}
+	close(fd);
+	return r;
+}
+
 int dg_invalidate(struct dg_report *rep, struct dg_result *res, bool punch)
 {
-	struct dg_owner *o;
+	struct dg_fs *fs;
 	int rc = 0;
 
-	dg_owner_foreach(res, o) {
-		struct dg_step *s;
-		struct statvfs sv;
-		uint64_t start, end, bs;
-		int fd, r;
+	dg_fs_foreach(res->target, fs) {
+		struct dg_owner *o;
+		bool tried = false;
+		int rootfd = -1;
 
-		if (o->type != DG_OWNER_FILE ||
-		    (o->flags & (DG_OWNER_ATTR_FORK | DG_OWNER_EXTENT_MAP | DG_OWNER_NO_RANGE |
-				 DG_OWNER_DIRECTORY)))
-			continue;
-		char name[64];
+		dg_owner_foreach(res, o) {
+			int r;
 
-		snprintf(name, sizeof(name), "inode %" PRIu64 " (unlinked)", o->ino);
-		s = dg_step_begin(rep, punch ? "punch" : "invalidate", o->path ? o->path : name);
-		fd = open_owner(o, punch ? O_WRONLY : O_RDONLY);
-		if (fd == -ENOENT) {
-			/* nobody holds it any more: its pages went with it */
-			dg_step_end(rep, s, 0,
-				    "inode %" PRIu64 ": unlinked and closed, nothing left to drop",
-				    o->ino);
-			continue;
+			if (o->fs != fs || o->type != DG_OWNER_FILE ||
+			    (o->flags & (DG_OWNER_ATTR_FORK | DG_OWNER_EXTENT_MAP |
+					 DG_OWNER_NO_RANGE | DG_OWNER_DIRECTORY)))
+				continue;
+			/* one checked descriptor on the root per filesystem */
+			if (!tried && o->fd < 0) {
+				rootfd = dg_open_fs_root(fs);
+				tried = true;
+			}
+			r = invalidate_one(rep, o, rootfd, punch);
+			if (r && !rc)
+				rc = r;
 		}
-		if (fd < 0) {
-			r = -errno;
-			dg_step_end(rep, s, r, "inode %" PRIu64 ": cannot open: %s", o->ino,
-				    strerror(-r));
-			rc = rc ? rc : r;
-			continue;
-		}
-		/* whole filesystem blocks: a partial block cannot be punched */
-		bs = fstatvfs(fd, &sv) == 0 && sv.f_bsize ? sv.f_bsize : 4096;
-		start = o->file_offset / bs * bs;
-		end = (o->file_offset + o->length + bs - 1) / bs * bs;
-		if (punch) {
-			r = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)start,
-				      (off_t)(end - start));
-			if (r < 0)
-				r = -errno;
-			dg_step_end(rep, s, r,
-				    r ? "punch %#" PRIx64 "+%#" PRIx64 ": %s" :
-					"file range %#" PRIx64 "+%#" PRIx64 " is now a hole%s",
-				    start, end - start, r ? strerror(-r) : ": its data is gone");
-		} else {
-			r = posix_fadvise(fd, (off_t)start, (off_t)(end - start),
-					  POSIX_FADV_DONTNEED);
-			dg_step_end(rep, s, -r,
-				    "cached pages of %#" PRIx64 "+%#" PRIx64 " dropped%s", start,
-				    end - start, r ? ": failed" : "");
-		}
-		close(fd);
-		if (r && !rc)
-			rc = r < 0 ? r : -r;
+		if (rootfd >= 0)
+			close(rootfd);
 	}
 	return rc;
 }

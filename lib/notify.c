@@ -134,6 +134,36 @@ static bool fs_in_ranges(struct dg_fs *fs, void *arg)
 	return false;
 }
 
+/*
+ * While frozen, the inodes the reverse map named are those inodes: note
+ * the generation of each (XFS with rmapbt names the inode alone), so that
+ * the invalidate and punch stages later open exactly them, by handle, and
+ * not a file that took the number meanwhile.
+ */
+static void owners_fill_gen(struct dg_result *res)
+{
+	struct dg_fs *fs;
+
+	dg_fs_foreach(res->target, fs) {
+		struct dg_owner *o;
+		int rootfd = -1;
+
+		if (strcmp(fs->type, "xfs"))
+			continue;
+		dg_owner_foreach(res, o) {
+			if (o->fs != fs || o->type != DG_OWNER_FILE || o->has_gen)
+				continue;
+			if (rootfd < 0)
+				rootfd = dg_open_fs_root(fs);
+			if (rootfd < 0)
+				break;
+			dg_owner_fill_gen(o, rootfd);
+		}
+		if (rootfd >= 0)
+			close(rootfd);
+	}
+}
+
 static int failure(struct dg_ctx *ctx, struct dg_report *rep, const struct dg_range *ranges,
 		   size_t nr, const struct dg_mf_opts *o)
 {
@@ -166,6 +196,8 @@ static int failure(struct dg_ctx *ctx, struct dg_report *rep, const struct dg_ra
 	}
 	dg_step_end(rep, s, 0, "%zu owner record%s", rep->result->nr_owners,
 		    rep->result->nr_owners == 1 ? "" : "s");
+	if (!dry)
+		owners_fill_gen(rep->result);
 	stage(ctx, "rmap", DG_STAGE_END);
 	stage(ctx, "collect", DG_STAGE_END);
 	rc = thaw_all(ctx, rep, fz, nfz);

@@ -26,36 +26,6 @@
 
 #include "private.h"
 
-/* include/linux/exportfs.h, fs/xfs/xfs_export.h */
-#define FILEID_INO32_GEN 1
-#define XFS_FILEID_INO64_GEN (FILEID_INO32_GEN | 0x80)
-struct fid64 {
-	uint64_t ino;
-	uint32_t gen;
-} __attribute__((packed));
-struct fid32 {
-	uint32_t ino;
-	uint32_t gen;
-};
-
-static int xfs_bulkstat_one(int rootfd, uint64_t ino, struct xfs_bulkstat *bs)
-{
-	struct {
-		struct xfs_bulkstat_req req;
-		struct xfs_bulkstat bs;
-	} r;
-
-	memset(&r, 0, sizeof(r));
-	r.req.hdr.ino = ino;
-	r.req.hdr.icount = 1;
-	if (ioctl(rootfd, XFS_IOC_BULKSTAT, &r.req) < 0)
-		return -errno;
-	if (r.req.hdr.ocount != 1 || r.bs.bs_ino != ino)
-		return -ENOENT;
-	*bs = r.bs;
-	return 0;
-}
-
 /* Is @path the inode we asked for?  Guards against stale names. */
 static bool path_is(const char *path, dev_t dev, uint64_t ino)
 {
@@ -72,22 +42,14 @@ static bool path_is(const char *path, dev_t dev, uint64_t ino)
  */
 static int path_by_handle(struct dg_fs *fs, int rootfd, struct dg_owner *o)
 {
-	struct {
-		struct file_handle fh;
-		union {
-			struct fid64 f64;
-			struct fid32 f32;
-		};
-	} h;
-	bool xfs = !strcmp(fs->type, "xfs");
 	char link[64], path[PATH_MAX];
 	ssize_t n;
 	int fd, rc;
 
-	if (xfs && !o->has_gen) {
+	if (!strcmp(fs->type, "xfs") && !o->has_gen) {
 		struct xfs_bulkstat bs = { 0 };
 
-		rc = xfs_bulkstat_one(rootfd, o->ino, &bs);
+		rc = dg_xfs_bulkstat_one(rootfd, o->ino, &bs);
 		if (rc)
 			return rc;
 		if (bs.bs_nlink == 0)
@@ -99,22 +61,9 @@ static int path_by_handle(struct dg_fs *fs, int rootfd, struct dg_owner *o)
 	}
 	if (!o->has_gen || (o->flags & DG_OWNER_UNLINKED))
 		return -ENOENT;
-	if (xfs) {
-		h.fh.handle_bytes = sizeof(h.f64);
-		h.fh.handle_type = XFS_FILEID_INO64_GEN;
-		h.f64.ino = o->ino;
-		h.f64.gen = o->gen;
-	} else {
-		if (o->ino > UINT32_MAX)
-			return -EOVERFLOW;
-		h.fh.handle_bytes = sizeof(h.f32);
-		h.fh.handle_type = FILEID_INO32_GEN;
-		h.f32.ino = (uint32_t)o->ino;
-		h.f32.gen = o->gen;
-	}
-	fd = open_by_handle_at(rootfd, &h.fh, O_PATH | O_CLOEXEC);
+	fd = dg_open_by_handle(fs, rootfd, o->ino, o->gen, O_PATH);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, path, sizeof(path) - 1);
 	close(fd);

@@ -429,6 +429,24 @@ unsigned int dg_victims_survivors(struct dg_report *rep);
 int dg_unmount_all(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, bool dry_run);
 int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, bool dry_run);
 
+/*
+ * handle.c: open the file @o names (the inode, by handle where the
+ * filesystem has them, else by its path below @rootfd, never through a
+ * symlink), checked to be a regular file with that inode, with @flags:
+ * a descriptor, -ENOENT when the inode is gone, -ESTALE when only a
+ * different file can be reached, -EINVAL when it is no regular file.
+ */
+int dg_owner_open(struct dg_owner *o, int rootfd, int flags);
+/* what dg_owner_open()'s failure means, for a message */
+const char *dg_owner_open_error(int rc);
+/* 0 if @fd is a regular file with @o's inode on @o's filesystem */
+int dg_fd_is_owner(const struct dg_owner *o, int fd);
+/* XFS: the generation bulkstat has for @o, while frozen (0 elsewhere) */
+int dg_owner_fill_gen(struct dg_owner *o, int rootfd);
+int dg_open_by_handle(const struct dg_fs *fs, int mountfd, uint64_t ino, uint32_t gen, int flags);
+struct xfs_bulkstat;
+int dg_xfs_bulkstat_one(int rootfd, uint64_t ino, struct xfs_bulkstat *bs);
+
 /* invalidate.c */
 void dg_hold_unlinked(struct dg_result *res);
 int dg_invalidate(struct dg_report *rep, struct dg_result *res, bool punch);
