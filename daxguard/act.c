@@ -304,16 +304,17 @@ int act_run(const char *name, struct dg_target *target, const struct dg_range *r
 	return ret;
 }
 
-int act_parse_seconds(const char *cmd, const char *arg, unsigned int *ms)
+int act_parse_seconds(const char *cmd, const char *opt, const char *arg, double min,
+		      unsigned int *ms)
 {
 	char *end;
 	double v;
 
 	errno = 0;
 	v = strtod(arg, &end);
-	if (errno || end == arg || *end || v < 0 || v > 86400)
-		return dg_usage_error(cmd, "--grace '%s': not a number of seconds (0 to 86400)",
-				      arg);
+	if (errno || end == arg || *end || v < min || v > 86400)
+		return dg_usage_error(cmd, "%s '%s': not a number of seconds (%g to 86400)", opt,
+				      arg, min);
 	*ms = (unsigned int)(v * 1000);
 	return 0;
 }
@@ -328,7 +329,13 @@ int act_common_opt(const char *cmd, int c, const char *arg, struct dg_mf_opts *m
 				cmd, "--action '%s': not one of report, term, kill, bus", arg);
 		return 0;
 	case 'g':
-		return act_parse_seconds(cmd, arg, &mf->grace_ms) ? DG_EXIT_USAGE : 0;
+		return act_parse_seconds(cmd, "--grace", arg, 0, &mf->grace_ms) ? DG_EXIT_USAGE : 0;
+	case ACT_OPT_FREEZE_TIMEOUT:
+		/* the guardian's deadline: below 0.1 s every freeze would be lost */
+		return act_parse_seconds(cmd, "--freeze-timeout", arg, 0.1,
+					 &mf->freeze_deadline_ms) ?
+			       DG_EXIT_USAGE :
+			       0;
 	case ACT_OPT_ANCESTORS:
 		mf->flags |= DG_MF_INCLUDE_ANCESTORS;
 		return 0;

@@ -17,12 +17,13 @@ void act_stage_fn(struct dg_ctx *ctx, const char *stage, enum dg_stage_event ev,
 int act_run(const char *name, struct dg_target *target, const struct dg_range *ranges,
 	    size_t nr_ranges, const struct dg_mf_opts *mf, const struct dg_output_opts *out);
 /* The options fail and remove share, in their getopt_long tables. */
-enum { ACT_OPT_ANCESTORS = 0x400, ACT_OPT_PAUSE };
+enum { ACT_OPT_ANCESTORS = 0x400, ACT_OPT_PAUSE, ACT_OPT_FREEZE_TIMEOUT };
 #define ACT_LONGOPTS                                                                           \
 	{ "action", required_argument, NULL, 'a' }, { "grace", required_argument, NULL, 'g' }, \
 		{ "include-ancestors", no_argument, NULL, ACT_OPT_ANCESTORS },                 \
 		{ "dry-run", no_argument, NULL, 'n' },                                         \
 		{ "pause-after", required_argument, NULL, ACT_OPT_PAUSE },                     \
+		{ "freeze-timeout", required_argument, NULL, ACT_OPT_FREEZE_TIMEOUT },         \
 		{ "json", no_argument, NULL, 'J' },                                            \
 	{                                                                                      \
 		"raw", no_argument, NULL, 'r'                                                  \
@@ -35,7 +36,8 @@ enum { ACT_OPT_ANCESTORS = 0x400, ACT_OPT_PAUSE };
 int act_common_opt(const char *cmd, int c, const char *arg, struct dg_mf_opts *mf,
 		   struct dg_output_opts *out);
 
-/* --grace: seconds, fractions allowed */
-int act_parse_seconds(const char *cmd, const char *arg, unsigned int *ms);
+/* --grace, --freeze-timeout: seconds, fractions allowed, from @min */
+int act_parse_seconds(const char *cmd, const char *opt, const char *arg, double min,
+		      unsigned int *ms);
 
 #endif

@@ -35,6 +35,8 @@ static void usage(void)
 	       "                         device's badblocks list is not cleared)\n"
 	       "     --shutdown          shut the filesystem down if metadata is hit\n"
 	       "     --include-ancestors also signal daxguard's own ancestors\n"
+	       "     --freeze-timeout <seconds>  the longest a freeze may last: past\n"
+	       "                         it the guardian thaws (default 30)\n"
 	       " -n, --dry-run           show what would be done, change nothing\n"
 	       "     --pause-after <stage> stop after a stage until Enter or SIGUSR1\n"
 	       "                         (%s)\n"

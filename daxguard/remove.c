@@ -28,6 +28,8 @@ static void usage(void)
 	       " -g, --grace <seconds>   time SIGTERM gets before SIGKILL (default 10)\n"
 	       "     --no-release        unmount, but leave the device attached\n"
 	       "     --include-ancestors also signal daxguard's own ancestors\n"
+	       "     --freeze-timeout <seconds>  the longest a freeze may last: past\n"
+	       "                         it the guardian thaws (default 30)\n"
 	       " -f, --force             remove a device that holds /, daxguard's\n"
 	       "                         executable or its working directory\n"
 	       " -n, --dry-run           show the plan, change nothing\n"

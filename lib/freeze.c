@@ -34,6 +34,10 @@
 #include "private.h"
 
 #define GUARD_DONE 'D' /* parent thawed: exit without touching anything */
+/* how the guardian ended, for dg_thaw(): did it thaw, and why */
+#define GUARD_EXIT_DONE 0
+#define GUARD_EXIT_DEADLINE 2
+#define GUARD_EXIT_ORPHANED 3
 
 static uint64_t now_ms(void)
 {
@@ -43,22 +47,35 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Close every descriptor from 3 up but two: three calls, not one per fd. */
-static void close_all_but(int keep1, int keep2)
+static int cmp_int(const void *a, const void *b)
 {
-	unsigned int lo = (unsigned int)DG_MIN(keep1, keep2);
-	unsigned int hi = (unsigned int)DG_MAX(keep1, keep2);
+	int x = *(const int *)a, y = *(const int *)b;
 
-	if (lo > 3)
-		close_range(3, lo - 1, 0);
-	if (hi > lo + 1)
-		close_range(lo + 1, hi - 1, 0);
-	close_range(hi + 1, ~0U, 0);
+	return x < y ? -1 : x > y;
 }
 
-static __attribute__((noreturn)) void guardian(int rootfd, int rfd, unsigned int deadline_ms)
+/* Close every descriptor from 3 up but @keep: a call per gap, not per fd. */
+static void close_all_but(int *keep, size_t n)
+{
+	unsigned int lo = 3;
+	size_t i;
+
+	qsort(keep, n, sizeof(*keep), cmp_int);
+	for (i = 0; i < n; i++) {
+		if ((unsigned int)keep[i] > lo)
+			close_range(lo, (unsigned int)keep[i] - 1, 0);
+		if ((unsigned int)keep[i] + 1 > lo)
+			lo = (unsigned int)keep[i] + 1;
+	}
+	close_range(lo, ~0U, 0);
+}
+
+static __attribute__((noreturn)) void guardian(struct dg_ctx *ctx, int rootfd, int rfd,
+					       unsigned int deadline_ms)
 {
 	uint64_t end = now_ms() + deadline_ms;
+	int keep[ARRAY_SIZE(ctx->lock_fds) + 2];
+	size_t nkeep = 0;
 	char c = 0;
 
 	/*
@@ -69,7 +86,15 @@ static __attribute__((noreturn)) void guardian(int rootfd, int rfd, unsigned int
 	setsid();
 	if (chdir("/") < 0)
 		_exit(1);
-	close_all_but(rootfd, rfd);
+	/*
+	 * The device locks stay held while we live (lock.c): nobody else acts
+	 * on the filesystem before we thawed it.
+	 */
+	keep[nkeep++] = rootfd;
+	keep[nkeep++] = rfd;
+	for (unsigned int i = 0; i < ctx->nr_lock_fds; i++)
+		keep[nkeep++] = ctx->lock_fds[i];
+	close_all_but(keep, nkeep);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -88,21 +113,26 @@ static __attribute__((noreturn)) void guardian(int rootfd, int rfd, unsigned int
 		uint64_t t = now_ms();
 		int n;
 
-		if (t >= end)
-			break; /* deadline */
+		if (t >= end) {
+			ioctl(rootfd, FITHAW, 0);
+			_exit(GUARD_EXIT_DEADLINE);
+		}
 		n = poll(&p, 1, (int)(end - t));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			break; /* deadline or error: thaw */
-		n = (int)read(rfd, &c, 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		break; /* EOF: the caller died; or its word */
+		if (n == 0)
+			continue; /* the deadline, seen above */
+		if (n > 0) {
+			n = (int)read(rfd, &c, 1);
+			if (n < 0 && errno == EINTR)
+				continue;
+		}
+		break; /* EOF: the caller died; or its word; or an error */
 	}
-	if (c != GUARD_DONE)
-		ioctl(rootfd, FITHAW, 0);
-	_exit(0);
+	if (c == GUARD_DONE)
+		_exit(GUARD_EXIT_DONE);
+	ioctl(rootfd, FITHAW, 0);
+	_exit(GUARD_EXIT_ORPHANED);
 }
 
 int dg_freeze(struct dg_ctx *ctx, const char *name, int rootfd, unsigned int deadline_ms,
@@ -135,7 +165,7 @@ int dg_freeze(struct dg_ctx *ctx, const char *name, int rootfd, unsigned int dea
 	}
 	if (pid == 0) {
 		close(p[1]);
-		guardian(f->rootfd, p[0], deadline_ms);
+		guardian(ctx, f->rootfd, p[0], deadline_ms);
 	}
 	close(p[0]);
 	f->wfd = p[1];
@@ -154,13 +184,24 @@ int dg_freeze(struct dg_ctx *ctx, const char *name, int rootfd, unsigned int dea
 	return 0;
 }
 
+/*
+ * Thaw.  -ETIME when the freeze was lost before this: the guardian thawed
+ * at its deadline while we were still working; -ESTALE when somebody else
+ * thawed it (fsfreeze -u).  Either way, whatever was done since then was
+ * done on a live filesystem, and the caller must not report it as frozen.
+ */
 int dg_thaw(struct dg_ctx *ctx, struct dg_freeze *f)
 {
 	char c = GUARD_DONE;
-	int rc = 0;
+	bool lost = false;
+	int rc = 0, status = 0;
 
-	if (f->frozen && ioctl(f->rootfd, FITHAW, 0) < 0 && errno != EINVAL)
-		rc = -errno;
+	if (f->frozen && ioctl(f->rootfd, FITHAW, 0) < 0) {
+		if (errno == EINVAL)
+			lost = true; /* not frozen any more */
+		else
+			rc = -errno;
+	}
 	f->frozen = false;
 	if (f->wfd >= 0) {
 		/*
@@ -173,11 +214,14 @@ int dg_thaw(struct dg_ctx *ctx, struct dg_freeze *f)
 		f->wfd = -1;
 	}
 	if (f->guardian > 0) {
-		while (waitpid(f->guardian, NULL, 0) < 0 && errno == EINTR)
+		while (waitpid(f->guardian, &status, 0) < 0 && errno == EINTR)
 			;
 		dg_ctx_del_helper(ctx, f->guardian);
 		f->guardian = 0;
 	}
+	if (lost)
+		rc = WIFEXITED(status) && WEXITSTATUS(status) == GUARD_EXIT_DEADLINE ? -ETIME :
+										       -ESTALE;
 	if (f->rootfd >= 0) {
 		close(f->rootfd);
 		f->rootfd = -1;

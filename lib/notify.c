@@ -23,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "private.h"
 
@@ -41,10 +43,21 @@ static void stage(struct dg_ctx *ctx, const char *name, enum dg_stage_event ev)
 	dg_stage_notify(ctx, name, ev, 0, 0);
 }
 
-/* Freeze each filesystem @want accepts; the guardians watch over them. */
+/* the first mount of @fs, for messages */
+static const char *fs_mountpoint(struct dg_fs *fs)
+{
+	return fs->mounts ? fs->mounts->target : fs->devname;
+}
+
+/*
+ * Freeze each filesystem @want accepts; the guardians watch over them.
+ * One frozen by somebody else is left alone; with @strict (a removal,
+ * which must not unmount a frozen filesystem) that stops the flow, and
+ * the caller thaws the ones frozen so far (*@out, *@nr).
+ */
 static int freeze_all(struct dg_ctx *ctx, struct dg_report *rep, const struct dg_mf_opts *o,
 		      struct frozen **out, size_t *nr, bool (*want)(struct dg_fs *, void *),
-		      void *arg)
+		      void *arg, bool strict)
 {
 	struct dg_fs *fs;
 	struct frozen *fz;
@@ -73,6 +86,16 @@ static int freeze_all(struct dg_ctx *ctx, struct dg_report *rep, const struct dg
 		}
 		rc = dg_freeze(ctx, fs->devname, rootfd, o->freeze_deadline_ms, &fz[*nr].f);
 		close(rootfd);
+		if (rc == -EBUSY && strict) {
+			dg_step_end(rep, s, rc, "frozen by somebody else");
+			stage(ctx, "freeze", DG_STAGE_END);
+			return dg_fail(
+				ctx, rc,
+				"%s: frozen by somebody else (fsfreeze -f?); daxguard does not "
+				"unmount a frozen filesystem: thaw it (fsfreeze -u %s) and run "
+				"again",
+				fs->devname, fs_mountpoint(fs));
+		}
 		if (rc) {
 			/*
 			 * Frozen by somebody else, or a filesystem that
@@ -93,11 +116,19 @@ static int freeze_all(struct dg_ctx *ctx, struct dg_report *rep, const struct dg
 	return 0;
 }
 
-static int thaw_all(struct dg_ctx *ctx, struct dg_report *rep, struct frozen *fz, size_t nr)
+/*
+ * Thaw.  A freeze that was lost before (the guardian's deadline passed, or
+ * somebody thawed it) is said so, never reported as held: *@lost tells the
+ * caller, whose work since then was done on a live filesystem.
+ */
+static int thaw_all(struct dg_ctx *ctx, struct dg_report *rep, const struct dg_mf_opts *o,
+		    struct frozen *fz, size_t nr, bool *lost)
 {
 	size_t i;
 	int rc = 0;
 
+	if (lost)
+		*lost = false;
 	if (!nr) {
 		free(fz);
 		return 0;
@@ -108,6 +139,19 @@ static int thaw_all(struct dg_ctx *ctx, struct dg_report *rep, struct frozen *fz
 		uint64_t held = dg_now_ms() - fz[i].f.frozen_at_ms;
 		int r = dg_thaw(ctx, &fz[i].f);
 
+		if (r == -ETIME || r == -ESTALE) {
+			if (lost)
+				*lost = true;
+			dg_step_end(rep, s, 0,
+				    r == -ETIME ?
+					    "NOT HELD: the guardian thawed it at its deadline "
+					    "(%u ms, --freeze-timeout), %" PRIu64
+					    " ms after the freeze" :
+					    "NOT HELD: somebody else thawed it (%u ms deadline), "
+					    "%" PRIu64 " ms after the freeze",
+				    o->freeze_deadline_ms, held);
+			continue;
+		}
 		if (r)
 			dg_step_end(rep, s, r, "thaw: %s (the guardian retries)", strerror(-r));
 		else
@@ -164,15 +208,70 @@ static void owners_fill_gen(struct dg_result *res)
 	}
 }
 
+/*
+ * Freeze, map the ranges to owners and users, thaw: the consistent answer.
+ * If the freeze was lost meanwhile (the reverse map outlasted the
+ * guardian's deadline, or somebody thawed), the answer came from a live
+ * filesystem: it is thrown away and the whole is done once more; lost a
+ * second time, the flow fails rather than act on it.
+ */
+#define RMAP_TRIES 2
+
+static int frozen_rmap(struct dg_ctx *ctx, struct dg_report *rep, const struct dg_range *ranges,
+		       size_t nr, const struct dg_mf_opts *o, struct dg_result *probe)
+{
+	bool dry = o->flags & DG_MF_DRY_RUN, lost = false;
+	struct dg_step *s;
+	int rc = 0, attempt;
+
+	for (attempt = 1; attempt <= RMAP_TRIES; attempt++) {
+		struct frozen *fz = NULL;
+		size_t nfz = 0;
+
+		if (!dry)
+			rc = freeze_all(ctx, rep, o, &fz, &nfz, fs_in_ranges, probe, false);
+		if (rc)
+			return rc;
+		stage(ctx, "rmap", DG_STAGE_BEGIN);
+		s = dg_step_begin(rep, "rmap", rep->target->devname);
+		dg_result_free(rep->result);
+		rep->result = NULL;
+		rc = dg_who(rep->target, ranges, nr, 0, &rep->result);
+		if (rc) {
+			dg_step_end(rep, s, rc, "%s", dg_get_error(ctx) ?: strerror(-rc));
+			thaw_all(ctx, rep, o, fz, nfz, NULL);
+			return rc;
+		}
+		dg_step_end(rep, s, 0, "%zu owner record%s", rep->result->nr_owners,
+			    rep->result->nr_owners == 1 ? "" : "s");
+		if (!dry)
+			owners_fill_gen(rep->result);
+		stage(ctx, "rmap", DG_STAGE_END);
+		stage(ctx, "collect", DG_STAGE_END);
+		rc = thaw_all(ctx, rep, o, fz, nfz, &lost);
+		if (rc)
+			return dg_fail(ctx, rc, "%s: thaw failed: %s", rep->target->devname,
+				       strerror(-rc));
+		if (!lost)
+			return 0;
+		s = dg_step_begin(rep, "rmap", rep->target->devname);
+		dg_step_end(rep, s, attempt < RMAP_TRIES ? 0 : -ETIME,
+			    "the freeze was not held to the end: %s",
+			    attempt < RMAP_TRIES ? "answer thrown away, done again" :
+						   "lost again, nothing acted on");
+	}
+	return dg_fail(ctx, -ETIME,
+		       "%s: the freeze did not last until the reverse map was done, twice; "
+		       "give it longer (--freeze-timeout, now %u s)",
+		       rep->target->devname, o->freeze_deadline_ms / 1000);
+}
+
 static int failure(struct dg_ctx *ctx, struct dg_report *rep, const struct dg_range *ranges,
 		   size_t nr, const struct dg_mf_opts *o)
 {
 	bool dry = o->flags & DG_MF_DRY_RUN;
 	struct dg_result probe = { 0 };
-	struct frozen *fz = NULL;
 	struct dg_owner *ow;
-	struct dg_step *s;
-	size_t nfz = 0;
 	int rc;
 
 	if (!nr)
@@ -181,28 +280,10 @@ static int failure(struct dg_ctx *ctx, struct dg_report *rep, const struct dg_ra
 	rc = dg_normalize_ranges(rep->target, ranges, nr, &probe.ranges, &probe.nr_ranges);
 	if (rc)
 		return rc;
-	if (!dry)
-		rc = freeze_all(ctx, rep, o, &fz, &nfz, fs_in_ranges, &probe);
+	rc = frozen_rmap(ctx, rep, ranges, nr, o, &probe);
 	free(probe.ranges);
 	if (rc)
 		return rc;
-	stage(ctx, "rmap", DG_STAGE_BEGIN);
-	s = dg_step_begin(rep, "rmap", rep->target->devname);
-	rc = dg_who(rep->target, ranges, nr, 0, &rep->result);
-	if (rc) {
-		dg_step_end(rep, s, rc, "%s", dg_get_error(ctx) ?: strerror(-rc));
-		thaw_all(ctx, rep, fz, nfz);
-		return rc;
-	}
-	dg_step_end(rep, s, 0, "%zu owner record%s", rep->result->nr_owners,
-		    rep->result->nr_owners == 1 ? "" : "s");
-	if (!dry)
-		owners_fill_gen(rep->result);
-	stage(ctx, "rmap", DG_STAGE_END);
-	stage(ctx, "collect", DG_STAGE_END);
-	rc = thaw_all(ctx, rep, fz, nfz);
-	if (rc)
-		return dg_fail(ctx, rc, "%s: thaw failed: %s", rep->target->devname, strerror(-rc));
 
 	dg_owner_foreach(rep->result, ow)
 		if (ow->type == DG_OWNER_METADATA)
@@ -280,6 +361,21 @@ static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep, const struct dg
 		if (rc)
 			return rc;
 	}
+	if (!dry) {
+		/*
+		 * Frozen by somebody else (an operator's fsfreeze, a snapshot
+		 * tool): refuse now, before anybody is signalled, since the
+		 * end of a removal is an unmount, and a frozen filesystem
+		 * unmounted lives on detached and frozen, holding the device.
+		 */
+		struct frozen *fz = NULL;
+		size_t nfz = 0;
+
+		rc = freeze_all(ctx, rep, o, &fz, &nfz, NULL, NULL, true);
+		thaw_all(ctx, rep, o, fz, nfz, NULL);
+		if (rc)
+			return rc;
+	}
 	stage(ctx, "collect", DG_STAGE_BEGIN);
 	s = dg_step_begin(rep, "collect", t->devname);
 	/* the users' own paths (from /proc) are what a removal shows */
@@ -307,9 +403,11 @@ static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep, const struct dg
 		struct frozen *fz = NULL;
 		size_t nfz = 0;
 
-		rc = freeze_all(ctx, rep, o, &fz, &nfz, NULL, NULL);
-		if (rc)
+		rc = freeze_all(ctx, rep, o, &fz, &nfz, NULL, NULL, true);
+		if (rc) {
+			thaw_all(ctx, rep, o, fz, nfz, NULL);
 			return rc;
+		}
 		stage(ctx, "collect", DG_STAGE_BEGIN);
 		s = dg_step_begin(rep, "collect", "frozen sweep");
 		rc = dg_who(t, NULL, 0, DG_WHO_NO_PATHS, &res);
@@ -319,7 +417,7 @@ static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep, const struct dg
 			/* signal while frozen; they finish dying once thawed */
 			rc = dg_unmap_and_kill(ctx, rep, res, DG_ACTION_KILL, 0, o, false);
 		}
-		thaw_all(ctx, rep, fz, nfz);
+		thaw_all(ctx, rep, o, fz, nfz, NULL);
 		dg_result_free(res);
 		if (rc)
 			return rc;
@@ -346,12 +444,41 @@ static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep, const struct dg
 				"processes still use it" :
 				"busy without a process using it (a submount, swap, a loop device on a file in it?)");
 	}
-	if (o->flags & DG_MF_NO_RELEASE)
-		return 0;
-	stage(ctx, "release", DG_STAGE_BEGIN);
-	rc = dg_release(ctx, rep, t, false);
-	stage(ctx, "release", DG_STAGE_END);
-	return rc;
+	if (!(o->flags & DG_MF_NO_RELEASE)) {
+		stage(ctx, "release", DG_STAGE_BEGIN);
+		rc = dg_release(ctx, rep, t, false);
+		stage(ctx, "release", DG_STAGE_END);
+		if (rc)
+			return rc;
+	}
+	/*
+	 * Unmounted (and released): every user let go, which is what a
+	 * removal is for.  Steps that failed on the way, such as a killed
+	 * process that took longer than the wait to die, or an unmount that
+	 * a later round managed, stay in the report as they were.
+	 */
+	rep->complete = true;
+	return 0;
+}
+
+/*
+ * Freezing, bulkstat, handles and unmounting need CAP_SYS_ADMIN; signals
+ * to other users' processes CAP_KILL.  Without them a flow would get
+ * half way (some processes signalled, nothing frozen): refuse up front.
+ */
+static bool may_act(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { 0 };
+	const int need[] = { CAP_SYS_ADMIN, CAP_KILL };
+	size_t i;
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return geteuid() == 0;
+	for (i = 0; i < ARRAY_SIZE(need); i++)
+		if (!(data[need[i] / 32].effective & (1U << (need[i] % 32))))
+			return false;
+	return true;
 }
 
 DG_EXPORT int dg_notify_failure(struct dg_target *t, const struct dg_range *ranges, size_t nr,
@@ -376,13 +503,29 @@ DG_EXPORT int dg_notify_failure(struct dg_target *t, const struct dg_range *rang
 	if ((o.flags & DG_MF_PRE_REMOVE) && nr)
 		return dg_fail(ctx, -EINVAL, "%s: a removal is of the whole device, not a range",
 			       t->devname);
+	*report = NULL;
+	if (!(o.flags & DG_MF_DRY_RUN)) {
+		if (!may_act())
+			return dg_fail(
+				ctx, -EPERM,
+				"%s: %s needs root (CAP_SYS_ADMIN and CAP_KILL): nothing was "
+				"done; 'daxguard who' shows who it would hit",
+				t->devname,
+				(o.flags & DG_MF_PRE_REMOVE) ? "a removal" : "acting on a failure");
+		rc = dg_lock_target(t);
+		if (rc)
+			return rc;
+	}
 	rep = dg_report_new(t);
-	if (!rep)
+	if (!rep) {
+		dg_unlock_target(t);
 		return -ENOMEM;
+	}
 	if (o.flags & DG_MF_PRE_REMOVE)
 		rc = pre_remove(ctx, rep, &o);
 	else
 		rc = failure(ctx, rep, ranges, nr, &o);
+	dg_unlock_target(t);
 	if (rc)
 		rep->complete = false;
 	else

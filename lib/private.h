@@ -25,7 +25,18 @@ struct dg_ctx {
 	 */
 	pid_t helpers[16];
 	unsigned int nr_helpers;
+	/* lock.c: the device locks held while a flow acts */
+	int lock_fds[16];
+	unsigned int nr_lock_fds;
 };
+
+/*
+ * lock.c: lock every device a flow on @t touches against other daxguards
+ * (0, or -EBUSY naming the holder), and let go.  Freeze guardians keep
+ * the locks while they live.
+ */
+int dg_lock_target(struct dg_target *t);
+void dg_unlock_target(struct dg_target *t);
 
 void dg_ctx_add_helper(struct dg_ctx *ctx, pid_t pid);
 void dg_ctx_del_helper(struct dg_ctx *ctx, pid_t pid);
