@@ -173,6 +173,7 @@ struct dg_user {
 	struct dg_user *next;
 	struct dg_result *result;
 	pid_t pid;
+	pid_t tid; /* the thread it was seen through, when not the leader */
 	char *comm;
 	enum dg_use use;
 	unsigned int flags;

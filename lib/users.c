@@ -18,8 +18,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <linux/kcmp.h>
 
 #include "private.h"
 
@@ -81,6 +83,9 @@ struct dg_collector {
 	uint64_t page_mask;
 	/* per process */
 	pid_t pid;
+	pid_t tid; /* 0: the process (its leader); else the thread read */
+	char dir[48]; /* "PID" or "PID/task/TID", below /proc */
+	bool maps_empty; /* the last maps read had no mapping at all */
 	char comm[64];
 	bool have_comm;
 	int mapsfd;
@@ -147,6 +152,7 @@ static int add_user(struct dg_collector *c, struct dg_user *u, const char *path)
 	if (c->count_only)
 		return 0;
 	u->pid = c->pid;
+	u->tid = c->tid;
 	if (!dg_result_add_user(c->res, u, proc_comm(c), path))
 		return -ENOMEM;
 	return 0;
@@ -250,6 +256,7 @@ static int scan_maps_query(struct dg_collector *c)
 		q.query_addr = addr;
 		if (ioctl(c->mapsfd, PROCMAP_QUERY, &q) < 0)
 			break;
+		c->maps_empty = false;
 		if (c->whole || find_wants(c, makedev(q.dev_major, q.dev_minor), q.inode)) {
 			struct vma v = vma_of_query(&q);
 
@@ -309,6 +316,8 @@ static int scan_maps_text(struct dg_collector *c)
 
 	if (len < 0)
 		return (int)len;
+	if (len > 0)
+		c->maps_empty = false;
 	for (line = c->buf; line && *line; line = next) {
 		struct dg_maps_entry e;
 		struct vma v;
@@ -355,7 +364,7 @@ static int check_link(struct dg_collector *c, const char *name, enum dg_use use,
 	struct stat st;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "%d/%s", c->pid, name);
+	snprintf(path, sizeof(path), "%s/%s", c->dir, name);
 	if (fstatat(c->procfd, path, &st, 0) < 0)
 		return 0;
 	if (S_ISCHR(st.st_mode) && st.st_rdev == c->res->target->devnum &&
@@ -400,13 +409,17 @@ static int check_link(struct dg_collector *c, const char *name, enum dg_use use,
 	return add_user(c, &u, target);
 }
 
-static int scan_links(struct dg_collector *c)
+/*
+ * The links of c->dir that keep a filesystem busy: with @fs_ctx its cwd
+ * and root (and, for the process itself, its exe), with @files each fd.
+ */
+static int scan_links(struct dg_collector *c, bool fs_ctx, bool files)
 {
 	char path[64];
 	struct dirent64 *de;
 	int dfd, rc = 0;
 
-	if (c->whole) {
+	if (fs_ctx) {
 		static const struct {
 			const char *name;
 			enum dg_use use;
@@ -415,13 +428,16 @@ static int scan_links(struct dg_collector *c)
 			      { "exe", DG_USE_EXE } };
 		size_t i;
 
-		for (i = 0; i < ARRAY_SIZE(links); i++) {
+		/* the executable is the address space's: the process's own */
+		for (i = 0; i < ARRAY_SIZE(links) - (c->tid ? 1 : 0); i++) {
 			rc = check_link(c, links[i].name, links[i].use, -1);
 			if (rc)
 				return rc;
 		}
 	}
-	snprintf(path, sizeof(path), "%d/fd", c->pid);
+	if (!files)
+		return 0;
+	snprintf(path, sizeof(path), "%s/fd", c->dir);
 	dfd = openat(c->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return errno == EACCES ? -EACCES : 0;
@@ -450,31 +466,131 @@ static int scan_links(struct dg_collector *c)
 	return rc;
 }
 
-static int scan_process(struct dg_collector *c, pid_t pid)
+/* Read the uses of c->dir: "PID" for the process, or one of its threads. */
+static void set_task(struct dg_collector *c, pid_t tid)
+{
+	c->tid = tid;
+	if (tid)
+		snprintf(c->dir, sizeof(c->dir), "%d/task/%d", c->pid, tid);
+	else
+		snprintf(c->dir, sizeof(c->dir), "%d", c->pid);
+}
+
+static int scan_maps(struct dg_collector *c)
 {
 	char path[64];
-	int rc = 0;
+	int rc = -ENOTTY;
 
-	c->pid = pid;
-	c->have_comm = false;
-	snprintf(path, sizeof(path), "%d/maps", pid);
+	snprintf(path, sizeof(path), "%s/maps", c->dir);
 	c->mapsfd = openat(c->procfd, path, O_RDONLY | O_CLOEXEC);
-	if (c->mapsfd < 0) {
-		rc = -errno;
-		goto out;
-	}
-	rc = -ENOTTY;
+	if (c->mapsfd < 0)
+		return -errno;
+	c->maps_empty = true;
 	if (c->use_procmap_query && !c->no_procmap_query)
 		rc = scan_maps_query(c);
 	if (rc == -ENOTTY)
 		rc = scan_maps_text(c);
 	close(c->mapsfd);
 	c->mapsfd = -1;
-	if (rc)
-		goto out;
-	if (c->whole || c->need_fds)
-		rc = scan_links(c);
-out:
+	return rc;
+}
+
+/* How many threads the process has: its task directory links one each. */
+static unsigned int nr_threads(struct dg_collector *c)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%d/task", c->pid);
+	if (fstatat(c->procfd, path, &st, 0) < 0 || st.st_nlink < 3)
+		return 1;
+	return (unsigned int)st.st_nlink - 2;
+}
+
+/* kcmp(2): do @a and @b share @type (KCMP_FS, KCMP_FILES)?  Unknown: no. */
+static bool shares(pid_t a, pid_t b, int type)
+{
+	return syscall(SYS_kcmp, a, b, type, 0, 0) == 0;
+}
+
+#define MAX_TASK_KINDS 32
+
+/*
+ * The threads of a multi-threaded process, where their view differs from
+ * the leader's: /proc/PID shows only the thread-group leader.  A thread
+ * that unshared its fs context (CLONE_FS) has a cwd and root of its own,
+ * one that unshared its fd table (CLONE_FILES) descriptors of its own;
+ * after the leader called pthread_exit(), its maps read empty while the
+ * others still map.  kcmp(2) tells which threads share with the leader,
+ * or with a thread already read, so each table is read once.
+ */
+static int scan_threads(struct dg_collector *c, bool links)
+{
+	pid_t pid = c->pid, fs_seen[MAX_TASK_KINDS], files_seen[MAX_TASK_KINDS];
+	size_t nfs = 0, nfiles = 0, i;
+	bool maps_done = !c->maps_empty;
+	char path[64];
+	struct dirent *de;
+	int rc = 0, dfd;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%d/task", pid);
+	dfd = openat(c->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return 0;
+	dir = fdopendir(dfd);
+	if (!dir) {
+		close(dfd);
+		return 0;
+	}
+	fs_seen[nfs++] = pid;
+	files_seen[nfiles++] = pid;
+	while (!rc && (de = readdir(dir))) {
+		pid_t tid = (pid_t)atoi(de->d_name);
+		bool new_fs = links, new_files = links || c->need_fds;
+
+		if (tid <= 0 || tid == pid)
+			continue;
+		for (i = 0; new_fs && i < nfs; i++)
+			if (shares(fs_seen[i], tid, KCMP_FS))
+				new_fs = false;
+		for (i = 0; new_files && i < nfiles; i++)
+			if (shares(files_seen[i], tid, KCMP_FILES))
+				new_files = false;
+		if (!maps_done || new_fs || new_files)
+			set_task(c, tid);
+		if (!maps_done) {
+			/* the leader is gone: a live thread shows the mm */
+			rc = scan_maps(c);
+			if (rc == -ENOENT || rc == -ESRCH)
+				rc = 0;
+			maps_done = !rc && !c->maps_empty;
+		}
+		if (!rc && (new_fs || new_files))
+			rc = scan_links(c, new_fs, new_files);
+		if (new_fs && nfs < MAX_TASK_KINDS)
+			fs_seen[nfs++] = tid;
+		if (new_files && nfiles < MAX_TASK_KINDS)
+			files_seen[nfiles++] = tid;
+	}
+	closedir(dir);
+	set_task(c, 0);
+	return rc == -ENOENT || rc == -ESRCH ? 0 : rc;
+}
+
+static int scan_process(struct dg_collector *c, pid_t pid)
+{
+	bool links = c->whole;
+	int rc;
+
+	c->pid = pid;
+	c->have_comm = false;
+	set_task(c, 0);
+	rc = scan_maps(c);
+	if (!rc && (links || c->need_fds))
+		rc = scan_links(c, links, true);
+	if (!rc && nr_threads(c) > 1)
+		rc = scan_threads(c, links);
 	switch (rc) {
 	case 0:
 		return 0;
@@ -681,7 +797,7 @@ static int recheck_map(struct dg_collector *c, const struct dg_user *u)
 
 	if (c->no_procmap_query)
 		return -ENOTTY;
-	snprintf(path, sizeof(path), "%d/maps", c->pid);
+	snprintf(path, sizeof(path), "%s/maps", c->dir);
 	c->mapsfd = openat(c->procfd, path, O_RDONLY | O_CLOEXEC);
 	if (c->mapsfd < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
@@ -711,6 +827,8 @@ int dg_collector_recheck(struct dg_collector *c, const struct dg_user *u)
 	c->count = 0;
 	c->pid = u->pid;
 	c->have_comm = false;
+	/* a use found through a thread is looked for there again */
+	set_task(c, u->tid);
 	switch (u->use) {
 	case DG_USE_MAP:
 		rc = recheck_map(c, u);

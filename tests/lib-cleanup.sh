@@ -7,7 +7,8 @@
 # device, no directory, even with its filesystem frozen and a writer
 # blocked on it.  Both ways a test starts (dg_tmpdir, and dg_act_init for
 # tests/act) and both ways it fails (dg_assert_eq stops, dg_expect_eq goes
-# on to dg_done) are covered.  Also: skips turn into failures under CI, and
+# on to dg_done) are covered, with a process whose thread-group leader
+# exited and a mountpoint whose name holds a newline among what is left.  Also: skips turn into failures under CI, and
 # the assertions fail when they should.  A test killed with SIGKILL is
 # cleaned up after by its guard.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -30,13 +31,18 @@ who) dg_tmpdir ;;
 act) dg_act_init ;;
 esac
 dg_mkfs_loop ext4 32
-mkdir "$MNT/sub" "$DG_TMP/bind"
+mkdir "$MNT/sub" "$DG_TMP/bind" "$DG_TMP/bind"$'\n'"two"
 mount --bind "$MNT/sub" "$DG_TMP/bind"
+# a mountpoint whose name has a newline (mountinfo escapes it)
+mount --bind "$MNT/sub" "$DG_TMP/bind"$'\n'"two"
 dg_write_chunk "$MNT/f" 0 8192
 # one registered from a subshell, one that is our child
 P1=$(dg_start_mapper "map:$MNT/f:0:8192:shared-ro" "hold:$MNT/f" "cwd:$DG_TMP/bind")
 dg_spawn_mapper "cwd:$MNT/sub"
 P2=$DG_PID
+# a zombie leader whose other thread still maps the file
+dg_spawn_mapper "map:$MNT/f:0:8192:shared-ro" leader-exit:now
+P4=$DG_PID
 # a writer blocked on a frozen filesystem dies only once it is thawed
 fsfreeze -f "$MNT" || dg_fail "fsfreeze -f $MNT"
 dg_spawn_writer "$MNT/sub/blocked" nosync
@@ -49,8 +55,8 @@ done
 	echo "TMP=$DG_TMP"
 	echo "DEV=$DEV"
 	echo "IMG=$IMG"
-	echo "PIDS='$P1 $P2 $P3'"
-	echo "STARTS='$(dg_starttime "$P1") $(dg_starttime "$P2") $(dg_starttime "$P3")'"
+	echo "PIDS='$P1 $P2 $P3 $P4'"
+	echo "STARTS='$(dg_starttime "$P1") $(dg_starttime "$P2") $(dg_starttime "$P3") $(dg_starttime "$P4")'"
 	echo "WRITER=$(dg_state "$P3")"
 } >"$STATE.tmp"
 mv "$STATE.tmp" "$STATE"

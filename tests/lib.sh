@@ -439,13 +439,20 @@ dg_state()
 	echo "$DG_STATE"
 }
 
-# dg_pid_alive PID [STARTTIME]: that very process runs (not a zombie).
+# dg_pid_alive PID [STARTTIME]: that very process runs (not a zombie, or
+# a zombie leader whose other threads run).
 # STARTTIME defaults to the one dg_register_pid recorded in this shell.
 dg_pid_alive()
 {
+	local tasks
+
 	dg_stat "$1" || return 1
-	[[ "$DG_STATE" != Z && "$DG_STATE" != X &&
-		"$DG_STARTTIME" == "${2:-${DG_STARTS[$1]:-unknown}}" ]]
+	[[ "$DG_STARTTIME" == "${2:-${DG_STARTS[$1]:-unknown}}" ]] || return 1
+	[[ "$DG_STATE" != Z && "$DG_STATE" != X ]] && return 0
+	# a leader that called pthread_exit() is a zombie while its other
+	# threads live on (dg-mapper leader-exit:now)
+	tasks=("/proc/$1/task/"*)
+	((${#tasks[@]} > 1))
 }
 
 # dg_register_pid PID: remember a process we started, for the cleanup (in

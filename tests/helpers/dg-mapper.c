@@ -21,6 +21,16 @@
  *   usr1:move                    on SIGUSR1, move every map: to another
  *                                address (mremap), and put anonymous memory
  *                                where it was: still a user, elsewhere
+ *   thread-cwd:DIR               a new thread unshares its fs context
+ *                                (CLONE_FS) and chdirs to DIR: only that
+ *                                thread's cwd is there
+ *   thread-hold:PATH             a new thread unshares its fd table
+ *                                (CLONE_FILES) and opens PATH: only that
+ *                                thread holds it
+ *   leader-exit:now              once ready, the main thread (the thread
+ *                                group leader) calls pthread_exit(); a
+ *                                second thread keeps the process alive, so
+ *                                /proc/PID/maps of the leader reads empty
  *
  * The ops run in order.  Then "ready\n" is written to READYFILE (through a
  * rename, so a reader never sees a partial file) or to stdout, and the
@@ -29,6 +39,9 @@
  * "dg-mapper: OBJECT: cause" and exits 1.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -51,6 +64,7 @@ static struct {
 static int fds[MAX_USES];
 static int nr_maps, nr_fds;
 static enum { USR1_NONE, USR1_RELEASE, USR1_MOVE } usr1;
+static bool leader_exit;
 
 static void die(const char *object, const char *cause)
 {
@@ -73,7 +87,8 @@ static void usage(FILE *out, int status)
 		"  root:DIR\n"
 		"  write:PATH:BYTES\n"
 		"  unlink:PATH\n"
-		"  usr1:release | usr1:move\n",
+		"  usr1:release | usr1:move\n"
+		"  thread-cwd:DIR | thread-hold:PATH | leader-exit:now\n",
 		prog);
 	exit(status);
 }
@@ -302,6 +317,55 @@ static void op_unlink(const char *path)
 		die_errno(path);
 }
 
+struct thread_op {
+	bool files; /* unshare the fd table and open, else the fs context and chdir */
+	const char *path;
+	sem_t done;
+	int err;
+};
+
+static void *thread_op_fn(void *arg)
+{
+	struct thread_op *t = arg;
+
+	if (unshare(t->files ? CLONE_FILES : CLONE_FS) < 0)
+		t->err = errno;
+	else if (t->files ? open(t->path, O_RDONLY) < 0 : chdir(t->path) < 0)
+		t->err = errno;
+	sem_post(&t->done);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* thread-cwd: and thread-hold:, done by a thread of their own */
+static void op_thread(const char *path, bool files)
+{
+	struct thread_op *t = calloc(1, sizeof(*t));
+	pthread_t tid;
+
+	if (!t)
+		die(path, strerror(ENOMEM));
+	t->files = files;
+	t->path = path;
+	sem_init(&t->done, 0, 0);
+	errno = pthread_create(&tid, NULL, thread_op_fn, t);
+	if (errno)
+		die_errno("pthread_create");
+	while (sem_wait(&t->done) < 0)
+		;
+	if (t->err)
+		die(path, strerror(t->err));
+}
+
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
 static void run_op(const char *op)
 {
 	char *copy = strdup(op);
@@ -329,6 +393,12 @@ static void run_op(const char *op)
 		op_unlink(arg);
 	else if (strcmp(copy, "usr1") == 0)
 		op_usr1(arg);
+	else if (strcmp(copy, "thread-cwd") == 0)
+		op_thread(strdup(arg), false);
+	else if (strcmp(copy, "thread-hold") == 0)
+		op_thread(strdup(arg), true);
+	else if (strcmp(copy, "leader-exit") == 0)
+		leader_exit = true;
 	else
 		die(op, "invalid operation");
 	free(copy);
@@ -437,6 +507,16 @@ int main(int argc, char **argv)
 		free(ready.base);
 	}
 
+	if (leader_exit) {
+		pthread_t tid;
+
+		if (usr1 != USR1_NONE)
+			die("leader-exit", "cannot be combined with usr1:");
+		errno = pthread_create(&tid, NULL, idle_thread, NULL);
+		if (errno)
+			die_errno("pthread_create");
+		pthread_exit(NULL);
+	}
 	if (usr1 != USR1_NONE) {
 		while (sigwaitinfo(&set, NULL) < 0)
 			if (errno != EINTR)

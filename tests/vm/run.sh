@@ -411,7 +411,7 @@ build_overlay() {
 	mkdir -p "$r/usr/lib/x86_64-linux-gnu"
 	cp -L "$lib" "$r/usr/lib/x86_64-linux-gnu/$(basename "$lib")"
 	gcc -O2 -static -D_GNU_SOURCE -Wall -o "$r/usr/bin/dgvm-probe" "$HERE/dgvm-probe.c" || return 1
-	gcc -O2 -static -D_GNU_SOURCE -Wall -o "$r/usr/bin/dg-mapper" "$SRCROOT/tests/helpers/dg-mapper.c" || return 1
+	gcc -O2 -static -pthread -D_GNU_SOURCE -Wall -o "$r/usr/bin/dg-mapper" "$SRCROOT/tests/helpers/dg-mapper.c" || return 1
 	cp "$HERE/guest/init" "$r/init"
 	chmod 755 "$r/init"
 	cp "$HERE/guest/lib.sh" "$r/dgvm/lib.sh"
