@@ -92,3 +92,39 @@ bool dg_maps_line_dev(const char *line, dev_t *dev)
 	*dev = makedev((unsigned int)maj, (unsigned int)min);
 	return true;
 }
+
+/*
+ * show_map_vma() prints a mapping's path with seq_file_path(m, file, "\n"):
+ * mangle_path() writes each character of that set as a backslash and
+ * three octal digits, so a newline comes out as the four characters
+ * "\012", and nothing else is escaped, not even a backslash.  Only "\012"
+ * is turned back: "\040" in a maps line is a name with a backslash in it.
+ */
+ssize_t dg_maps_unescape_path(const char *path, char *buf, size_t size, bool *ambiguous)
+{
+	const char *p = path;
+	size_t n = 0;
+	bool esc = false;
+
+	if (!size)
+		return -ENAMETOOLONG;
+	while (*p) {
+		char c = *p;
+
+		if (c == '\\' && p[1] == '0' && p[2] == '1' && p[3] == '2') {
+			c = '\n';
+			p += 4;
+			esc = true;
+		} else {
+			p++;
+		}
+		/* room for the NUL too; in place, @buf never overtakes @p */
+		if (n + 1 >= size)
+			return -ENAMETOOLONG;
+		buf[n++] = c;
+	}
+	buf[n] = '\0';
+	if (ambiguous)
+		*ambiguous = esc;
+	return (ssize_t)n;
+}

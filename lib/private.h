@@ -350,6 +350,17 @@ struct dg_maps_entry {
 };
 int dg_parse_maps_line(const char *line, struct dg_maps_entry *e);
 bool dg_maps_line_dev(const char *line, dev_t *dev);
+/*
+ * The path of a maps line (e->path) as the file is named: each "\012"
+ * back to a newline, into @buf (@size bytes, NUL-terminated; it may be
+ * @path itself).  Returns the length, or -ENAMETOOLONG if it does not fit.
+ * *@ambiguous (if not NULL) tells whether any "\012" was turned: a name
+ * holding a backslash and "012" prints the same as one with a newline,
+ * so the caller must ask the file itself (/proc/PID/map_files/START-END)
+ * which it is.  A " (deleted)" suffix is left as it is: a name may end
+ * with it too.
+ */
+ssize_t dg_maps_unescape_path(const char *path, char *buf, size_t size, bool *ambiguous);
 
 /* ------------------------------------------------------------------ */
 /* Flows: report.c, kill.c, invalidate.c, unmount.c, notify.c */
