@@ -207,6 +207,21 @@ bool dg_fs_meets(const struct dg_fs *fs, uint64_t off, uint64_t len);
 
 /* devmapper.c: the linear lines of @dm's table that map onto @lower */
 int dg_dm_pieces(dev_t dm, dev_t lower, struct dg_fs_piece **out, size_t *nr);
+/*
+ * The parameters of a linear line, as the kernel's linear_status() prints
+ * them: "MAJ:MIN SECTOR" (the device, and where the line starts on it, in
+ * 512-byte sectors).  0, -EINVAL, or -ERANGE for a number too large.
+ */
+int dg_dm_parse_linear(const char *params, dev_t *dev, uint64_t *sector);
+/*
+ * One line of a table as dm_get_next_target() gives it (start and length
+ * in sectors, the target type and its parameters), against @lower: 1 and
+ * @piece for a linear line onto @lower, 0 for a line that does not use
+ * @lower, -EOPNOTSUPP for another kind of line that does, -EINVAL for a
+ * linear line that does not parse, -ERANGE past 64 bits in bytes.
+ */
+int dg_dm_line_piece(uint64_t start, uint64_t length, const char *type, const char *params,
+		     dev_t lower, struct dg_fs_piece *piece);
 int dg_dm_remove(dev_t dm);
 
 struct dg_holder_ops {
