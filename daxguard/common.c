@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Messages, columns and formats that every subcommand uses. */
-#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -14,10 +14,6 @@
 
 #include "daxguard.h"
 #include "util/util.h"
-
-#ifndef SCNu64
-#include <inttypes.h>
-#endif
 
 void dg_errx(const char *fmt, ...)
 {
@@ -137,40 +133,19 @@ char *dg_fmt_devnum(dev_t dev)
 int range_args_init(struct range_args *ra, int argc)
 {
 	memset(ra, 0, sizeof(*ra));
+	/* each option takes an argument of its own: argc bounds the pairs */
 	ra->cap = (size_t)argc;
-	ra->ranges = calloc(ra->cap ? ra->cap : 1, sizeof(*ra->ranges));
+	ra->user = calloc(ra->cap ? ra->cap : 1, sizeof(*ra->user));
 	ra->phys = calloc(ra->cap ? ra->cap : 1, sizeof(*ra->phys));
-	return ra->ranges && ra->phys ? 0 : -ENOMEM;
+	return ra->user && ra->phys ? 0 : -ENOMEM;
 }
 
 void range_args_free(struct range_args *ra)
 {
-	free(ra->ranges);
+	free(ra->user);
 	free(ra->phys);
-}
-
-/*
- * A page frame number as the kernel prints it ("Memory failure: 0x2c3f1:
- * ..."): 0x hex or decimal, no suffix, to the physical address of its
- * first byte.
- */
-static int parse_pfn(const char *arg, uint64_t *phys)
-{
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	unsigned long long v;
-	bool hex = arg[0] == '0' && (arg[1] == 'x' || arg[1] == 'X');
-	char *end;
-
-	if (!isxdigit((unsigned char)arg[hex ? 2 : 0]))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(arg, &end, hex ? 16 : 10);
-	if (*end)
-		return -EINVAL;
-	if (errno == ERANGE || v > UINT64_MAX / page)
-		return -ERANGE;
-	*phys = v * page;
-	return 0;
+	free(ra->bb);
+	free(ra->ranges);
 }
 
 int range_args_opt(struct range_args *ra, const char *cmd, enum range_opt which, const char *arg)
@@ -180,7 +155,7 @@ int range_args_opt(struct range_args *ra, const char *cmd, enum range_opt which,
 	int rc;
 
 	if (which == RANGE_PFN) {
-		rc = parse_pfn(arg, &v);
+		rc = dg_parse_pfn(arg, &v);
 		if (rc)
 			return dg_usage_error(
 				cmd, "--pfn '%s': %s", arg,
@@ -194,11 +169,13 @@ int range_args_opt(struct range_args *ra, const char *cmd, enum range_opt which,
 				rc == -ERANGE ? "too large for 64 bits" :
 						"not a size (bytes, 0x hex, or a K/M/G/T suffix)");
 	}
+	if (ra->nr_off >= ra->cap || ra->nr_len >= ra->cap)
+		return dg_usage_error(cmd, "%s '%s': too many ranges", names[which], arg);
 	switch (which) {
 	case RANGE_LENGTH:
 		if (!v)
 			return dg_usage_error(cmd, "--length '%s': a range cannot be empty", arg);
-		ra->ranges[ra->nr_len++].length = v;
+		ra->user[ra->nr_len++].length = v;
 		break;
 	case RANGE_PHYS:
 	case RANGE_PFN:
@@ -206,7 +183,7 @@ int range_args_opt(struct range_args *ra, const char *cmd, enum range_opt which,
 		ra->any_phys = true;
 		/* fall through */
 	case RANGE_OFFSET:
-		ra->ranges[ra->nr_off++].offset = v;
+		ra->user[ra->nr_off++].offset = v;
 		break;
 	}
 	return 0;
@@ -222,7 +199,7 @@ int range_args_check(struct range_args *ra, const char *cmd, bool required)
 			;
 		if (i == ra->nr_off) {
 			for (i = 0; i < ra->nr_off; i++)
-				ra->ranges[i].length = (uint64_t)sysconf(_SC_PAGESIZE);
+				ra->user[i].length = (uint64_t)sysconf(_SC_PAGESIZE);
 			ra->nr_len = ra->nr_off;
 		}
 	}
@@ -237,204 +214,101 @@ int range_args_check(struct range_args *ra, const char *cmd, bool required)
 	return 0;
 }
 
-static int range_args_sysfs(struct range_args *ra, struct dg_target *t);
-
 int range_args_resolve(struct range_args *ra, struct dg_target *t, struct dg_ctx *ctx)
 {
 	size_t i;
+	int rc;
 
 	if (ra->from_sysfs) {
-		int rc = range_args_sysfs(ra, t);
-
-		if (rc)
-			return rc;
-	}
-	for (i = 0; i < ra->nr_off; i++) {
-		int rc;
-
-		if (!ra->phys[i])
-			continue;
-		rc = dg_target_phys_to_offset(t, ra->ranges[i].offset, &ra->ranges[i].offset);
+		rc = dg_target_get_badblocks(t, &ra->bb, &ra->nr_bb);
 		if (rc)
 			return dg_lib_fail(ctx, dg_target_get_devname(t), rc);
 	}
-	return 0;
-}
-
-static int range_args_add(struct range_args *ra, const struct dg_range *r)
-{
-	if (ra->nr_off == ra->cap) {
-		size_t cap = ra->cap * 2 + 64;
-		struct dg_range *nr = realloc(ra->ranges, cap * sizeof(*nr));
-		bool *np;
-
-		if (!nr)
-			return -ENOMEM;
-		ra->ranges = nr;
-		np = realloc(ra->phys, cap * sizeof(*np));
-		if (!np)
-			return -ENOMEM;
-		ra->phys = np;
-		ra->cap = cap;
+	for (i = 0; i < ra->nr_off; i++) {
+		if (!ra->phys[i])
+			continue;
+		rc = dg_target_phys_to_offset(t, ra->user[i].offset, &ra->user[i].offset);
+		if (rc)
+			return dg_lib_fail(ctx, dg_target_get_devname(t), rc);
 	}
-	ra->phys[ra->nr_off] = false;
-	ra->ranges[ra->nr_off++] = *r;
-	ra->nr_len++;
+	/* the pairs as given, then the lists */
+	free(ra->ranges);
+	ra->nr = ra->nr_off + ra->nr_bb;
+	ra->ranges = calloc(ra->nr ? ra->nr : 1, sizeof(*ra->ranges));
+	if (!ra->ranges) {
+		dg_errx("%s: out of memory", dg_target_get_devname(t));
+		return DG_EXIT_FAILURE;
+	}
+	if (ra->nr_off)
+		memcpy(ra->ranges, ra->user, ra->nr_off * sizeof(*ra->ranges));
+	if (ra->nr_bb)
+		memcpy(ra->ranges + ra->nr_off, ra->bb, ra->nr_bb * sizeof(*ra->ranges));
 	return 0;
 }
 
 /*
- * A badblocks list in the kernel's format, one "SECTOR COUNT" a line
- * (512-byte sectors), as /sys/block/X/badblocks and ndctl show it.
- * Nothing is acted on if any line is malformed.
+ * --badblocks FILE, - (stdin) or sysfs (the target's own list, read once
+ * the target is known).  A list that cannot be read, or has a bad line,
+ * is an error: nothing is acted on.
  */
-int range_args_badblocks(struct range_args *ra, const char *cmd, const char *name, FILE *f)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	unsigned int lineno = 0;
-	ssize_t n;
-	int rc = 0;
-
-	ra->badblocks = true;
-	while ((n = getline(&line, &cap, f)) >= 0) {
-		struct dg_range r;
-		char *p = line;
-
-		lineno++;
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
-			line[--n] = '\0';
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p || *p == '#')
-			continue;
-		rc = dg_parse_range(p, true, &r);
-		if (rc) {
-			dg_errx("%s:%u: '%s': %s", name, lineno, p,
-				rc == -ERANGE ? "past 64 bits" :
-						"not a 'SECTOR COUNT' badblocks entry");
-			rc = DG_EXIT_USAGE;
-			break;
-		}
-		if (range_args_add(ra, &r)) {
-			rc = DG_EXIT_FAILURE;
-			break;
-		}
-	}
-	free(line);
-	(void)cmd;
-	return rc;
-}
-
 int range_args_badblocks_opt(struct range_args *ra, const char *cmd, const char *arg)
 {
-	FILE *f;
-	int rc;
+	const char *name = arg;
+	size_t lineno;
+	int fd, rc;
 
+	ra->badblocks = true;
 	if (!strcmp(arg, "sysfs")) {
-		/* read once the target is known */
-		ra->badblocks = true;
 		ra->from_sysfs = true;
 		return 0;
 	}
-	if (!strcmp(arg, "-"))
-		return range_args_badblocks(ra, cmd, "<stdin>", stdin);
-	f = fopen(arg, "re");
-	if (!f) {
-		dg_errx("%s: %s", arg, strerror(errno));
+	if (!strcmp(arg, "-")) {
+		fd = STDIN_FILENO;
+		name = "<stdin>";
+	} else {
+		fd = open(arg, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			dg_errx("%s: cannot open the badblocks list: %s", arg, strerror(errno));
+			return DG_EXIT_FAILURE;
+		}
+	}
+	rc = dg_read_badblocks(fd, &ra->bb, &ra->nr_bb, &lineno);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (!rc)
+		return 0;
+	if (!lineno) {
+		dg_errx("%s: cannot read the badblocks list: %s", name, strerror(-rc));
 		return DG_EXIT_FAILURE;
 	}
-	rc = range_args_badblocks(ra, cmd, arg, f);
-	fclose(f);
-	return rc;
+	/* the line is not shown: it may hold anything, terminal escapes too */
+	dg_errx("%s:%zu: %s", name, lineno,
+		rc == -ERANGE ? "the range passes 64 bits" :
+		rc == -EILSEQ ? "a NUL byte inside the line" :
+				"not a 'SECTOR COUNT' badblocks entry (512-byte sectors, decimal)");
+	(void)cmd;
+	return DG_EXIT_USAGE;
 }
 
 int range_args_getopt(struct range_args *ra, const char *cmd, int c, const char *arg)
 {
-	int rc;
-
 	switch (c) {
 	case RANGE_OPT_OFFSET:
-		rc = range_args_opt(ra, cmd, RANGE_OFFSET, arg);
-		break;
+		return range_args_opt(ra, cmd, RANGE_OFFSET, arg);
 	case RANGE_OPT_LENGTH:
-		rc = range_args_opt(ra, cmd, RANGE_LENGTH, arg);
-		break;
+		return range_args_opt(ra, cmd, RANGE_LENGTH, arg);
 	case RANGE_OPT_PHYS:
-		rc = range_args_opt(ra, cmd, RANGE_PHYS, arg);
-		break;
+		return range_args_opt(ra, cmd, RANGE_PHYS, arg);
 	case RANGE_OPT_PFN:
-		rc = range_args_opt(ra, cmd, RANGE_PFN, arg);
-		break;
+		return range_args_opt(ra, cmd, RANGE_PFN, arg);
 	case RANGE_OPT_BADBLOCKS:
-		rc = range_args_badblocks_opt(ra, cmd, arg);
-		break;
+		return range_args_badblocks_opt(ra, cmd, arg);
 	case RANGE_OPT_RMAP:
 		ra->rmap = arg;
-		rc = 0;
-		break;
-	default:
 		return 0;
+	default:
+		return -1;
 	}
-	return rc ? rc : 1;
-}
-
-/*
- * The device's own list.  A partition has none of its own: the disk's
- * list is in disk sectors, so entries are moved to the partition's start
- * and those outside it dropped.
- */
-static int range_args_sysfs(struct range_args *ra, struct dg_target *t)
-{
-	char path[128];
-	uint64_t start = 0, size = dg_target_get_size(t);
-	dev_t dev = dg_target_get_devnum(t);
-	bool part = dg_target_get_kind(t) == DG_TARGET_PARTITION;
-	struct range_args all;
-	size_t i;
-	FILE *f;
-	int rc;
-
-	if (part) {
-		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/start", major(dev), minor(dev));
-		f = fopen(path, "re");
-		if (!f || fscanf(f, "%" SCNu64, &start) != 1) {
-			if (f)
-				fclose(f);
-			dg_errx("%s: cannot read the partition start", dg_target_get_devname(t));
-			return DG_EXIT_FAILURE;
-		}
-		fclose(f);
-		start <<= 9;
-	}
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%sbadblocks", major(dev), minor(dev),
-		 part ? "../" : "");
-	f = fopen(path, "re");
-	if (!f) {
-		dg_errx("%s: no badblocks list in sysfs (%s)", dg_target_get_devname(t),
-			strerror(errno));
-		return DG_EXIT_FAILURE;
-	}
-	if (range_args_init(&all, 0)) {
-		fclose(f);
-		return DG_EXIT_FAILURE;
-	}
-	rc = range_args_badblocks(&all, NULL, path, f);
-	fclose(f);
-	for (i = 0; !rc && i < all.nr_off; i++) {
-		struct dg_range r = all.ranges[i];
-		uint64_t s = DG_MAX(r.offset, start);
-		uint64_t e = DG_MIN(r.offset + r.length, start + size);
-
-		if (s >= e)
-			continue;
-		r.offset = s - start;
-		r.length = e - s;
-		if (range_args_add(ra, &r))
-			rc = DG_EXIT_FAILURE;
-	}
-	range_args_free(&all);
-	return rc;
 }
 
 int dg_bad_option(const char *cmd, int c, char **argv)

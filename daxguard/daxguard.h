@@ -35,12 +35,19 @@ int dg_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(
 /* --offset, --length, --phys, --pfn, --badblocks and --rmap, as who and fail take them */
 enum range_opt { RANGE_OFFSET, RANGE_LENGTH, RANGE_PHYS, RANGE_PFN };
 struct range_args {
-	struct dg_range *ranges;
+	/* --offset (--phys, --pfn) and --length, paired in the order given */
+	struct dg_range *user;
 	bool *phys;
 	bool any_phys;
+	size_t nr_off, nr_len, cap;
+	/* the --badblocks lists, apart, so that they never shift the pairs */
+	struct dg_range *bb;
+	size_t nr_bb;
 	bool badblocks; /* a badblocks list was given (maybe empty) */
 	bool from_sysfs;
-	size_t nr_off, nr_len, cap;
+	/* every range, pairs first, once range_args_resolve() succeeded */
+	struct dg_range *ranges;
+	size_t nr;
 	const char *rmap; /* --rmap BACKEND, or NULL */
 };
 enum {
@@ -61,11 +68,11 @@ enum {
 		"badblocks", required_argument, NULL, RANGE_OPT_BADBLOCKS \
 	}
 /*
- * getopt's @c, if it is one of RANGE_LONGOPTS: 1 if taken, DG_EXIT_USAGE
- * after printing the error; 0 if @c is not a range option.
+ * getopt's @c, if it is one of RANGE_LONGOPTS: 0 if taken, DG_EXIT_USAGE
+ * or DG_EXIT_FAILURE after printing the error; -1 if @c is not a range
+ * option.
  */
 int range_args_getopt(struct range_args *ra, const char *cmd, int c, const char *arg);
-int range_args_badblocks(struct range_args *ra, const char *cmd, const char *name, FILE *f);
 /* --badblocks FILE, - (stdin) or sysfs (the target's own list) */
 int range_args_badblocks_opt(struct range_args *ra, const char *cmd, const char *arg);
 int range_args_init(struct range_args *ra, int argc);
@@ -73,7 +80,10 @@ void range_args_free(struct range_args *ra);
 /* each returns 0, or DG_EXIT_USAGE after printing the error */
 int range_args_opt(struct range_args *ra, const char *cmd, enum range_opt which, const char *arg);
 int range_args_check(struct range_args *ra, const char *cmd, bool required);
-/* physical addresses to offsets on @t; DG_EXIT_FAILURE after an error */
+/*
+ * The target's badblocks list if asked for, physical addresses to offsets
+ * on @t, and every range into ra->ranges; DG_EXIT_FAILURE after an error
+ */
 int range_args_resolve(struct range_args *ra, struct dg_target *t, struct dg_ctx *ctx);
 
 /* -o/--output columns, as util-linux declares them */

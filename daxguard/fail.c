@@ -92,10 +92,12 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 			goto out;
 		default:
 			rc = range_args_getopt(&ra, "fail", c, optarg);
-			if (rc == 1)
+			if (!rc)
 				break;
-			if (rc)
+			if (rc > 0) {
+				ret = rc;
 				goto out;
+			}
 			rc = act_common_opt("fail", c, optarg, &mf, &out);
 			if (rc > 0)
 				goto out;
@@ -120,7 +122,7 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 	}
 	if (range_args_resolve(&ra, target, ctx))
 		goto out;
-	if (ra.badblocks && !ra.nr_off) {
+	if (ra.badblocks && !ra.nr) {
 		printf("%s: no bad blocks listed: nothing to do\n", dg_target_get_devname(target));
 		ret = DG_EXIT_OK;
 		goto out;
@@ -130,7 +132,7 @@ int cmd_fail(int argc, char **argv, struct dg_ctx *ctx)
 		dg_lib_fail(ctx, ra.rmap, rc);
 		goto out;
 	}
-	ret = act_run(argv[optind], target, ra.ranges, ra.nr_off, &mf, &out);
+	ret = act_run(argv[optind], target, ra.ranges, ra.nr, &mf, &out);
 out:
 	dg_target_free(target);
 	range_args_free(&ra);

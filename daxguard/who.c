@@ -624,9 +624,9 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 			goto out;
 		default:
 			ret = range_args_getopt(&ra, "who", c, optarg);
-			if (ret == 1)
-				break;
 			if (!ret)
+				break;
+			if (ret < 0)
 				ret = dg_bad_option("who", c, argv);
 			goto out;
 		}
@@ -672,7 +672,7 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 	ret = range_args_resolve(&ra, target, ctx);
 	if (ret)
 		goto out;
-	if (ra.badblocks && !ra.nr_off) {
+	if (ra.badblocks && !ra.nr) {
 		/* an empty list is good news, not a whole-device query */
 		printf("%s: no bad blocks listed\n", dg_target_get_devname(target));
 		goto out;
@@ -682,7 +682,7 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 		ret = dg_lib_fail(ctx, ra.rmap, rc);
 		goto out;
 	}
-	rc = dg_who(target, ra.ranges, ra.nr_off, opts.flags, &res);
+	rc = dg_who(target, ra.ranges, ra.nr, opts.flags, &res);
 	if (rc) {
 		ret = dg_lib_fail(ctx, argv[optind], rc);
 		goto out;

@@ -84,9 +84,60 @@ int dg_parse_size(const char *str, uint64_t *bytes);
 /*
  * Parse a range as "OFFSET+LENGTH" or "OFFSET-END" (END exclusive), each
  * part in dg_parse_size() format, or as "SECTOR COUNT" in the kernel's
- * badblocks format when @badblocks is true (512-byte sectors).
+ * badblocks format when @badblocks is true (512-byte sectors).  The end of
+ * the range must fit in 64 bits (-ERANGE).
  */
 int dg_parse_range(const char *str, bool badblocks, struct dg_range *range);
+
+/*
+ * Parse a page frame number as the kernel's "Memory failure: 0x2c3f1: ..."
+ * prints it (0x hex, or decimal; no suffix, no sign, no blanks) into the
+ * physical address of its first byte, with this system's page size.
+ * -EINVAL for a malformed string, -ERANGE when the address passes 64 bits.
+ */
+int dg_parse_pfn(const char *str, uint64_t *phys);
+
+/* ------------------------------------------------------------------ */
+/* Badblocks lists                                                      */
+
+/*
+ * A badblocks list is the kernel's format (badblocks_show(), as
+ * /sys/block/X/badblocks and `ndctl list --media-errors` give it): one
+ * "SECTOR COUNT" a line, both decimal, 512-byte sectors, COUNT > 0,
+ * separated by blanks.  Blank lines and lines whose first non-blank is '#'
+ * hold no entry.  A line is at most DG_BADBLOCKS_LINE_MAX bytes without
+ * its newline; a NUL byte anywhere makes it malformed (a C string would
+ * silently end there).
+ */
+#define DG_BADBLOCKS_LINE_MAX 4096
+
+/*
+ * One line of @len bytes at @line (not NUL-terminated; a final '\n' is
+ * allowed).  Returns 1 and fills @range for an entry, 0 for a line with
+ * no entry, -EINVAL for a malformed line, -EILSEQ for a line with a NUL
+ * byte, -ERANGE when the range passes 64 bits (in bytes).
+ */
+int dg_parse_badblocks_line(const char *line, size_t len, struct dg_range *range);
+
+/*
+ * A whole list: the @len bytes at @buf (the last line needs no newline).
+ * Each entry is appended to *@ranges, an array from malloc() (or NULL)
+ * holding *@nr entries, grown with realloc(); the caller frees it.
+ * Returns 0, or the error of the first bad line as
+ * dg_parse_badblocks_line() gives it, with its number (from 1) in
+ * *@lineno (if not NULL; 0 on success and for -ENOMEM).  On failure *@nr
+ * is as it was: nothing of a list with a bad line is taken.
+ */
+int dg_parse_badblocks(const char *buf, size_t len, struct dg_range **ranges, size_t *nr,
+		       size_t *lineno);
+
+/*
+ * The same, read from @fd to its end (a file, a pipe, stdin), a chunk at
+ * a time: a line longer than DG_BADBLOCKS_LINE_MAX fails without its end
+ * being read.  A read error returns its negative errno with *@lineno 0
+ * (a directory: -EISDIR); a bad line, its error and number, as above.
+ */
+int dg_read_badblocks(int fd, struct dg_range **ranges, size_t *nr, size_t *lineno);
 
 /* ------------------------------------------------------------------ */
 /* Topology                                                             */
@@ -126,6 +177,15 @@ int dg_target_phys_to_offset(struct dg_target *target, uint64_t phys, uint64_t *
  * 0, or -ENXIO for a device that has none.
  */
 int dg_target_get_phys_range(struct dg_target *target, uint64_t *start, uint64_t *size);
+
+/*
+ * The target's own badblocks list, from sysfs (for a partition, its disk's
+ * list, moved to the partition's start, without what lies outside it),
+ * appended to *@ranges as dg_parse_badblocks() does.  Fails with -ENOENT
+ * when the device keeps no list (only pmem and some RAID drivers do),
+ * -ENXIO for device-dax, and sets dg_get_error().
+ */
+int dg_target_get_badblocks(struct dg_target *target, struct dg_range **ranges, size_t *nr);
 
 /*
  * Force a reverse-map backend for the filesystems of @target: "xfs-rmapbt",

@@ -1,22 +1,42 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The text format of /proc/PID/maps, for kernels without PROCMAP_QUERY. */
-#include <ctype.h>
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
 
 #include "private.h"
 
-static bool hex_field(const char **p, char stop, uint64_t *val)
+static int digit(char c, unsigned int base)
 {
-	char *end;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (base == 16 && c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
 
-	errno = 0;
-	*val = strtoull(*p, &end, 16);
-	if (errno || end == *p || *end != stop)
+/*
+ * A number of @base digits at *@p, at most @max, followed by @stop (or,
+ * when @stop is ' ', by the end of the line), and past it.  The kernel
+ * prints lowercase hex with no sign, blank or 0x; strtoull() would take
+ * all of those, and a line that only it reads differently from
+ * dg_maps_line_dev().
+ */
+static bool num_field(const char **p, unsigned int base, char stop, uint64_t max, uint64_t *val)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+	int d;
+
+	for (; (d = digit(*s, base)) >= 0; s++) {
+		if (v > (max - (uint64_t)d) / base)
+			return false;
+		v = v * base + (uint64_t)d;
+	}
+	if (s == *p || (*s != stop && !(stop == ' ' && !*s)))
 		return false;
-	*p = end + 1;
+	*val = v;
+	*p = *s ? s + 1 : s;
 	return true;
 }
 
@@ -30,11 +50,13 @@ int dg_parse_maps_line(const char *line, struct dg_maps_entry *e)
 {
 	const char *p = line;
 	uint64_t maj, min;
-	char *end;
 
-	if (!hex_field(&p, '-', &e->start) || !hex_field(&p, ' ', &e->end))
+	if (!num_field(&p, 16, '-', UINT64_MAX, &e->start) ||
+	    !num_field(&p, 16, ' ', UINT64_MAX, &e->end) || !*p)
 		return -EINVAL;
-	if (!p[0] || !p[1] || !p[2] || !p[3] || p[4] != ' ')
+	/* four flags, each its letter or '-', and 's' or 'p' */
+	if ((p[0] != 'r' && p[0] != '-') || (p[1] != 'w' && p[1] != '-') ||
+	    (p[2] != 'x' && p[2] != '-') || (p[3] != 's' && p[3] != 'p') || p[4] != ' ')
 		return -EINVAL;
 	e->flags = 0;
 	if (p[0] == 'r')
@@ -46,14 +68,11 @@ int dg_parse_maps_line(const char *line, struct dg_maps_entry *e)
 	if (p[3] == 's')
 		e->flags |= DG_USER_SHARED;
 	p += 5;
-	if (!hex_field(&p, ' ', &e->offset) || !hex_field(&p, ':', &maj) ||
-	    !hex_field(&p, ' ', &min))
+	if (!num_field(&p, 16, ' ', UINT64_MAX, &e->offset) || !*p ||
+	    !num_field(&p, 16, ':', UINT32_MAX, &maj) ||
+	    !num_field(&p, 16, ' ', UINT32_MAX, &min) || !*p ||
+	    !num_field(&p, 10, ' ', UINT64_MAX, &e->ino))
 		return -EINVAL;
-	errno = 0;
-	e->ino = strtoull(p, &end, 10);
-	if (errno || end == p || (*end && *end != ' '))
-		return -EINVAL;
-	p = end;
 	while (*p == ' ')
 		p++;
 	e->dev = makedev((unsigned int)maj, (unsigned int)min);
@@ -72,8 +91,7 @@ int dg_parse_maps_line(const char *line, struct dg_maps_entry *e)
 bool dg_maps_line_dev(const char *line, dev_t *dev)
 {
 	const char *p = line;
-	unsigned long maj, min;
-	char *end;
+	uint64_t maj, min;
 	int field;
 
 	for (field = 0; field < 3; field++) {
@@ -82,13 +100,44 @@ bool dg_maps_line_dev(const char *line, dev_t *dev)
 			return false;
 		p++;
 	}
-	maj = strtoul(p, &end, 16);
-	if (end == p || *end != ':')
-		return false;
-	p = end + 1;
-	min = strtoul(p, &end, 16);
-	if (end == p || *end != ' ')
+	if (!num_field(&p, 16, ':', UINT32_MAX, &maj) || !num_field(&p, 16, ' ', UINT32_MAX, &min))
 		return false;
 	*dev = makedev((unsigned int)maj, (unsigned int)min);
 	return true;
+}
+
+/*
+ * show_map_vma() prints a mapping's path with seq_file_path(m, file, "\n"):
+ * mangle_path() writes each character of that set as a backslash and
+ * three octal digits, so a newline comes out as the four characters
+ * "\012", and nothing else is escaped, not even a backslash.  Only "\012"
+ * is turned back: "\040" in a maps line is a name with a backslash in it.
+ */
+ssize_t dg_maps_unescape_path(const char *path, char *buf, size_t size, bool *ambiguous)
+{
+	const char *p = path;
+	size_t n = 0;
+	bool esc = false;
+
+	if (!size)
+		return -ENAMETOOLONG;
+	while (*p) {
+		char c = *p;
+
+		if (c == '\\' && p[1] == '0' && p[2] == '1' && p[3] == '2') {
+			c = '\n';
+			p += 4;
+			esc = true;
+		} else {
+			p++;
+		}
+		/* room for the NUL too; in place, @buf never overtakes @p */
+		if (n + 1 >= size)
+			return -ENAMETOOLONG;
+		buf[n++] = c;
+	}
+	buf[n] = '\0';
+	if (ambiguous)
+		*ambiguous = esc;
+	return (ssize_t)n;
 }

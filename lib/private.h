@@ -233,6 +233,21 @@ bool dg_fs_meets(const struct dg_fs *fs, uint64_t off, uint64_t len);
 
 /* devmapper.c: the linear lines of @dm's table that map onto @lower */
 int dg_dm_pieces(dev_t dm, dev_t lower, struct dg_fs_piece **out, size_t *nr);
+/*
+ * The parameters of a linear line, as the kernel's linear_status() prints
+ * them: "MAJ:MIN SECTOR" (the device, and where the line starts on it, in
+ * 512-byte sectors).  0, -EINVAL, or -ERANGE for a number too large.
+ */
+int dg_dm_parse_linear(const char *params, dev_t *dev, uint64_t *sector);
+/*
+ * One line of a table as dm_get_next_target() gives it (start and length
+ * in sectors, the target type and its parameters), against @lower: 1 and
+ * @piece for a linear line onto @lower, 0 for a line that does not use
+ * @lower, -EOPNOTSUPP for another kind of line that does, -EINVAL for a
+ * linear line that does not parse, -ERANGE past 64 bits in bytes.
+ */
+int dg_dm_line_piece(uint64_t start, uint64_t length, const char *type, const char *params,
+		     dev_t lower, struct dg_fs_piece *piece);
 int dg_dm_remove(dev_t dm);
 
 struct dg_holder_ops {
@@ -376,6 +391,17 @@ struct dg_maps_entry {
 };
 int dg_parse_maps_line(const char *line, struct dg_maps_entry *e);
 bool dg_maps_line_dev(const char *line, dev_t *dev);
+/*
+ * The path of a maps line (e->path) as the file is named: each "\012"
+ * back to a newline, into @buf (@size bytes, NUL-terminated; it may be
+ * @path itself).  Returns the length, or -ENAMETOOLONG if it does not fit.
+ * *@ambiguous (if not NULL) tells whether any "\012" was turned: a name
+ * holding a backslash and "012" prints the same as one with a newline,
+ * so the caller must ask the file itself (/proc/PID/map_files/START-END)
+ * which it is.  A " (deleted)" suffix is left as it is: a name may end
+ * with it too.
+ */
+ssize_t dg_maps_unescape_path(const char *path, char *buf, size_t size, bool *ambiguous);
 
 /* ------------------------------------------------------------------ */
 /* Flows: report.c, kill.c, invalidate.c, unmount.c, notify.c */

@@ -2,7 +2,9 @@
 /* Byte counts and ranges as operators type them. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "private.h"
 
@@ -64,9 +66,10 @@ DG_EXPORT int dg_parse_size(const char *str, uint64_t *bytes)
 		if (!isxdigit((unsigned char)*p))
 			return -EINVAL;
 		for (; isxdigit((unsigned char)*p); p++) {
-			unsigned int d = isdigit((unsigned char)*p) ?
-						 (unsigned int)(*p - '0') :
-						 (unsigned int)(toupper(*p) - 'A' + 10);
+			unsigned int d =
+				isdigit((unsigned char)*p) ?
+					(unsigned int)(*p - '0') :
+					(unsigned int)(toupper((unsigned char)*p) - 'A' + 10);
 			if (whole >> 60)
 				return -ERANGE;
 			whole = whole * 16 + d;
@@ -131,36 +134,8 @@ DG_EXPORT int dg_parse_range(const char *str, bool badblocks, struct dg_range *r
 		return -EINVAL;
 	if (badblocks) {
 		/* "SECTOR COUNT", both decimal, as in /sys/block/X/badblocks */
-		char *end;
-
-		while (isspace((unsigned char)*str))
-			str++;
-		if (!isdigit((unsigned char)*str))
-			return -EINVAL;
-		errno = 0;
-		a = strtoull(str, &end, 10);
-		if (errno || !isspace((unsigned char)*end))
-			return errno ? -ERANGE : -EINVAL;
-		str = end;
-		while (isspace((unsigned char)*str))
-			str++;
-		if (!isdigit((unsigned char)*str))
-			return -EINVAL;
-		b = strtoull(str, &end, 10);
-		if (errno)
-			return -ERANGE;
-		while (isspace((unsigned char)*end))
-			end++;
-		if (*end)
-			return -EINVAL;
-		if (b == 0)
-			return -EINVAL;
-		if ((a >> 55) || (b >> 55) ||
-		    __builtin_add_overflow(a << 9, b << 9, &(uint64_t){ 0 }))
-			return -ERANGE;
-		range->offset = a << 9;
-		range->length = b << 9;
-		return 0;
+		rc = dg_parse_badblocks_line(str, strlen(str), range);
+		return rc == 1 ? 0 : rc ? rc : -EINVAL;
 	}
 
 	sep = strpbrk(str, "+-");
@@ -183,5 +158,37 @@ DG_EXPORT int dg_parse_range(const char *str, bool badblocks, struct dg_range *r
 		return -ERANGE;
 	range->offset = a;
 	range->length = b;
+	return 0;
+}
+
+DG_EXPORT int dg_parse_pfn(const char *str, uint64_t *phys)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), pfn = 0;
+	bool hex, over = false;
+	const char *p;
+
+	if (!str)
+		return -EINVAL;
+	hex = str[0] == '0' && (str[1] == 'x' || str[1] == 'X');
+	p = str + (hex ? 2 : 0);
+	if (!*p)
+		return -EINVAL;
+	/* by hand: strtoull would take blanks, a sign and a second "0x" */
+	for (; *p; p++) {
+		unsigned int d;
+
+		if (isdigit((unsigned char)*p))
+			d = (unsigned int)(*p - '0');
+		else if (hex && isxdigit((unsigned char)*p))
+			d = (unsigned int)(toupper((unsigned char)*p) - 'A' + 10);
+		else
+			return -EINVAL;
+		/* a malformed string is -EINVAL, even when long */
+		over |= __builtin_mul_overflow(pfn, hex ? 16 : 10, &pfn) ||
+			__builtin_add_overflow(pfn, (uint64_t)d, &pfn);
+	}
+	if (over || __builtin_mul_overflow(pfn, page, &pfn))
+		return -ERANGE;
+	*phys = pfn;
 	return 0;
 }

@@ -102,6 +102,25 @@ bad "--pfn on a loop device" "$(quote_ere "$DEV").*physical address" \
 bad "--pfn with a suffix" "pfn '4K'" who "$DEV" --pfn 4K
 bad "--pfn past 64 bits" "pfn '0xffffffffffffffff'.*64 bits" \
 	who "$DEV" --pfn 0xffffffffffffffff
+# badblocks lists: a list that cannot be read, or a line that is not an
+# entry, is an error naming the file (and line), never a whole-device
+# query or an empty list
+bad "--badblocks FILE that does not exist" "$(quote_ere "$NOENT").*No such file" \
+	who "$DEV" --badblocks "$NOENT"
+bad "--badblocks DIRECTORY" "$(quote_ere "$DG_TMP").*Is a directory" \
+	who "$DEV" --badblocks "$DG_TMP"
+BB=$DG_TMP/bb.list
+printf '8 8\n16 8\n' >"$BB"
+bad "--badblocks FILE that does not exist, then a good one" \
+	"$(quote_ere "$NOENT").*No such file" \
+	who "$DEV" --badblocks "$NOENT" --badblocks "$BB"
+# a NUL inside a line must not cut "16 8<NUL>99" short to "16 8"
+printf '8 8\n16 8\00099\n' >"$BB"
+bad "--badblocks with a NUL inside a line" "$(quote_ere "$BB"):2: .*NUL" \
+	who "$DEV" --badblocks "$BB"
+printf '8 8\n16 8 junk\n' >"$BB"
+bad "--badblocks with a malformed line" "$(quote_ere "$BB"):2" \
+	who "$DEV" --badblocks "$BB"
 bad "offset without length" "length|offset" who "$DEV" --offset 0
 bad "length without offset" "length|offset" who "$DEV" --length 4096
 bad "no target" "target|Usage|argument" who --offset 0 --length 4096

@@ -139,6 +139,16 @@ bad "fail --offset without --length" 2 "--length" -- \
 	fail "$DEV" --offset 0
 bad "fail --offset abc" 2 "--offset" "abc" -- \
 	fail "$DEV" --offset abc --length 4096
+# a badblocks list that cannot be read, or does not parse, stops fail
+# before it does anything (a directory once read as an empty list: "no bad
+# blocks listed: nothing to do", exit 0)
+bad "fail --badblocks FILE that does not exist" 1 "$DG_TMP/no-such-list" "No such file" -- \
+	fail "$DEV" --badblocks "$DG_TMP/no-such-list" --action kill
+bad "fail --badblocks DIRECTORY" 1 "$DG_TMP" "Is a directory" -- \
+	fail "$DEV" --badblocks "$DG_TMP" --action kill
+printf '0 8\0002\n' >"$DG_TMP/nul.list"
+bad "fail --badblocks with a NUL inside a line" 2 "$DG_TMP/nul.list:1:" "NUL" -- \
+	fail "$DEV" --badblocks "$DG_TMP/nul.list" --action kill
 bad "fail of a path that does not exist" 1 "$DG_TMP/no-such-device" -- \
 	fail "$DG_TMP/no-such-device" --offset 0 --length 4096
 

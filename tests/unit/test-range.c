@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "libdaxguard.h"
 
@@ -75,8 +76,38 @@ static const struct {
 	{ "99999999999999999999 1", true, -ERANGE, 0, 0 },
 };
 
+static const struct {
+	const char *in;
+	int rc;
+	uint64_t pfn;
+} pfns[] = {
+	{ "0x2c3f1", 0, 0x2c3f1 },
+	{ "0X2C3F1", 0, 0x2c3f1 },
+	{ "181233", 0, 181233 },
+	{ "0", 0, 0 },
+	{ "0x0", 0, 0 },
+	{ "", -EINVAL, 0 },
+	{ "0x", -EINVAL, 0 },
+	{ "x1", -EINVAL, 0 },
+	{ "0x0x1", -EINVAL, 0 },
+	{ "1a", -EINVAL, 0 },
+	{ "a", -EINVAL, 0 },
+	{ "4K", -EINVAL, 0 },
+	{ " 1", -EINVAL, 0 },
+	{ "1 ", -EINVAL, 0 },
+	{ "-1", -EINVAL, 0 },
+	{ "+1", -EINVAL, 0 },
+	{ "0x-1", -EINVAL, 0 },
+	{ "0xfffffffffffff", 0, 0xfffffffffffffULL },
+	{ "0x10000000000000", -ERANGE, 0 },
+	{ "0xffffffffffffffff", -ERANGE, 0 },
+	{ "99999999999999999999999", -ERANGE, 0 },
+	{ "99999999999999999999999x", -EINVAL, 0 },
+};
+
 int main(void)
 {
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	size_t i;
 
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
@@ -98,6 +129,18 @@ int main(void)
 		      "range '%s': %" PRIu64 "+%" PRIu64 ", want %" PRIu64 "+%" PRIu64,
 		      ranges[i].in, r.offset, r.length, ranges[i].off, ranges[i].len);
 	}
+	for (i = 0; i < sizeof(pfns) / sizeof(pfns[0]); i++) {
+		uint64_t v = 0xdeadbeef;
+		int rc = dg_parse_pfn(pfns[i].in, &v);
+
+		/* the table's limits are for 4 KiB pages */
+		if (page != 4096 && pfns[i].rc == -ERANGE)
+			continue;
+		CHECK(rc == pfns[i].rc, "pfn '%s': rc %d, want %d", pfns[i].in, rc, pfns[i].rc);
+		CHECK(rc || v == pfns[i].pfn * page, "pfn '%s': %#" PRIx64, pfns[i].in, v);
+		CHECK(!rc || v == 0xdeadbeef, "pfn '%s': output written on failure", pfns[i].in);
+	}
+	CHECK(dg_parse_pfn(NULL, &(uint64_t){ 0 }) == -EINVAL, "pfn NULL");
 	printf("%zu sizes, %zu ranges, %d failures\n", sizeof(sizes) / sizeof(sizes[0]),
 	       sizeof(ranges) / sizeof(ranges[0]), failures);
 	return failures ? 1 : 0;
