@@ -106,11 +106,6 @@ void act_stage_fn(struct dg_ctx *ctx, const char *stage, enum dg_stage_event ev,
 	}
 }
 
-static json_object *jstr(const char *s)
-{
-	return s ? json_object_new_string(s) : NULL;
-}
-
 static char *ms_str(uint64_t ms)
 {
 	char *s;
@@ -208,7 +203,6 @@ static void act_print(const struct dg_output_opts *o, struct dg_target *t, struc
 	struct dg_result *res = dg_report_get_result(rep);
 	struct dg_victim *v;
 	struct dg_step *s;
-	const char *w;
 
 	if (o->json) {
 		struct dg_json_out jo;
@@ -216,7 +210,7 @@ static void act_print(const struct dg_output_opts *o, struct dg_target *t, struc
 		dg_json_begin(&jo, stdout);
 		if (res)
 			dg_json_who(&jo, t, res);
-		dg_json_member(&jo, "action", jstr(action));
+		dg_json_member(&jo, "action", dg_jstr(action));
 		dg_json_member(&jo, "dry_run", json_object_new_boolean(dry_run));
 		dg_json_member(&jo, "complete",
 			       json_object_new_boolean(dg_report_is_complete(rep)));
@@ -230,20 +224,20 @@ static void act_print(const struct dg_output_opts *o, struct dg_target *t, struc
 
 			for (tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
 			     tok = strtok_r(NULL, ",", &save))
-				json_object_array_add(sigs, jstr(tok));
+				json_object_array_add(sigs, dg_jstr(tok));
 			free(copy);
 			json_object_object_add(jv, "pid",
 					       json_object_new_int(dg_victim_get_pid(v)));
-			json_object_object_add(jv, "command", jstr(dg_victim_get_comm(v)));
-			json_object_object_add(jv, "state",
-					       jstr(dg_victim_state_name(dg_victim_get_state(v))));
+			json_object_object_add(jv, "command", dg_jstr(dg_victim_get_comm(v)));
+			json_object_object_add(
+				jv, "state", dg_jstr(dg_victim_state_name(dg_victim_get_state(v))));
 			json_object_object_add(jv, "signals", sigs);
 			json_object_object_add(
 				jv, "signalled_ms",
 				json_object_new_uint64(dg_victim_get_signalled_ms(v)));
 			json_object_object_add(jv, "exited_ms",
 					       json_object_new_uint64(dg_victim_get_exited_ms(v)));
-			json_object_object_add(jv, "reason", jstr(dg_victim_get_reason(v)));
+			json_object_object_add(jv, "reason", dg_jstr(dg_victim_get_reason(v)));
 			dg_json_element(&jo, jv);
 		}
 		dg_json_array_end(&jo);
@@ -251,14 +245,14 @@ static void act_print(const struct dg_output_opts *o, struct dg_target *t, struc
 		dg_step_foreach(rep, s) {
 			json_object *js = json_object_new_object();
 
-			json_object_object_add(js, "stage", jstr(dg_step_get_stage(s)));
-			json_object_object_add(js, "object", jstr(dg_step_get_object(s)));
+			json_object_object_add(js, "stage", dg_jstr(dg_step_get_stage(s)));
+			json_object_object_add(js, "object", dg_jstr(dg_step_get_object(s)));
 			json_object_object_add(js, "ok",
 					       json_object_new_boolean(!dg_step_get_status(s)));
 			if (dg_step_get_status(s))
 				json_object_object_add(js, "error",
-						       jstr(strerror(-dg_step_get_status(s))));
-			json_object_object_add(js, "message", jstr(dg_step_get_message(s)));
+						       dg_jstr(strerror(-dg_step_get_status(s))));
+			json_object_object_add(js, "message", dg_jstr(dg_step_get_message(s)));
 			json_object_object_add(js, "start_ms",
 					       json_object_new_uint64(dg_step_get_start_ms(s)));
 			json_object_object_add(js, "duration_ms",
@@ -280,8 +274,7 @@ static void act_print(const struct dg_output_opts *o, struct dg_target *t, struc
 		printf("\ndry run: nothing was changed\n");
 	fflush(stdout);
 	if (res)
-		dg_warning_foreach(res, w)
-			dg_warnx("%s", w);
+		dg_print_warnings(res);
 }
 
 int act_run(const char *name, struct dg_target *target, const struct dg_range *ranges,

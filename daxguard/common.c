@@ -15,26 +15,66 @@
 #include "daxguard.h"
 #include "util/util.h"
 
+/*
+ * A message on stderr, in one line: what it says can hold names that
+ * users chose (paths, mountpoints, command names), which must not reach
+ * the terminal raw.
+ */
+static void vmessage(const char *prefix, const char *fmt, va_list ap)
+{
+	char *msg = NULL, *safe;
+
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return;
+	safe = dg_str_escape(msg, DG_ESC_TERMINAL);
+	fprintf(stderr, "daxguard: %s%s\n", prefix, safe ? safe : "?");
+	free(safe);
+	free(msg);
+}
+
 void dg_errx(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("daxguard: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void dg_warnx(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("daxguard: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage("warning: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+}
+
+void dg_notex(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage("note: ", fmt, ap);
+	va_end(ap);
+}
+
+json_object *dg_jstr(const char *s)
+{
+	json_object *j;
+	char *safe;
+
+	if (!s)
+		return NULL;
+	safe = dg_str_escape(s, DG_ESC_JSON);
+	j = json_object_new_string(safe ? safe : "?");
+	free(safe);
+	return j;
+}
+
+char *dg_safe(const char *s)
+{
+	return s ? dg_str_escape(s, DG_ESC_TERMINAL) : NULL;
 }
 
 int dg_lib_fail(struct dg_ctx *ctx, const char *object, int rc)

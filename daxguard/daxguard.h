@@ -16,6 +16,7 @@
 #define DG_EXIT_OK 0
 #define DG_EXIT_FAILURE 1
 #define DG_EXIT_USAGE 2
+#define DG_EXIT_INCOMPLETE 3 /* who: an answer without what could not be read */
 
 struct dg_ctx;
 
@@ -26,6 +27,13 @@ int cmd_remove(int argc, char **argv, struct dg_ctx *ctx);
 /* util-linux style messages: "daxguard: ..." on stderr */
 void dg_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void dg_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void dg_notex(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * Names users chose, made safe: a JSON string that is valid UTF-8
+ * (NULL for NULL), and a copy for the terminal (free it).  See escape.c.
+ */
+json_object *dg_jstr(const char *s);
+char *dg_safe(const char *s);
 /* after a failed library call: its own one-line explanation */
 int dg_lib_fail(struct dg_ctx *ctx, const char *object, int rc);
 /* getopt returned '?' or ':': name the option in one line */
@@ -128,6 +136,7 @@ void dg_json_array_end(struct dg_json_out *o);
 void dg_json_end(struct dg_json_out *o);
 
 /* who.c: the owners and users of a result, for every command */
+void dg_print_warnings(struct dg_result *res);
 void dg_json_who(struct dg_json_out *o, struct dg_target *t, struct dg_result *res);
 void dg_print_who(const struct dg_output_opts *out, struct dg_target *t, struct dg_result *res,
 		  bool owners);

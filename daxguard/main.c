@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* daxguard: git-style dispatcher to the subcommands. */
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,11 @@ int main(int argc, char **argv)
 	size_t i;
 	int rc;
 
+	/*
+	 * Which characters are printable is the locale's, as in libsmartcols'
+	 * tables; numbers stay in the C locale's format (--grace 2.5).
+	 */
+	setlocale(LC_CTYPE, "");
 	if (argc < 2) {
 		usage(stderr);
 		return DG_EXIT_USAGE;

@@ -310,6 +310,17 @@ static void print_pieces(struct dg_fs *fs)
 	putchar(')');
 }
 
+/* @prefix, then @name, which someone else may have chosen, escaped, then @suffix */
+static void print_safe(const char *prefix, const char *name, const char *suffix)
+{
+	char *safe = dg_safe(name);
+
+	fputs(prefix, stdout);
+	fputs(safe ? safe : "?", stdout);
+	fputs(suffix, stdout);
+	free(safe);
+}
+
 static void print_topology(struct who_opts *opts, struct dg_target *t, struct dg_result *res)
 {
 	uint64_t pstart, psize;
@@ -318,29 +329,31 @@ static void print_topology(struct who_opts *opts, struct dg_target *t, struct dg
 	struct dg_fs *fs;
 	size_t i;
 
-	printf("%s: %s", dg_target_get_devname(t),
+	print_safe("", dg_target_get_devname(t), ": ");
+	printf("%s",
 	       opts->out.bytes ?
 		       (snprintf(sz, sizeof(sz), "%" PRIu64 " bytes", dg_target_get_size(t)), sz) :
 		       dg_size_str(dg_target_get_size(t), sz, sizeof(sz)));
 	if (dg_target_get_backing_file(t))
-		printf(", loop device on %s", dg_target_get_backing_file(t));
+		print_safe(", loop device on ", dg_target_get_backing_file(t), "");
 	if (phys)
 		printf(", physical %#" PRIx64 "-%#" PRIx64, pstart, pstart + psize - 1);
 	putchar('\n');
 	dg_fs_foreach(t, fs) {
 		struct dg_mount *m;
 
-		printf("  %s: %s, at %#" PRIx64, dg_fs_get_devname(fs), dg_fs_get_type(fs),
-		       dg_fs_get_start(fs));
+		print_safe("  ", dg_fs_get_devname(fs), ": ");
+		print_safe("", dg_fs_get_type(fs), "");
+		printf(", at %#" PRIx64, dg_fs_get_start(fs));
 		if (dg_fs_is_device_mapper(fs))
 			print_pieces(fs);
 		if (dg_fs_get_rmap(fs))
 			printf(", reverse map %s", dg_fs_get_rmap(fs));
 		putchar('\n');
 		dg_mount_foreach(fs, m) {
-			printf("    mounted on %s", dg_mount_get_target(m));
+			print_safe("    mounted on ", dg_mount_get_target(m), "");
 			if (strcmp(dg_mount_get_root(m), "/"))
-				printf(" (bind of %s)", dg_mount_get_root(m));
+				print_safe(" (bind of ", dg_mount_get_root(m), ")");
 			if (!dg_mount_is_local(m))
 				printf(" in mount namespace %" PRIu64 " (pid %d)",
 				       dg_mount_get_mntns(m), (int)dg_mount_get_ns_pid(m));
@@ -356,11 +369,6 @@ static void print_topology(struct who_opts *opts, struct dg_target *t, struct dg
 		putchar('\n');
 	}
 	putchar('\n');
-}
-
-static json_object *jstr(const char *s)
-{
-	return s ? json_object_new_string(s) : NULL;
 }
 
 static json_object *ju64(uint64_t v)
@@ -392,12 +400,12 @@ static json_object *json_target(struct dg_target *t)
 	struct dg_fs *fs;
 	char *dev = dg_fmt_devnum(dg_target_get_devnum(t));
 
-	json_object_object_add(jt, "device", jstr(dg_target_get_devname(t)));
-	json_object_object_add(jt, "devnum", jstr(dev));
+	json_object_object_add(jt, "device", dg_jstr(dg_target_get_devname(t)));
+	json_object_object_add(jt, "devnum", dg_jstr(dev));
 	free(dev);
 	json_object_object_add(jt, "size", ju64(dg_target_get_size(t)));
 	if (dg_target_get_backing_file(t))
-		json_object_object_add(jt, "backing_file", jstr(dg_target_get_backing_file(t)));
+		json_object_object_add(jt, "backing_file", dg_jstr(dg_target_get_backing_file(t)));
 	if (!dg_target_get_phys_range(t, &pstart, &psize)) {
 		json_object_object_add(jt, "phys_start", ju64(pstart));
 		json_object_object_add(jt, "phys_size", ju64(psize));
@@ -408,21 +416,21 @@ static json_object *json_target(struct dg_target *t)
 		struct dg_mount *m;
 
 		dev = dg_fmt_devnum(dg_fs_get_devnum(fs));
-		json_object_object_add(jfs, "device", jstr(dg_fs_get_devname(fs)));
-		json_object_object_add(jfs, "devnum", jstr(dev));
+		json_object_object_add(jfs, "device", dg_jstr(dg_fs_get_devname(fs)));
+		json_object_object_add(jfs, "devnum", dg_jstr(dev));
 		free(dev);
-		json_object_object_add(jfs, "fstype", jstr(dg_fs_get_type(fs)));
+		json_object_object_add(jfs, "fstype", dg_jstr(dg_fs_get_type(fs)));
 		json_object_object_add(jfs, "start", ju64(dg_fs_get_start(fs)));
 		json_object_object_add(jfs, "size", ju64(dg_fs_get_size(fs)));
-		json_object_object_add(jfs, "rmap", jstr(dg_fs_get_rmap(fs)));
+		json_object_object_add(jfs, "rmap", dg_jstr(dg_fs_get_rmap(fs)));
 		if (dg_fs_is_device_mapper(fs))
 			json_object_object_add(jfs, "pieces", json_pieces(fs));
 		dg_mount_foreach(fs, m) {
 			json_object *jm = json_object_new_object();
 
-			json_object_object_add(jm, "target", jstr(dg_mount_get_target(m)));
-			json_object_object_add(jm, "root", jstr(dg_mount_get_root(m)));
-			json_object_object_add(jm, "options", jstr(dg_mount_get_options(m)));
+			json_object_object_add(jm, "target", dg_jstr(dg_mount_get_target(m)));
+			json_object_object_add(jm, "root", dg_jstr(dg_mount_get_root(m)));
+			json_object_object_add(jm, "options", dg_jstr(dg_mount_get_options(m)));
 			json_object_object_add(jm, "mntns", ju64(dg_mount_get_mntns(m)));
 			if (!dg_mount_is_local(m))
 				json_object_object_add(jm, "pid",
@@ -444,10 +452,10 @@ static json_object *json_owner(struct dg_owner *o)
 	unsigned int f = dg_owner_get_flags(o);
 	size_t i;
 
-	json_object_object_add(jo, "filesystem", jstr(dg_fs_get_devname(dg_owner_get_fs(o))));
-	json_object_object_add(jo, "type", jstr(dg_owner_type_name(dg_owner_get_type(o))));
+	json_object_object_add(jo, "filesystem", dg_jstr(dg_fs_get_devname(dg_owner_get_fs(o))));
+	json_object_object_add(jo, "type", dg_jstr(dg_owner_type_name(dg_owner_get_type(o))));
 	if (dg_owner_get_type(o) == DG_OWNER_METADATA)
-		json_object_object_add(jo, "kind", jstr(dg_owner_get_metadata(o)));
+		json_object_object_add(jo, "kind", dg_jstr(dg_owner_get_metadata(o)));
 	if (!(f & DG_OWNER_NO_RANGE)) {
 		json_object_object_add(jo, "offset", ju64(dg_owner_get_offset(o)));
 		json_object_object_add(jo, "length", ju64(dg_owner_get_length(o)));
@@ -455,14 +463,14 @@ static json_object *json_owner(struct dg_owner *o)
 	if (dg_owner_get_type(o) != DG_OWNER_FILE)
 		return jo;
 	json_object_object_add(jo, "inode", ju64(dg_owner_get_inode(o)));
-	json_object_object_add(jo, "path", jstr(dg_owner_get_path(o)));
+	json_object_object_add(jo, "path", dg_jstr(dg_owner_get_path(o)));
 	if (!(f & (DG_OWNER_NO_RANGE | DG_OWNER_EXTENT_MAP | DG_OWNER_ATTR_FORK)))
 		json_object_object_add(jo, "file_offset", ju64(dg_owner_get_file_offset(o)));
 	json_object_object_add(jo, "unlinked", json_object_new_boolean(f & DG_OWNER_UNLINKED));
 	jf = json_object_new_array();
 	for (i = 0; i < ARRAY_SIZE(owner_flag_names); i++)
 		if ((f & (1U << i)) && owner_flag_names[i] && (1U << i) != DG_OWNER_UNLINKED)
-			json_object_array_add(jf, jstr(owner_flag_names[i]));
+			json_object_array_add(jf, dg_jstr(owner_flag_names[i]));
 	json_object_object_add(jo, "flags", jf);
 	return jo;
 }
@@ -473,11 +481,11 @@ static json_object *json_user(struct dg_user *u)
 	unsigned int f = dg_user_get_flags(u);
 
 	json_object_object_add(ju, "pid", json_object_new_int(dg_user_get_pid(u)));
-	json_object_object_add(ju, "command", jstr(dg_user_get_comm(u)));
-	json_object_object_add(ju, "use", jstr(dg_use_name(dg_user_get_use(u))));
-	json_object_object_add(ju, "filesystem", jstr(dg_fs_get_devname(dg_user_get_fs(u))));
+	json_object_object_add(ju, "command", dg_jstr(dg_user_get_comm(u)));
+	json_object_object_add(ju, "use", dg_jstr(dg_use_name(dg_user_get_use(u))));
+	json_object_object_add(ju, "filesystem", dg_jstr(dg_fs_get_devname(dg_user_get_fs(u))));
 	json_object_object_add(ju, "inode", ju64(dg_user_get_inode(u)));
-	json_object_object_add(ju, "path", jstr(dg_user_get_path(u)));
+	json_object_object_add(ju, "path", dg_jstr(dg_user_get_path(u)));
 	switch (dg_user_get_use(u)) {
 	case DG_USE_MAP:
 		json_object_object_add(ju, "vma_start", ju64(dg_user_get_vm_start(u)));
@@ -498,9 +506,45 @@ static json_object *json_user(struct dg_user *u)
 	return ju;
 }
 
+/*
+ * After the answer, on stderr: its warnings, then the processes that
+ * could not be read, in one line however many (when not root, a warning
+ * already said so).
+ */
+void dg_print_warnings(struct dg_result *res)
+{
+	struct dg_unreadable *r;
+	char list[256] = "";
+	size_t n = 0, len = 0;
+	const char *w;
+
+	dg_warning_foreach(res, w)
+		dg_warnx("%s", w);
+	if (!dg_result_get_nr_unreadable(res) || dg_result_is_incomplete(res))
+		return;
+	dg_unreadable_foreach(res, r)
+	{
+		if (n++ == 3) {
+			len += (size_t)snprintf(list + len, sizeof(list) - len, ", ...");
+			break;
+		}
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%spid %d (%s): %s",
+					n > 1 ? ", " : "", (int)dg_unreadable_get_pid(r),
+					dg_unreadable_get_comm(r),
+					strerror(-dg_unreadable_get_error(r)));
+		if (len >= sizeof(list))
+			break;
+	}
+	dg_notex("%zu process%s could not be read, not even by root, so %s uses are unknown: %s",
+		 dg_result_get_nr_unreadable(res),
+		 dg_result_get_nr_unreadable(res) == 1 ? "" : "es",
+		 dg_result_get_nr_unreadable(res) == 1 ? "its" : "their", list);
+}
+
 /* The members of who's JSON object, for every command that reports one. */
 void dg_json_who(struct dg_json_out *o, struct dg_target *t, struct dg_result *res)
 {
+	struct dg_unreadable *ur;
 	json_object *jt = json_target(t), *jfss = NULL;
 	uint64_t pstart, psize;
 	bool phys = !dg_target_get_phys_range(t, &pstart, &psize);
@@ -538,7 +582,20 @@ void dg_json_who(struct dg_json_out *o, struct dg_target *t, struct dg_result *r
 	dg_json_array_end(o);
 	dg_json_array_begin(o, "warnings");
 	dg_warning_foreach(res, w)
-		dg_json_element(o, jstr(w));
+		dg_json_element(o, dg_jstr(w));
+	dg_json_array_end(o);
+	dg_json_member(o, "incomplete", json_object_new_boolean(dg_result_is_incomplete(res)));
+	dg_json_array_begin(o, "unreadable");
+	dg_unreadable_foreach(res, ur)
+	{
+		json_object *jr = json_object_new_object();
+
+		json_object_object_add(jr, "pid", json_object_new_int(dg_unreadable_get_pid(ur)));
+		json_object_object_add(jr, "command", dg_jstr(dg_unreadable_get_comm(ur)));
+		json_object_object_add(jr, "reason",
+				       dg_jstr(strerror(-dg_unreadable_get_error(ur))));
+		dg_json_element(o, jr);
+	}
 	dg_json_array_end(o);
 }
 
@@ -694,16 +751,14 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 		dg_json_who(&jo, target, res);
 		dg_json_end(&jo);
 	} else {
-		const char *w;
-
 		if (!opts.out.raw && !opts.out.noheadings)
 			print_topology(&opts, target, res);
 		print_tables(&opts, res);
 		fflush(stdout);
-		dg_warning_foreach(res, w)
-			dg_warnx("%s", w);
+		dg_print_warnings(res);
 	}
-	ret = DG_EXIT_OK;
+	/* a partial answer is not a plain success: scripts must see it */
+	ret = dg_result_is_incomplete(res) ? DG_EXIT_INCOMPLETE : DG_EXIT_OK;
 out:
 	dg_result_free(res);
 	dg_target_free(target);

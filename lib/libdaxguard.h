@@ -267,7 +267,29 @@ bool dg_result_is_whole_device(struct dg_result *result);
 size_t dg_result_get_nr_ranges(struct dg_result *result);
 const struct dg_range *dg_result_get_range(struct dg_result *result, size_t idx);
 
-/* Warnings collected on the way (unreadable processes, ...). */
+/*
+ * Incomplete: something could not be checked that a run with more
+ * privilege could check (other users' processes when not root, files the
+ * caller cannot open, a filesystem whose mount could not be reached
+ * safely); the warnings say what.  Processes that even root cannot read
+ * (pid 1 in some sandboxes) are listed below but do not make the answer
+ * incomplete when daxguard runs with every privilege it could have.
+ */
+bool dg_result_is_incomplete(struct dg_result *result);
+
+/* The processes whose /proc could not be read: their uses are unknown. */
+struct dg_unreadable;
+size_t dg_result_get_nr_unreadable(struct dg_result *result);
+struct dg_unreadable *dg_unreadable_get_first(struct dg_result *result);
+struct dg_unreadable *dg_unreadable_get_next(struct dg_unreadable *unreadable);
+#define dg_unreadable_foreach(result, r) \
+	for (r = dg_unreadable_get_first(result); r != NULL; r = dg_unreadable_get_next(r))
+pid_t dg_unreadable_get_pid(struct dg_unreadable *unreadable);
+const char *dg_unreadable_get_comm(struct dg_unreadable *unreadable);
+/* why: a negative errno (-EACCES, -EPERM) */
+int dg_unreadable_get_error(struct dg_unreadable *unreadable);
+
+/* Warnings collected on the way (a filesystem not reached, ...). */
 const char *dg_warning_get_first(struct dg_result *result);
 const char *dg_warning_get_next(struct dg_result *result, const char *prev);
 #define dg_warning_foreach(result, w) \
@@ -332,6 +354,12 @@ struct dg_user *dg_user_get_next(struct dg_user *user);
 	for (user = dg_user_get_first(result); user != NULL; user = dg_user_get_next(user))
 
 pid_t dg_user_get_pid(struct dg_user *user);
+/*
+ * The thread the use was seen through, when it is not the process's own
+ * (a thread that unshared its cwd or fd table, or the one left mapping
+ * after the leader exited); 0 otherwise.  Signals go to the process.
+ */
+pid_t dg_user_get_tid(struct dg_user *user);
 const char *dg_user_get_comm(struct dg_user *user);
 enum dg_use dg_user_get_use(struct dg_user *user);
 const char *dg_use_name(enum dg_use use);

@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/capability.h>
 
@@ -468,17 +467,9 @@ static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep, const struct dg
  */
 static bool may_act(void)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { 0 };
-	const int need[] = { CAP_SYS_ADMIN, CAP_KILL };
-	size_t i;
+	const int caps[] = { CAP_SYS_ADMIN, CAP_KILL };
 
-	if (syscall(SYS_capget, &hdr, data) < 0)
-		return geteuid() == 0;
-	for (i = 0; i < ARRAY_SIZE(need); i++)
-		if (!(data[need[i] / 32].effective & (1U << (need[i] % 32))))
-			return false;
-	return true;
+	return dg_have_caps(caps, ARRAY_SIZE(caps));
 }
 
 DG_EXPORT int dg_notify_failure(struct dg_target *t, const struct dg_range *ranges, size_t nr,

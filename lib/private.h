@@ -174,6 +174,7 @@ struct dg_user {
 	struct dg_result *result;
 	pid_t pid;
 	pid_t tid; /* the thread it was seen through, when not the leader */
+	bool unlinked; /* the file has no name left (link count 0) */
 	char *comm;
 	enum dg_use use;
 	unsigned int flags;
@@ -191,6 +192,14 @@ struct dg_warning {
 	char text[];
 };
 
+/* A process whose /proc could not be read: its uses are unknown. */
+struct dg_unreadable {
+	struct dg_unreadable *next;
+	pid_t pid;
+	int error; /* negative errno */
+	char comm[64];
+};
+
 struct dg_result {
 	struct dg_target *target;
 	struct dg_range *ranges;
@@ -201,6 +210,10 @@ struct dg_result {
 	struct dg_user *users, **users_tail;
 	struct dg_warning *warnings, **warnings_tail;
 	size_t nr_warnings;
+	struct dg_unreadable *unreadable, **unreadable_tail;
+	size_t nr_unreadable;
+	/* something could not be checked that a privileged run could */
+	bool incomplete;
 };
 
 struct dg_owner *dg_result_add_owner(struct dg_result *res, struct dg_fs *fs,
@@ -210,6 +223,10 @@ struct dg_user *dg_result_add_user(struct dg_result *res, const struct dg_user *
 void dg_result_warn(struct dg_result *res, const char *format, ...)
 	__attribute__((format(printf, 2, 3)));
 void dg_result_sort_owners(struct dg_result *res);
+int dg_result_add_unreadable(struct dg_result *res, pid_t pid, const char *comm, int error);
+/* the answer lacks what this process could not check, and says so */
+void dg_result_incomplete(struct dg_result *res, const char *format, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* ------------------------------------------------------------------ */
 /* Holder backends: one per filesystem kind, behind one interface */

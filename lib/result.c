@@ -112,11 +112,82 @@ void dg_result_sort_owners(struct dg_result *res)
 	free(v);
 }
 
+int dg_result_add_unreadable(struct dg_result *res, pid_t pid, const char *comm, int error)
+{
+	struct dg_unreadable *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	r->pid = pid;
+	r->error = error;
+	snprintf(r->comm, sizeof(r->comm), "%s", comm ? comm : "?");
+	*res->unreadable_tail = r;
+	res->unreadable_tail = &r->next;
+	res->nr_unreadable++;
+	return 0;
+}
+
+void dg_result_incomplete(struct dg_result *res, const char *format, ...)
+{
+	va_list args;
+	char *text = NULL;
+
+	res->incomplete = true;
+	va_start(args, format);
+	if (vasprintf(&text, format, args) < 0)
+		text = NULL;
+	va_end(args);
+	if (text)
+		dg_result_warn(res, "%s", text);
+	free(text);
+}
+
+DG_EXPORT bool dg_result_is_incomplete(struct dg_result *res)
+{
+	return res->incomplete;
+}
+
+DG_EXPORT size_t dg_result_get_nr_unreadable(struct dg_result *res)
+{
+	return res->nr_unreadable;
+}
+
+DG_EXPORT struct dg_unreadable *dg_unreadable_get_first(struct dg_result *res)
+{
+	return res->unreadable;
+}
+
+DG_EXPORT struct dg_unreadable *dg_unreadable_get_next(struct dg_unreadable *r)
+{
+	return r->next;
+}
+
+DG_EXPORT pid_t dg_unreadable_get_pid(struct dg_unreadable *r)
+{
+	return r->pid;
+}
+
+DG_EXPORT const char *dg_unreadable_get_comm(struct dg_unreadable *r)
+{
+	return r->comm;
+}
+
+DG_EXPORT int dg_unreadable_get_error(struct dg_unreadable *r)
+{
+	return r->error;
+}
+
+DG_EXPORT pid_t dg_user_get_tid(struct dg_user *u)
+{
+	return u->tid;
+}
+
 DG_EXPORT void dg_result_free(struct dg_result *res)
 {
 	struct dg_owner *o, *on;
 	struct dg_user *u, *un;
 	struct dg_warning *w, *wn;
+	struct dg_unreadable *r, *rn;
 
 	if (!res)
 		return;
@@ -136,6 +207,10 @@ DG_EXPORT void dg_result_free(struct dg_result *res)
 	for (w = res->warnings; w; w = wn) {
 		wn = w->next;
 		free(w);
+	}
+	for (r = res->unreadable; r; r = rn) {
+		rn = r->next;
+		free(r);
 	}
 	free(res->ranges);
 	free(res);

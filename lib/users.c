@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/kcmp.h>
 
 #include "private.h"
@@ -173,7 +174,53 @@ static void vma_name(struct dg_collector *c, uint64_t addr, char *name, size_t s
 		name[0] = '\0';
 }
 
-static int match_vma(struct dg_collector *c, const struct vma *v, const char *name)
+static bool path_is_deleted(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n > 10 && !strcmp(path + n - 10, " (deleted)");
+}
+
+/*
+ * The name of mapping @v as the user sees it, into @buf: @name as the text
+ * of /proc/PID/maps has it (@escaped: a newline in it is "\012"), or as
+ * PROCMAP_QUERY gives it (raw), or NULL to ask.  The text is ambiguous
+ * (a name can hold a backslash and "012" too): the kernel's own link,
+ * map_files/START-END, settles it where we may read it (root).  *@unlinked:
+ * the kernel added " (deleted)" to a file with no name left, but a name
+ * may end with those words too: the link count says which.
+ */
+static const char *vma_user_name(struct dg_collector *c, const struct vma *v, const char *name,
+				 bool escaped, char *buf, size_t size, bool *unlinked)
+{
+	char link[96];
+	struct stat st;
+	bool ambiguous = false;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "%s/map_files/%" PRIx64 "-%" PRIx64, c->dir, v->start, v->end);
+	if (!name) {
+		vma_name(c, v->start, buf, size);
+		name = buf;
+	} else if (escaped) {
+		if (dg_maps_unescape_path(name, buf, size, &ambiguous) < 0)
+			snprintf(buf, size, "%s", name);
+		name = buf;
+		if (ambiguous) {
+			n = readlinkat(c->procfd, link, buf, size - 1);
+			if (n > 0)
+				buf[n] = '\0';
+			else if (dg_maps_unescape_path(name, buf, size, NULL) < 0)
+				buf[0] = '\0';
+		}
+	}
+	*unlinked = false;
+	if (path_is_deleted(name))
+		*unlinked = fstatat(c->procfd, link, &st, 0) < 0 || st.st_nlink == 0;
+	return name;
+}
+
+static int match_vma(struct dg_collector *c, const struct vma *v, const char *name, bool escaped)
 {
 	char namebuf[PATH_MAX];
 	uint64_t vend = v->pgoff + (v->end - v->start);
@@ -184,6 +231,7 @@ static int match_vma(struct dg_collector *c, const struct vma *v, const char *na
 			     .vm_start = v->start,
 			     .vm_end = v->end,
 			     .vm_pgoff = v->pgoff };
+	bool named = false;
 	struct want *w;
 	int rc;
 
@@ -191,10 +239,9 @@ static int match_vma(struct dg_collector *c, const struct vma *v, const char *na
 		u.fs = dg_fs_of(c->res->target, v->dev, v->ino);
 		if (!u.fs)
 			return 0;
-		if (!name && !c->count_only) {
-			vma_name(c, v->start, namebuf, sizeof(namebuf));
-			name = namebuf;
-		}
+		if (!c->count_only)
+			name = vma_user_name(c, v, name, escaped, namebuf, sizeof(namebuf),
+					     &u.unlinked);
 		u.file_offset = v->pgoff;
 		u.file_length = v->end - v->start;
 		return add_user(c, &u, name);
@@ -207,9 +254,10 @@ static int match_vma(struct dg_collector *c, const struct vma *v, const char *na
 
 		if (s >= e)
 			continue;
-		if (!name && !c->count_only) {
-			vma_name(c, v->start, namebuf, sizeof(namebuf));
-			name = namebuf;
+		if (!named && !c->count_only) {
+			name = vma_user_name(c, v, name, escaped, namebuf, sizeof(namebuf),
+					     &u.unlinked);
+			named = true;
 		}
 		u.fs = w->owner->fs;
 		u.owner = w->owner;
@@ -260,7 +308,7 @@ static int scan_maps_query(struct dg_collector *c)
 		if (c->whole || find_wants(c, makedev(q.dev_major, q.dev_minor), q.inode)) {
 			struct vma v = vma_of_query(&q);
 
-			rc = match_vma(c, &v, NULL);
+			rc = match_vma(c, &v, NULL, false);
 			if (rc)
 				return rc;
 		}
@@ -341,18 +389,11 @@ static int scan_maps_text(struct dg_collector *c)
 				  .flags = e.flags };
 		if (!c->whole && !find_wants(c, v.dev, v.ino))
 			continue;
-		rc = match_vma(c, &v, e.path);
+		rc = match_vma(c, &v, e.path, true);
 		if (rc)
 			return rc;
 	}
 	return 0;
-}
-
-static bool path_is_deleted(const char *path)
-{
-	size_t n = strlen(path);
-
-	return n > 10 && !strcmp(path + n - 10, " (deleted)");
 }
 
 /* fd, cwd, root and exe: the uses that keep a filesystem busy. */
@@ -395,6 +436,8 @@ static int check_link(struct dg_collector *c, const char *name, enum dg_use use,
 		return 0;
 	u.fs = fs;
 	u.ino = st.st_ino;
+	/* no name left: the link count says so, not a " (deleted)" suffix */
+	u.unlinked = st.st_nlink == 0;
 	if (!c->whole) {
 		struct want *w = find_wants(c, st.st_dev, st.st_ino);
 
@@ -600,12 +643,11 @@ static int scan_process(struct dg_collector *c, pid_t pid)
 		return c->count_only ? -ESRCH : 0;
 	case -EACCES:
 	case -EPERM:
+		/* one list, summed up once by the caller, not a line each */
 		c->denied++;
 		if (c->count_only)
 			return rc;
-		dg_result_warn(c->res, "pid %d (%s): /proc/%d: %s; its uses were not checked", pid,
-			       proc_comm(c), pid, strerror(-rc));
-		return 0;
+		return dg_result_add_unreadable(c->res, pid, proc_comm(c), rc);
 	default:
 		return rc;
 	}
@@ -690,7 +732,7 @@ static int owners_from_users(struct dg_result *res)
 					break;
 			}
 		}
-		if (u->path && path_is_deleted(u->path))
+		if (u->unlinked)
 			o->flags |= DG_OWNER_UNLINKED;
 		u->owner = o;
 	}
@@ -804,7 +846,7 @@ static int recheck_map(struct dg_collector *c, const struct dg_user *u)
 	if (ioctl(c->mapsfd, PROCMAP_QUERY, &q) == 0) {
 		struct vma v = vma_of_query(&q);
 
-		rc = match_vma(c, &v, NULL);
+		rc = match_vma(c, &v, NULL, false);
 	} else if (errno == ENOTTY || errno == EINVAL) {
 		c->no_procmap_query = true;
 		rc = -ENOTTY;
@@ -933,8 +975,27 @@ static void join_part(struct dg_result *res, struct scan_part *p)
 		res->warnings_tail = p->shadow.warnings_tail;
 		res->nr_warnings += p->shadow.nr_warnings;
 	}
+	if (p->shadow.unreadable) {
+		*res->unreadable_tail = p->shadow.unreadable;
+		res->unreadable_tail = p->shadow.unreadable_tail;
+		res->nr_unreadable += p->shadow.nr_unreadable;
+	}
 	p->shadow.users = NULL;
 	p->shadow.warnings = NULL;
+	p->shadow.unreadable = NULL;
+}
+
+/*
+ * Whether this process may read every process's maps and fds (ptrace
+ * read access: CAP_SYS_PTRACE).  Without it, other users' processes are
+ * unreadable and the answer incomplete; with it, a process that still
+ * cannot be read (pid 1 in some sandboxes) is beyond what anyone can see.
+ */
+static bool may_read_all(void)
+{
+	const int caps[] = { CAP_SYS_PTRACE };
+
+	return dg_have_caps(caps, ARRAY_SIZE(caps));
 }
 
 int dg_users_collect(struct dg_result *res)
@@ -960,6 +1021,9 @@ int dg_users_collect(struct dg_result *res)
 		p->shadow.warnings = NULL;
 		p->shadow.warnings_tail = &p->shadow.warnings;
 		p->shadow.nr_warnings = 0;
+		p->shadow.unreadable = NULL;
+		p->shadow.unreadable_tail = &p->shadow.unreadable;
+		p->shadow.nr_unreadable = 0;
 		rc = dg_collector_new(&p->shadow, false, &p->c);
 		if (rc)
 			goto out;
@@ -975,9 +1039,15 @@ int dg_users_collect(struct dg_result *res)
 		if (!rc)
 			rc = parts[i].rc;
 	}
+	/* a process that exited during the scan uses nothing: no warning */
 	if (vanished)
-		dg_result_warn(res, "%u process%s exited during the scan", vanished,
-			       vanished == 1 ? "" : "es");
+		dbg(res->target->ctx, "%u process%s exited during the scan\n", vanished,
+		    vanished == 1 ? "" : "es");
+	if (res->nr_unreadable && !may_read_all())
+		dg_result_incomplete(res,
+				     "not root: other users' processes cannot be seen (%zu not "
+				     "read); run as root for the whole answer",
+				     res->nr_unreadable);
 	if (!rc && res->whole)
 		rc = owners_from_users(res);
 out:

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "private.h"
 
@@ -107,6 +108,13 @@ int dg_open_fs_root(struct dg_fs *fs)
 	return rc;
 }
 
+static bool may_rmap(void)
+{
+	const int caps[] = { CAP_SYS_ADMIN };
+
+	return dg_have_caps(caps, ARRAY_SIZE(caps));
+}
+
 /* --no-paths: the walking backends learn paths for free; say none */
 static void drop_paths(struct dg_result *res)
 {
@@ -149,6 +157,7 @@ DG_EXPORT int dg_who(struct dg_target *t, const struct dg_range *ranges, size_t 
 	res->owners_tail = &res->owners;
 	res->users_tail = &res->users;
 	res->warnings_tail = &res->warnings;
+	res->unreadable_tail = &res->unreadable;
 	res->whole = nr_ranges == 0;
 	rc = dg_normalize_ranges(t, ranges, nr_ranges, &res->ranges, &res->nr_ranges);
 	if (rc)
@@ -183,14 +192,29 @@ DG_EXPORT int dg_who(struct dg_target *t, const struct dg_range *ranges, size_t 
 			rootfd = dg_open_fs_root(fs);
 
 			if (rootfd < 0) {
-				dg_result_warn(res, "%s: not queried: %s", fs->devname,
-					       dg_mount_error(rootfd));
+				dg_result_incomplete(res, "%s: not queried: %s", fs->devname,
+						     dg_mount_error(rootfd));
 				continue;
 			}
 			rc = fs->holder ? 0 : dg_holder_probe(fs, rootfd, &fs->holder);
 			if (rc) {
 				close(rootfd);
 				goto err;
+			}
+			if (!t->rmap && fs->holder != &dg_holder_fiemap && !may_rmap()) {
+				/*
+				 * Without CAP_SYS_ADMIN, GETFSMAP hides every
+				 * owner ("unknown"), bulkstat and the block
+				 * device refuse: FIEMAP maps the files this
+				 * user can open, and the answer says it is
+				 * partial
+				 */
+				dg_result_incomplete(
+					res,
+					"%s: not root: the %s reverse map needs root; only "
+					"files this user can open were mapped",
+					fs->devname, fs->holder->name);
+				fs->holder = &dg_holder_fiemap;
 			}
 			rc = rmap_fs(fs, rootfd, res);
 			if (!rc && !(flags & DG_WHO_NO_PATHS))

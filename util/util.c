@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "util.h"
 
@@ -124,4 +126,18 @@ void dg_u64map_free(struct dg_u64map *m)
 	m->keys = NULL;
 	m->vals = NULL;
 	m->cap = m->nr = 0;
+}
+
+bool dg_have_caps(const int *caps, size_t n)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { 0 };
+	size_t i;
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return geteuid() == 0;
+	for (i = 0; i < n; i++)
+		if (!(data[caps[i] / 32].effective & (1U << (caps[i] % 32))))
+			return false;
+	return true;
 }

@@ -3,6 +3,7 @@
 #ifndef _DG_UTIL_H_
 #define _DG_UTIL_H_
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,5 +53,20 @@ void *dg_u64map_get(const struct dg_u64map *m, uint64_t key);
 /* add or replace; returns 0 or -ENOMEM */
 int dg_u64map_put(struct dg_u64map *m, uint64_t key, void *val);
 void dg_u64map_free(struct dg_u64map *m);
+
+/* Does this process have every one of @caps (CAP_*) in effect? */
+bool dg_have_caps(const int *caps, size_t n);
+
+/*
+ * escape.c: a name someone else chose, made safe to print.  Bytes that are
+ * not valid UTF-8 become \xNN (and a backslash that starts "\x" becomes
+ * \x5c, so it can be undone), which is enough for JSON; for a terminal
+ * (DG_ESC_TERMINAL) so do control and other non-printable characters, as
+ * libsmartcols encodes table cells.  NULL only when out of memory.
+ */
+#define DG_ESC_JSON 0
+#define DG_ESC_TERMINAL 1
+char *dg_str_escape(const char *str, unsigned int how);
+bool dg_str_needs_escape(const char *str, unsigned int how);
 
 #endif
