@@ -201,6 +201,15 @@ int dg_mount_umount(const struct dg_mount *m)
 		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)m->ns_pid);
 		nsfd = open(path, O_RDONLY | O_CLOEXEC);
 		rootfd = open_ns_root(m);
+		/* both must be of the namespace the table was read from */
+		if (nsfd >= 0) {
+			struct stat st;
+
+			if (fstat(nsfd, &st) < 0 || (uint64_t)st.st_ino != m->mntns) {
+				close(nsfd);
+				nsfd = -1;
+			}
+		}
 		if (nsfd < 0 || rootfd < 0) {
 			if (nsfd >= 0)
 				close(nsfd);

@@ -82,12 +82,23 @@ static bool loop_still_bound(struct dg_target *t)
 	return access(path, F_OK) == 0;
 }
 
-/* Nobody holds the block device: an exclusive open succeeds. */
-static int open_excl(const char *devname)
+/*
+ * Nobody holds the block device: an exclusive open succeeds.  The node
+ * must be the device itself (its number), since the release that follows
+ * (LOOP_CLR_FD) goes to whatever was opened.
+ */
+static int open_excl(struct dg_target *t)
 {
-	int fd = open(devname, O_RDONLY | O_EXCL | O_CLOEXEC);
+	int fd = open(t->devname, O_RDONLY | O_EXCL | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
 
-	return fd < 0 ? -errno : fd;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISBLK(st.st_mode) || st.st_rdev != t->devnum) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
 }
 
 static int sysfs_unbind(struct dg_target *t, char *msg, size_t size)
@@ -265,7 +276,12 @@ int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, b
 		dg_step_end(rep, s, 0, "a partition: unheld, the disk it is on stays");
 		return 0;
 	}
-	fd = open_excl(t->devname);
+	fd = open_excl(t);
+	if (fd == -ESTALE) {
+		dg_step_end(rep, s, fd, "%s is not the device node of %u:%u: not released",
+			    t->devname, major(t->devnum), minor(t->devnum));
+		return dg_fail(ctx, fd, "%s: not the device daxguard found", t->devname);
+	}
 	if (fd < 0) {
 		dg_step_end(
 			rep, s, fd, "still held: %s",
