@@ -89,6 +89,8 @@ struct dg_collector {
 	bool maps_empty; /* the last maps read had no mapping at all */
 	char comm[64];
 	bool have_comm;
+	char root[PATH_MAX]; /* its root directory, as we see it; "" for ours */
+	bool have_root;
 	int mapsfd;
 	char *buf;
 	size_t bufsize;
@@ -147,13 +149,42 @@ static const char *proc_comm(struct dg_collector *c)
 	return c->comm;
 }
 
+/*
+ * The process's root directory as daxguard sees it ("" for the same as
+ * ours).  The kernel writes a path relative to the reader's root: for a
+ * process in a chroot, or in a chroot inside a mount namespace of its
+ * own, "/srv/jail/data/f" is what that process calls "/data/f".
+ */
+static const char *proc_root(struct dg_collector *c)
+{
+	char path[64];
+	ssize_t n;
+
+	if (!c->have_root) {
+		snprintf(path, sizeof(path), "%d/root", c->pid);
+		n = readlinkat(c->procfd, path, c->root, sizeof(c->root) - 1);
+		c->root[n > 1 ? n : 0] = '\0';
+		c->have_root = true;
+	}
+	return c->root;
+}
+
 static int add_user(struct dg_collector *c, struct dg_user *u, const char *path)
 {
+	const char *root;
+	size_t n;
+
 	c->count++;
 	if (c->count_only)
 		return 0;
 	u->pid = c->pid;
 	u->tid = c->tid;
+	/* the path as the process sees it; its root's own path stays ours */
+	if (path && u->use != DG_USE_ROOT && *(root = proc_root(c))) {
+		n = strlen(root);
+		if (!strncmp(path, root, n) && (path[n] == '/' || !path[n]))
+			path = path[n] ? path + n : "/";
+	}
 	if (!dg_result_add_user(c->res, u, proc_comm(c), path))
 		return -ENOMEM;
 	return 0;
@@ -628,6 +659,7 @@ static int scan_process(struct dg_collector *c, pid_t pid)
 
 	c->pid = pid;
 	c->have_comm = false;
+	c->have_root = false;
 	set_task(c, 0);
 	rc = scan_maps(c);
 	if (!rc && (links || c->need_fds))
@@ -869,6 +901,7 @@ int dg_collector_recheck(struct dg_collector *c, const struct dg_user *u)
 	c->count = 0;
 	c->pid = u->pid;
 	c->have_comm = false;
+	c->have_root = false;
 	/* a use found through a thread is looked for there again */
 	set_task(c, u->tid);
 	switch (u->use) {

@@ -7,7 +7,7 @@ pkgs=(
 	build-essential meson ninja-build pkg-config
 	libmount-dev libsmartcols-dev libjson-c-dev libudev-dev libext2fs-dev
 	comerr-dev xfslibs-dev libndctl-dev libdevmapper-dev
-	xfsprogs e2fsprogs util-linux fdisk psmisc lsof jq groff-base attr
+	xfsprogs e2fsprogs util-linux fdisk psmisc procps lsof jq groff-base attr
 )
 # the sanitizer run needs the runtimes gcc links against
 pkgs+=(libasan8 libubsan1)

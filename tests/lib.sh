@@ -954,6 +954,9 @@ dg_start_paused()
 			while IFS= read -r l; do
 				if [[ "$l" =~ ^"daxguard: paused after $stage (pid "([0-9]+)")" ]]; then
 					DG_PAUSED=${BASH_REMATCH[1]}
+					# killing CMD (timeout, say) would leave it
+					# paused, holding its device locks
+					[[ $DG_PAUSED == "$pid" ]] || dg_register_pid "$DG_PAUSED"
 					return 0
 				fi
 			done <"$DG_TMP/.err"

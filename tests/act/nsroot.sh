@@ -10,6 +10,9 @@
 # mounted over the mountpoint in that namespace.  The decoy must not be
 # shut down.
 
+# (nsenter -r: P's root too, which is ours; a plain setns() into the
+# namespace would leave us at its root, outside a chroot we run in)
+
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 
@@ -34,7 +37,7 @@ dg_log "target $TARGET_DEV is mounted only in pid $P's namespace, on $TARGET_MNT
 
 dg_start_paused "fail --shutdown" thaw timeout 60 "$DAXGUARD" fail "$TARGET_DEV" \
 	--offset 0 --length 4096 --shutdown -J --pause-after thaw
-nsenter -t "$P" -m mount "$DECOY" "$TARGET_MNT" || dg_fail "mount the decoy in $P's namespace"
+nsenter -t "$P" -m -r mount "$DECOY" "$TARGET_MNT" || dg_fail "mount the decoy in $P's namespace"
 kill -USR1 "$DG_PAUSED"
 wait "$DG_PID"
 dg_ran $? "fail --shutdown"
@@ -43,10 +46,10 @@ dg_expect_eq "fail: metadata was hit" true "$(dg_jq .metadata_hit)"
 dg_expect_eq "fail: no shutdown step reports success" false \
 	"$(dg_jq '[.steps[] | select(.stage == "shutdown") | .ok] | any')"
 dg_expect_ne "fail: exit status (the shutdown could not be done)" 0 "$DG_RC"
-if nsenter -t "$P" -m sh -c "echo alive >'$TARGET_MNT/probe' && sync -f '$TARGET_MNT/probe'"; then
+if nsenter -t "$P" -m -r sh -c "echo alive >'$TARGET_MNT/probe' && sync -f '$TARGET_MNT/probe'"; then
 	dg_ok "the decoy filesystem still takes writes: it was not shut down"
 else
 	dg_notok "the decoy filesystem was shut down"
 fi
-nsenter -t "$P" -m umount "$TARGET_MNT" 2>/dev/null
+nsenter -t "$P" -m -r umount "$TARGET_MNT" 2>/dev/null
 dg_done
