@@ -561,6 +561,32 @@ dg_start_mapper()
 	echo "$DG_PID"
 }
 
+# dg_spawn_bg NAME CMD...: CMD in the background, its output in
+# $DG_TMP/NAME.out and NAME.err.  Sets DG_PID.
+dg_spawn_bg()
+{
+	local name=$1
+
+	shift
+	"$@" </dev/null >"$DG_TMP/$name.out" 2>"$DG_TMP/$name.err" &
+	DG_PID=$!
+	dg_register_pid "$DG_PID"
+}
+
+# dg_spawn_stubborn DIR: a user with its cwd in DIR that ignores SIGTERM,
+# so a --action term run spends its whole grace period on it.  Sets
+# DG_PID once it is in DIR.
+dg_spawn_stubborn()
+{
+	local ready
+
+	ready=$(mktemp "$DG_TMP/ready.XXXXXX")
+	rm -f "$ready"
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	dg_spawn_ready "$ready" bash -c 'trap "" TERM; cd "$1" && echo ready >"$2" && exec sleep 600' \
+		sh "$1" "$ready"
+}
+
 # dg_spawn_writer FILE [nosync]: start, in the background, a writer that
 # creates FILE and then syncs the filesystem (unless nosync).  Sets DG_PID.
 dg_spawn_writer()

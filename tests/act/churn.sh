@@ -101,19 +101,16 @@ start=$EPOCHREALTIME
 mkdir -p "$MNT/anc" || dg_fail "mkdir"
 # a user that ignores SIGTERM holds the first remove in its grace period
 # (3 s) for longer than the second waits for the lock (2 s)
-bash -c 'trap "" TERM; cd "$1" && exec sleep 600' sh "$MNT" </dev/null >/dev/null 2>&1 &
-dg_register_pid "$!"
+dg_spawn_stubborn "$MNT"
+# the outer shell stays (no exec of its last command: "; exit") with its
+# cwd on the filesystem; the inner one leaves it for daxguard
 # shellcheck disable=SC2016 # expanded by the inner shells
-bash -c 'cd "$1" && bash -c "cd / && exec timeout 120 \"\$@\"" sh "${@:2}"; exit $?' sh \
-	"$MNT/anc" "$DAXGUARD" remove "$DEV" --action term --grace 3 --no-release -J </dev/null \
-	>"$DG_TMP/r1.out" 2>"$DG_TMP/r1.err" &
-R1=$!
-dg_register_pid "$R1"
+dg_spawn_bg r1 bash -c 'cd "$1" && bash -c "cd / && exec timeout 120 \"\$@\"" sh "${@:2}"; exit $?' \
+	sh "$MNT/anc" "$DAXGUARD" remove "$DEV" --action term --grace 3 --no-release -J
+R1=$DG_PID
 dg_sleep 0.3
-timeout 120 "$DAXGUARD" remove "$DEV" --action term --grace 3 --no-release -J </dev/null \
-	>"$DG_TMP/r2.out" 2>"$DG_TMP/r2.err" &
-R2=$!
-dg_register_pid "$R2"
+dg_spawn_bg r2 timeout 120 "$DAXGUARD" remove "$DEV" --action term --grace 3 --no-release -J
+R2=$DG_PID
 wait "$R2"
 rc2=$?
 wait "$R1"

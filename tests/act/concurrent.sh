@@ -97,23 +97,12 @@ dg_stop "$PB"
 # ------------------------------------------------------------------ #
 # C. two removes at once: a user who ignores SIGTERM keeps the first one
 # in its grace period while the second starts
-bash -c 'trap "" TERM; cd "$1" && echo ready >"$2" && exec sleep 600' sh "$MNT" \
-	"$DG_TMP/ready.c" </dev/null >/dev/null 2>&1 &
-PC=$!
-dg_register_pid "$PC"
-for ((i = 0; i < 500; i++)); do
-	[[ -s "$DG_TMP/ready.c" ]] && break
-	dg_sleep 0.01
-done
-timeout 60 "$DAXGUARD" remove "$DEV" --action term --grace 3 --no-release -J </dev/null \
-	>"$DG_TMP/c1.out" 2>"$DG_TMP/c1.err" &
-C1=$!
-dg_register_pid "$C1"
+dg_spawn_stubborn "$MNT"
+dg_spawn_bg c1 timeout 60 "$DAXGUARD" remove "$DEV" --action term --grace 3 --no-release -J
+C1=$DG_PID
 dg_sleep 1
-timeout 60 "$DAXGUARD" remove "$DEV" --action term --grace 3 --no-release -J </dev/null \
-	>"$DG_TMP/c2.out" 2>"$DG_TMP/c2.err" &
-C2=$!
-dg_register_pid "$C2"
+dg_spawn_bg c2 timeout 60 "$DAXGUARD" remove "$DEV" --action term --grace 3 --no-release -J
+C2=$DG_PID
 wait "$C1"
 rc1=$?
 wait "$C2"
