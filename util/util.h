@@ -53,4 +53,14 @@ void *dg_u64map_get(const struct dg_u64map *m, uint64_t key);
 int dg_u64map_put(struct dg_u64map *m, uint64_t key, void *val);
 void dg_u64map_free(struct dg_u64map *m);
 
+/*
+ * Refuse what somebody other than root could change, as sudo refuses a
+ * writable sudoers: @path and every directory above it (as written, and
+ * after symlinks are resolved) must belong to root and be writable by
+ * nobody else; a sticky directory (/tmp) may be.  0, -EPERM with the
+ * reason in @why ("/etc/x: writable by its group"), -ENOENT when @path
+ * does not exist (its directories pass), or another -errno.
+ */
+int dg_path_root_only(const char *path, char *why, size_t size);
+
 #endif
