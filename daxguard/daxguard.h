@@ -23,6 +23,7 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx);
 int cmd_fail(int argc, char **argv, struct dg_ctx *ctx);
 int cmd_remove(int argc, char **argv, struct dg_ctx *ctx);
 int cmd_list(int argc, char **argv, struct dg_ctx *ctx);
+int cmd_watch(int argc, char **argv, struct dg_ctx *ctx);
 
 /* util-linux style messages: "daxguard: ..." on stderr */
 void dg_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

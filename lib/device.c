@@ -42,6 +42,8 @@ struct dg_device {
 	char *bb_path, *region_bb_path;
 	/* nd devdax: the nd dax device the char device sits on ("dax0.0") */
 	char *nd_dax;
+	bool gone; /* not there at the last refresh */
+	bool added; /* by dg_device_list_add(): kept across refreshes */
 };
 
 struct dg_device_list {
@@ -535,6 +537,72 @@ DG_EXPORT int dg_device_list_new(struct dg_ctx *ctx, unsigned int flags,
 	return 0;
 }
 
+/* the facts of @from move into @to, which keeps its place in the list */
+static void device_take(struct dg_device *to, struct dg_device *from)
+{
+	struct dg_device *next = to->next;
+	struct dg_device_list *list = to->list;
+	bool added = to->added;
+	struct dg_device tmp = *to;
+
+	*to = *from;
+	to->next = next;
+	to->list = list;
+	to->added = added;
+	to->gone = false;
+	*from = tmp;
+	from->next = NULL;
+}
+
+/* a device added by name is still there: the same number, the same identity */
+static bool added_still_there(struct dg_device *d)
+{
+	struct dg_device *probe = calloc(1, sizeof(*probe));
+	bool same;
+
+	if (!probe)
+		return true;
+	probe->kind = DG_DEVICE_BLOCK;
+	probe->devnum = d->devnum;
+	same = fill_from_sysfs(probe) == 0 && !strcmp(probe->identity, d->identity);
+	device_free(probe);
+	return same;
+}
+
+DG_EXPORT int dg_device_list_refresh(struct dg_device_list *list)
+{
+	struct dg_device_list *fresh = NULL;
+	struct dg_device *d, *n, *next;
+	int rc;
+
+	rc = dg_device_list_new(list->ctx, list->flags, &fresh);
+	if (rc)
+		return rc;
+	dg_device_foreach(list, d) d->gone = true;
+	for (n = fresh->devices; n; n = next) {
+		next = n->next;
+		dg_device_foreach(list, d) if (d->gone && d->devnum == n->devnum &&
+					       d->chr == n->chr &&
+					       !strcmp(d->identity, n->identity)) break;
+		if (d) {
+			device_take(d, n);
+			device_free(n);
+		} else {
+			n->next = NULL;
+			list_append(list, n);
+		}
+	}
+	fresh->devices = NULL;
+	dg_device_list_free(fresh);
+	dg_device_foreach(list, d) if (d->gone && d->added && added_still_there(d)) d->gone = false;
+	return 0;
+}
+
+DG_EXPORT bool dg_device_is_present(struct dg_device *d)
+{
+	return !d->gone;
+}
+
 DG_EXPORT struct dg_ctx *dg_device_list_get_ctx(struct dg_device_list *list)
 {
 	return list->ctx;
@@ -575,6 +643,7 @@ DG_EXPORT int dg_device_list_add(struct dg_device_list *list, const char *spec,
 		return -ENOMEM;
 	d->kind = DG_DEVICE_BLOCK;
 	d->devnum = st.st_rdev;
+	d->added = true;
 	rc = fill_from_sysfs(d);
 	if (rc) {
 		device_free(d);

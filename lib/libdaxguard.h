@@ -473,7 +473,8 @@ uint64_t dg_step_get_duration_ms(struct dg_step *s);
  * What `daxguard list` shows and `daxguard watch` watches: each nd
  * namespace's device (through libndctl, so that names, modes, sizes and
  * UUIDs are ndctl's), each device-dax device, and with DG_DEVICES_ALL the
- * loop devices.  A list is a snapshot: make a new one after a udev event.
+ * loop devices.  A list is a snapshot; dg_device_list_refresh() looks
+ * again (after a udev event) and keeps every device object it had.
  */
 enum dg_device_kind {
 	DG_DEVICE_PMEM = 1, /* an nd namespace's block device: fsdax, raw, sector */
@@ -498,7 +499,15 @@ struct dg_ctx *dg_device_list_get_ctx(struct dg_device_list *list);
  * that somebody feeds ranges for.  -ENOTBLK, -ENODEV, with dg_get_error().
  */
 int dg_device_list_add(struct dg_device_list *list, const char *spec, struct dg_device **dev);
-/* the device with that number (@chr: a character device), or NULL */
+/*
+ * Look again: devices that appeared are appended, the ones still there
+ * keep their objects (pointers to them stay good), updated, and the ones
+ * that went away stay in the list, no longer present.
+ */
+int dg_device_list_refresh(struct dg_device_list *list);
+/* false once a refresh did not find the device */
+bool dg_device_is_present(struct dg_device *dev);
+/* the present device with that number (@chr: a character device), or NULL */
 struct dg_device *dg_device_list_find(struct dg_device_list *list, dev_t devnum, bool chr);
 /*
  * The device whose physical range holds @phys, and the offset there: the
