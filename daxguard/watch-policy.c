@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -216,6 +217,8 @@ static char *reader(char *str, int num, void *stream)
 	ssize_t n = getline(&line, &cap, l->f);
 
 	if (n < 0) {
+		if (ferror(l->f))
+			lerr(l, "cannot read: %s", strerror(errno));
 		free(line);
 		return NULL;
 	}
@@ -401,7 +404,22 @@ int watch_config_load(const char *path, const struct watch_policy *base,
 		watch_config_free(cfg);
 		return rc;
 	}
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0) {
+		struct stat st;
+		int e = 0;
+
+		/* a directory opens, and reads as nothing: no policy at all */
+		if (fstat(fd, &st) < 0)
+			e = errno;
+		else if (!S_ISREG(st.st_mode))
+			e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		if (e) {
+			close(fd);
+			fd = -1;
+			errno = e;
+		}
+	}
 	l.f = fd < 0 ? NULL : fdopen(fd, "r");
 	if (!l.f) {
 		rc = -errno;
