@@ -71,6 +71,7 @@ struct wdev {
 	struct dg_rangeset handled;
 	bool state_bad; /* the state file did not read: kept aside */
 	struct dg_target *snap; /* its mounts as last seen: for a removal */
+	bool gone_said; /* its going was logged */
 	uint64_t win_start;
 	unsigned int win_count;
 	bool flood;
@@ -330,12 +331,20 @@ static void refresh_devices(struct watch *w)
 		watch_log(LOG_ERR, NULL, "%s", dg_get_error(w->ctx) ?: strerror(-rc));
 		return;
 	}
-	for (wd = w->devs; wd; wd = wd->next)
-		if (!dg_device_is_present(wd->dev)) {
-			source_close(w, &wd->bb);
-			dg_target_free(wd->snap);
-			wd->snap = NULL;
+	for (wd = w->devs; wd; wd = wd->next) {
+		if (dg_device_is_present(wd->dev)) {
+			wd->gone_said = false;
+			continue;
 		}
+		if (!wd->gone_said)
+			watch_log(LOG_NOTICE, NULL, "%s: went away%s",
+				  dg_device_get_devname(wd->dev),
+				  wd->snap ? "" : " (nothing was mounted on it)");
+		wd->gone_said = true;
+		source_close(w, &wd->bb);
+		dg_target_free(wd->snap);
+		wd->snap = NULL;
+	}
 	dg_device_foreach(w->list, d)
 	{
 		if (!dg_device_is_present(d))
@@ -988,12 +997,10 @@ static void on_device_remove(struct watch *w, struct dg_event *ev)
 			break;
 	if (!wd)
 		return;
-	if (!wd->snap || dg_target_get_kind(wd->snap) == DG_TARGET_DAX) {
-		watch_log(LOG_NOTICE, NULL, "%s: went away%s", dg_device_get_devname(wd->dev),
-			  wd->snap ? "" : " (nothing was mounted on it)");
-		if (!wd->snap)
-			return;
-	}
+	/* nothing mounted: the refresh that follows says it went */
+	if (!wd->snap || dg_target_get_kind(wd->snap) == DG_TARGET_DAX)
+		return;
+	wd->gone_said = true;
 	/* who is left holding it: the mounts stay, on a device that is gone */
 	dg_who(wd->snap, NULL, 0, DG_WHO_NO_PATHS, &res);
 	dg_fs_foreach(wd->snap, fs) {

@@ -11,7 +11,7 @@ pkgs=(
 )
 # watch: the config parser, sd_notify and the journal, and what its tests
 # run: udevd for the udev source, node_exporter to read the metrics back
-pkgs+=(libinih-dev libsystemd-dev udev prometheus-node-exporter)
+pkgs+=(libinih-dev libsystemd-dev udev prometheus-node-exporter curl)
 # the sanitizer run needs the runtimes gcc links against
 pkgs+=(libasan8 libubsan1)
 
