@@ -180,6 +180,7 @@ struct loader {
 	FILE *f;
 	const char *path;
 	unsigned int lineno;
+	unsigned int header_line; /* the last "[section]" line */
 	struct watch_config *cfg;
 	struct watch_policy *cur; /* the section's policy, or NULL: a bad header */
 	char cur_section[256];
@@ -234,6 +235,9 @@ static char *reader(char *str, int num, void *stream)
 	memcpy(str, line, (size_t)n);
 	str[n] = '\0';
 	free(line);
+	/* inih tells keys only: where each section begins is known here */
+	if (str[strspn(str, " \t")] == '[')
+		l->header_line = l->lineno;
 	return str;
 }
 
@@ -275,7 +279,7 @@ static struct watch_policy *new_section(struct loader *l, const char *section)
 	memset(s, 0, sizeof(*s));
 	s->match = m;
 	s->pattern = strdup(sp);
-	s->lineno = l->lineno;
+	s->lineno = l->header_line;
 	if (!s->pattern)
 		return NULL;
 	cfg->nr_sections++;

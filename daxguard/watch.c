@@ -178,6 +178,8 @@ static void usage(void)
 	       "     --all                 watch loop devices too\n"
 	       "     --pause-after <stage> stop after a stage of the first flow until\n"
 	       "                           SIGUSR1 (%s)\n"
+	       "     --check-config        read the config, show each device's policy,\n"
+	       "                           and exit (changes nothing)\n"
 	       " -h, --help                display this help\n"
 	       "\n"
 	       "For more details see daxguard-watch(8) and daxguard-watch.conf(5).\n",
@@ -1590,6 +1592,64 @@ static void loop(struct watch *w)
 	}
 }
 
+static void print_policy(const char *what, const struct watch_policy *p)
+{
+	size_t i;
+
+	printf("%s: action %s, grace %.1f s, punch %s, shutdown-on-metadata %s, protect", what,
+	       dg_action_name(p->action), (double)p->grace_ms / 1000, p->punch ? "yes" : "no",
+	       p->shutdown ? "yes" : "no");
+	for (i = 0; i < p->nr_protect; i++)
+		printf("%s%s", i ? ", " : " ", p->protect[i]);
+	printf("%s\n", p->nr_protect ? "" : " none");
+}
+
+/*
+ * --check-config: read the config (and the --exec program) as the daemon
+ * would, say which policy each device gets, and change nothing.
+ */
+static int check_config(struct watch *w)
+{
+	struct dg_device_list *list = NULL;
+	struct dg_device *d;
+	size_t i;
+
+	if (load_config(w, false)) {
+		dg_errx("%s: not taken", w->config_path);
+		return DG_EXIT_FAILURE;
+	}
+	if (w->exec_path && check_exec(w->exec_path))
+		return DG_EXIT_FAILURE;
+	printf("%s: %zu device section%s, flood limit %u new ranges a minute\n",
+	       w->cfg->path ?: "no config file, the command line's policy", w->cfg->nr_sections,
+	       w->cfg->nr_sections == 1 ? "" : "s", flood_limit(w));
+	print_policy("[global]", &w->cfg->global);
+	for (i = 0; i < w->cfg->nr_sections; i++) {
+		const struct watch_section *sec = &w->cfg->sections[i];
+		static const char *const kinds[] = { NULL, "uuid", "serial", "devname" };
+		char what[512];
+
+		snprintf(what, sizeof(what), "[%s %s] (line %u)", kinds[sec->match], sec->pattern,
+			 sec->lineno);
+		print_policy(what, &sec->policy);
+	}
+	if (dg_device_list_new(w->ctx, w->all ? DG_DEVICES_ALL : 0, &list) == 0) {
+		dg_device_foreach(list, d)
+		{
+			const char *matched = NULL;
+			const struct watch_policy *p = watch_config_policy(w->cfg, d, &matched);
+			char what[512];
+
+			snprintf(what, sizeof(what), "%s (%s) gets %s%s%s",
+				 dg_device_get_devname(d), dg_device_get_identity(d),
+				 matched ? "[" : "[global]", matched ?: "", matched ? "]" : "");
+			print_policy(what, p);
+		}
+		dg_device_list_free(list);
+	}
+	return DG_EXIT_OK;
+}
+
 int cmd_watch(int argc, char **argv, struct dg_ctx *ctx)
 {
 	enum {
@@ -1606,6 +1666,7 @@ int cmd_watch(int argc, char **argv, struct dg_ctx *ctx)
 		OPT_SOURCES,
 		OPT_ALL,
 		OPT_PAUSE,
+		OPT_CHECK,
 	};
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -1626,6 +1687,7 @@ int cmd_watch(int argc, char **argv, struct dg_ctx *ctx)
 		{ "sources", required_argument, NULL, OPT_SOURCES },
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "pause-after", required_argument, NULL, OPT_PAUSE },
+		{ "check-config", no_argument, NULL, OPT_CHECK },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1642,6 +1704,7 @@ int cmd_watch(int argc, char **argv, struct dg_ctx *ctx)
 	};
 	char *end;
 	unsigned long v;
+	bool check = false;
 	int c, rc, ret = DG_EXIT_USAGE;
 
 	w.sources = SRC_ALL;
@@ -1742,6 +1805,9 @@ int cmd_watch(int argc, char **argv, struct dg_ctx *ctx)
 				goto out;
 			}
 			break;
+		case OPT_CHECK:
+			check = true;
+			break;
 		case 'h':
 			usage();
 			ret = DG_EXIT_OK;
@@ -1757,6 +1823,10 @@ int cmd_watch(int argc, char **argv, struct dg_ctx *ctx)
 	}
 	ret = DG_EXIT_FAILURE;
 	watch_log_init();
+	if (check) {
+		ret = check_config(&w);
+		goto out;
+	}
 	if (geteuid() != 0) {
 		dg_errx("watch: needs root: it freezes filesystems and signals other users' "
 			"processes ('daxguard who' answers without)");

@@ -100,6 +100,19 @@ for want in "$CONF:4: unknown key 'colour'" \
 done
 dg_assert_match "and it says it did not start" "not started: fix the config first" "$DG_ERR"
 
+# the shipped example is a good config, and --check-config says what it means
+cp "$TESTS_DIR/../doc/watch.conf.example" "$CONF"
+chmod 644 "$CONF"
+dg_run "$DAXGUARD" watch --check-config --config "$CONF"
+dg_expect_eq "--check-config on doc/watch.conf.example: exit status" 0 "$DG_RC"
+dg_expect_eq "--check-config: the sections, by the line they begin on" \
+	"[uuid 5a1c7e2e-3b7d-4f3c-9a4e-2c7a0d0e9f11] (line 10): action bus;[devname pmem1*] (line 16): action kill;[serial 8089-a2-1837-00001234] (line 21): action term" \
+	"$(grep '^\[[us]\|^\[devname' <<<"$DG_OUT" | cut -d, -f1 | paste -sd';')"
+printf '[global]\naction = sometimes\n' >"$CONF"
+dg_run "$DAXGUARD" watch --check-config --config "$CONF"
+dg_expect_eq "--check-config on a bad file: exit status" 1 "$DG_RC"
+dg_assert_match "--check-config on a bad file: the line" "$CONF:2: action = sometimes" "$DG_ERR"
+
 # ------------------------------------------------------------------ #
 # 3. SIGHUP: a bad file keeps the old policy; a good one replaces it
 
