@@ -1172,7 +1172,9 @@ static void process_source(struct watch *w, struct dg_source **srcp)
 
 	take_events(w, src);
 	if (rc < 0) {
-		watch_log(LOG_ERR, NULL, "%s: %s; no longer watched", dg_source_get_name(src),
+		/* a list that went with its device is no error of ours */
+		watch_log(rc == -ENODEV || rc == -ENOENT ? LOG_INFO : LOG_ERR, NULL,
+			  "%s: %s; no longer watched", dg_source_get_name(src),
 			  dg_get_error(w->ctx) ?: strerror(-rc));
 		source_close(w, srcp);
 		if (!w->refresh_at)

@@ -37,6 +37,8 @@
 #   hwpoison-xfs hwpoison-ext4 kernel-signalled set = daxguard who set
 #   devdax                     device-dax: who, kernel agreement, remove
 #   dm-xfs                     xfs on dm-linear over pmem0: who, fail, remove on pmem0
+#   watch-xfs                  daxguard watch: a sysfs bad block, list vs ndctl,
+#                              MADV_HWPOISON via /dev/kmsg, a raw unbind alert
 #   smoke-xfs smoke-ext4       a boot, a DAX mapping, daxguard who
 #   ndrelease                  how an unmounted fsdax namespace is best released
 #
@@ -54,7 +56,7 @@ SMP=${DGVM_SMP:-1}
 KERNEL_ARG=all
 WRITE_DOC=0
 REFRESH=0
-DEFAULT_SCENARIOS="remove-xfs remove-ext4 unbind-xfs unbind-ext4 badblocks-xfs badblocks-ext4 badblocks-xfs_normap hwpoison-xfs hwpoison-ext4 devdax dm-xfs"
+DEFAULT_SCENARIOS="remove-xfs remove-ext4 unbind-xfs unbind-ext4 badblocks-xfs badblocks-ext4 badblocks-xfs_normap hwpoison-xfs hwpoison-ext4 devdax dm-xfs watch-xfs"
 # scenarios expected to fail (space-separated, padded with spaces): printed
 # XFAIL; an unexpected pass fails the run.
 XFAIL=" "
