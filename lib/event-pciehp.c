@@ -5,9 +5,11 @@
  * On real hardware the one warning user space gets before a device goes
  * is the attention button: pciehp logs
  *
- *   pcieport 0000:00:1c.0: Slot(1): Button press: will power off in 5 sec
+ *   pcieport 0000:00:02.0: pciehp: Slot(2): Button press: will power off in 5 sec
  *
- * (older kernels: "pciehp 0000:00:1c.0:pcie004: ..."), waits five seconds
+ * (as Debian's 6.12 logs it under QEMU's q35; 6.1 logs "Slot(2): Powering
+ * off due to button press" at the same moment, and older kernels
+ * "pciehp 0000:00:1c.0:pcie004: Slot(1): ..."), waits five seconds
  * and removes everything below the port; a second press cancels ("Button
  * press: canceling").  No uevent comes before the removal itself
  * (FACTS.md §1).  The event names the slot and the port's sysfs
@@ -47,38 +49,44 @@ static bool is_pci_addr(const char *s, size_t n)
 int dg_pciehp_parse(const char *msg, char *addr, size_t addr_size, char *slot, size_t slot_size,
 		    enum dg_event_kind *kind)
 {
-	const char *dev, *sl, *end, *what;
+	const char *dev, *colon, *sl, *what;
 	size_t n;
 
-	/* "DRIVER DEVICE: Slot(NAME): WHAT" */
+	/*
+	 * "DRIVER DEVICE: [pciehp: ]Slot(NAME): WHAT", DEVICE the port
+	 * (6.x: "pcieport 0000:00:1c.0: pciehp: Slot(2): ...") or its port
+	 * service (older: "pciehp 0000:00:1c.0:pcie004: Slot(1): ...")
+	 */
 	dev = strchr(msg, ' ');
 	if (!dev)
 		return 0;
 	dev++;
-	sl = strstr(dev, ": Slot(");
-	if (!sl)
+	colon = strstr(dev, ": ");
+	if (!colon)
 		return 0;
-	what = strstr(sl, "): ");
+	sl = strstr(colon, "Slot(");
+	what = sl ? strstr(sl, "): ") : NULL;
 	if (!what)
 		return 0;
-	if (strstr(what, "Button press: will power off"))
+	/* 6.12 says "will power off in 5 sec"; 6.1 "Powering off", then waits */
+	if (strstr(what, "Button press: will power off") ||
+	    strstr(what, "Powering off due to button press"))
 		*kind = DG_EVENT_PRE_REMOVE;
-	else if (strstr(what, "Button press: canceling") ||
+	else if (strstr(what, "Button press: canceling") || strstr(what, "Button cancel") ||
 		 strstr(what, "Action canceled due to button press"))
 		*kind = DG_EVENT_PRE_REMOVE_CANCELED;
 	else
 		return 0;
 	/* the port, without a port service's ":pcie004" */
-	n = (size_t)(sl - dev);
+	n = (size_t)(colon - dev);
 	if (n > 12 && !strncmp(dev + 12, ":pcie", 5))
 		n = 12;
 	if (!is_pci_addr(dev, n) || n >= addr_size)
 		return 0;
 	memcpy(addr, dev, n);
 	addr[n] = '\0';
-	sl += strlen(": Slot(");
-	end = what;
-	n = (size_t)(end - sl);
+	sl += strlen("Slot(");
+	n = (size_t)(what - sl);
 	if (n >= slot_size)
 		return 0;
 	memcpy(slot, sl, n);

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,9 @@ static const struct {
 	enum dg_event_kind kind;
 	const char *addr, *slot;
 } hp[] = {
+	/* Debian's 6.12 under QEMU 7.2's q35, device_del on the monitor */
+	{ "pcieport 0000:00:02.0: pciehp: Slot(2): Button press: will power off in 5 sec", 1,
+	  DG_EVENT_PRE_REMOVE, "0000:00:02.0", "2" },
 	{ "pcieport 0000:00:1c.0: Slot(1): Button press: will power off in 5 sec", 1,
 	  DG_EVENT_PRE_REMOVE, "0000:00:1c.0", "1" },
 	{ "pciehp 0000:0c:00.0:pcie004: Slot(0-1): Button press: will power off in 5 sec", 1,
@@ -138,7 +142,12 @@ static const struct {
 	  DG_EVENT_PRE_REMOVE_CANCELED, "0000:00:1c.0", "1" },
 	{ "pciehp 0000:00:1c.0:pcie004: Slot(1): Action canceled due to button press", 1,
 	  DG_EVENT_PRE_REMOVE_CANCELED, "0000:00:1c.0", "1" },
-	{ "pcieport 0000:00:1c.0: Slot(1): Powering off due to button press", 0, 0, NULL, NULL },
+	/* Debian's 6.1, the same press: the window starts with this line */
+	{ "pcieport 0000:00:02.0: pciehp: Slot(2): Powering off due to button press", 1,
+	  DG_EVENT_PRE_REMOVE, "0000:00:02.0", "2" },
+	{ "pcieport 0000:00:02.0: pciehp: Slot(2): Attention button pressed", 0, 0, NULL, NULL },
+	{ "pcieport 0000:00:02.0: pciehp: Slot(2): Button cancel", 1, DG_EVENT_PRE_REMOVE_CANCELED,
+	  "0000:00:02.0", "2" },
 	{ "pcieport 0000:00:1c.0: Slot(1): Card present", 0, 0, NULL, NULL },
 	{ "pcieport 00:1c.0: Slot(1): Button press: will power off in 5 sec", 0, 0, NULL, NULL },
 	{ "pcieport ../../etc: Slot(1): Button press: will power off in 5 sec", 0, 0, NULL, NULL },
@@ -163,11 +172,65 @@ static void pciehp(void)
 	}
 }
 
-int main(void)
+/*
+ * The slot to target mapping on recorded sysfs trees: a device goes with
+ * a slot when its sysfs path lies below the port's (dg_device_is_below()).
+ */
+static const struct {
+	const char *tree, *port, *dev;
+	bool below;
+} slots[] = {
+	/* virtio-pmem on root port 00:01.0: its pmem0 goes with that slot */
+	{ "q35-virtio-pmem", "0000:00:01.0", "259:0", true },
+	{ "q35-virtio-pmem", "0000:01:00.0", "259:0", true },
+	/* the other slot (the rng's) holds none of it */
+	{ "q35-virtio-pmem", "0000:00:02.0", "259:0", false },
+	{ "q35-virtio-pmem", "0000:02:00.0", "259:0", false },
+	/*
+	 * CXL: the region's pmem0 hangs off ACPI0017, not off the memdev's
+	 * port; only the CXL topology (region targets, decoders) links them
+	 */
+	{ "q35-cxl", "0000:0c:00.0", "259:0", false },
+};
+
+static void slot_mapping(const char *fixtures)
 {
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(slots); i++) {
+		char root[PATH_MAX], link[PATH_MAX + 32], *port, *dev;
+
+		snprintf(root, sizeof(root), "%s/%s", fixtures, slots[i].tree);
+		snprintf(link, sizeof(link), "%s/dev/block/%s", root, slots[i].dev);
+		port = dg_pci_syspath(root, slots[i].port);
+		dev = realpath(link, NULL);
+		CHECK(port && dev, "%s: %s or %s does not resolve", slots[i].tree, slots[i].port,
+		      link);
+		if (port && dev)
+			CHECK(dg_path_is_below(dev, port) == slots[i].below,
+			      "%s: %s %s below port %s", slots[i].tree, dev,
+			      slots[i].below ? "is not" : "is", port);
+		free(port);
+		free(dev);
+	}
+	/* a port that is not there, and a prefix that is no parent */
+	CHECK(!dg_pci_syspath(fixtures, "0000:99:00.0"), "a missing port resolved");
+	CHECK(!dg_path_is_below("/sys/devices/pci0000:00/0000:00:01.00/x",
+				"/sys/devices/pci0000:00/0000:00:01.0"),
+	      "a name that merely starts like the port counts as below it");
+	CHECK(!dg_path_is_below("/sys/devices/a", "/sys/devices/a"), "a port is below itself");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: test-events FIXTURES/sysfs\n");
+		return 2;
+	}
 	records();
 	memory_failure();
 	pciehp();
+	slot_mapping(argv[1]);
 	if (failures)
 		fprintf(stderr, "%d check(s) failed\n", failures);
 	return failures ? 1 : 0;

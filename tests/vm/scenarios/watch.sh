@@ -113,6 +113,8 @@ check_eq "daxguard list's bad blocks = sysfs, and all 8 in bb.bin" "$sysbb 8 0" 
 fact ndctl_badblock_count "ndctl list -M: $J_ndbb; /sys/block/pmem0/badblocks: $sysbb"
 check_eq "daxguard list: the mount, DAX always" "$MNT always" "$J_dgmount"
 fact list "ndctl: $J_nd; daxguard: $J_dg; bad blocks sysfs $sysbb, daxguard $J_dgbb"
+# where an NVDIMM's pmem0 sits in sysfs: below no PCIe slot
+fact pmem0_syspath "$(readlink -f "/sys/dev/block/$(cat /sys/block/pmem0/dev)")"
 
 step "3. MADV_HWPOISON"
 kill -USR1 "$(pid_of poisoner)"
