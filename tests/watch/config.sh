@@ -159,18 +159,27 @@ cat >"$CONF" <<CONF
 action = report
 [devname ${DEV#/dev/}]
 action = kill
-protect = sleep
+protect = sleep, keeper
 CONF
+# a mapper under another name: "keeper" is protected by the section
+cp "$DG_MAPPER" "$DG_TMP/keeper"
 dg_spawn_mapper "map:$F:$((12 * 4096)):4096:shared-ro"
 P12=$DG_PID
+DG_READY=$DG_TMP/keeper.ready
+dg_spawn_ready "$DG_READY" "$DG_TMP/keeper" -r "$DG_READY" "map:$F:$((12 * 4096)):4096:shared-ro"
+KEEPER=$DG_PID
 watch_start --config "$CONF" --badblocks-file "$DEV=$BB" --sources badblocks-file -i 0.5
 watch_sector "$F" 12 >>"$BB"
 watch_wait_lines 1 || dg_fail "no event under the device section"
 watch_line 1
-dg_expect_eq "the device section's policy: kill, protect sleep" \
-	"{\"section\":\"${DEV#/dev/}\",\"action\":\"kill\",\"protect\":[\"sleep\"]}" \
+dg_expect_eq "the device section's policy: kill, protect sleep and keeper" \
+	"{\"section\":\"${DEV#/dev/}\",\"action\":\"kill\",\"protect\":[\"sleep\",\"keeper\"]}" \
 	"$(dg_jq '.event.policy | {section, action, protect}')"
 dg_wait_gone "$P12" 5 && dg_ok "the section's kill applied" || dg_notok "the mapper of page 12 lives"
+dg_expect_eq "the protected command is reported, not signalled" \
+	"{\"pid\":$KEEPER,\"state\":\"protected\",\"signals\":[],\"reason\":\"protected by request\"}" \
+	"$(dg_jq -c ".processes[] | select(.pid == $KEEPER) | {pid, state, signals, reason}")"
+dg_pid_alive "$KEEPER" && dg_ok "the protected process lives" || dg_notok "keeper was killed"
 watch_stop
 
 # ------------------------------------------------------------------ #

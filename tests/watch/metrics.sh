@@ -3,9 +3,10 @@
 #
 # --metrics read back as Prometheus reads it: Debian's node_exporter on
 # 127.0.0.1 (a free port) with only the textfile collector, pointed at the
-# folder daxguard watch writes to; after one event that kills one
-# mapper, /metrics must give daxguard's counters for that device and kind,
-# the device count, and no textfile scrape error.
+# folder daxguard watch writes to; after one event that kills one mapper
+# and punches the page (--punch), /metrics must give daxguard's counters
+# for that device and kind (4096 bytes punched), the device count, and no
+# textfile scrape error.
 #
 # Usage: metrics.sh
 
@@ -47,7 +48,7 @@ curl -sf "http://127.0.0.1:$PORT/metrics" >/dev/null || dg_fail "node_exporter d
 dg_log "node_exporter (pid $NODE) on 127.0.0.1:$PORT"
 
 dg_spawn_mapper "map:$F:$((4 * 4096)):4096:shared-ro"
-watch_start --badblocks-file "$DEV=$BB" --sources badblocks-file -i 0.5 -a kill \
+watch_start --badblocks-file "$DEV=$BB" --sources badblocks-file -i 0.5 -a kill --punch \
 	--metrics "$DG_TMP/prom/daxguard.prom"
 watch_sector "$F" 4 >>"$BB"
 watch_wait_lines 1 || dg_fail "no event"
@@ -57,7 +58,7 @@ want=(
 	"daxguard_watch_events_total{device=\"$DEV\",kind=\"badblocks\"} 1"
 	"daxguard_watch_ranges_total{device=\"$DEV\",kind=\"badblocks\"} 1"
 	"daxguard_watch_processes_signalled_total{device=\"$DEV\",kind=\"badblocks\"} 1"
-	"daxguard_watch_punched_bytes_total{device=\"$DEV\",kind=\"badblocks\"} 0"
+	"daxguard_watch_punched_bytes_total{device=\"$DEV\",kind=\"badblocks\"} 4096"
 	"daxguard_watch_failures_total{device=\"$DEV\",kind=\"badblocks\"} 0"
 	"daxguard_watch_flood{device=\"$DEV\"} 0"
 	"daxguard_watch_devices 1"
