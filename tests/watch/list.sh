@@ -47,7 +47,7 @@ dg_run "$DAXGUARD" list --all -r -n -o NAME,KIND,FSTYPE,MOUNTPOINT,USERS
 dg_expect_eq "list -r -n -o: exit status" 0 "$DG_RC"
 dg_expect_eq "list -r -n -o: the device line, then its mount" \
 	"${DEV#/dev/} loop   3;${DEV#/dev/}  xfs $MNT " \
-	"$(grep -A1 "^${DEV#/dev/} " <<<"$DG_OUT" | paste -sd';')"
+	"$(grep -m1 -A1 "^${DEV#/dev/} " <<<"$DG_OUT" | paste -sd';')"
 
 dg_run "$DAXGUARD" list -o NAME,NOPE
 dg_expect_eq "an unknown column: usage error" 2 "$DG_RC"
