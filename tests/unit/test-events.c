@@ -186,6 +186,8 @@ static const struct {
 	/* the other slot (the rng's) holds none of it */
 	{ "q35-virtio-pmem", "0000:00:02.0", "259:0", false },
 	{ "q35-virtio-pmem", "0000:02:00.0", "259:0", false },
+	/* an NVDIMM hangs off the ACPI NVDIMM root: no slot takes it */
+	{ "pc-nvdimm", "0000:00:01.0", "259:0", false },
 	/*
 	 * CXL: the region's pmem0 hangs off ACPI0017, not off the memdev's
 	 * port; only the CXL topology (region targets, decoders) links them
