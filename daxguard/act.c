@@ -197,69 +197,73 @@ static void print_steps(const struct dg_output_opts *o, struct dg_report *rep)
 	scols_unref_table(tb);
 }
 
-static void act_print(const struct dg_output_opts *o, struct dg_target *t, struct dg_report *rep,
-		      const char *action, bool dry_run, bool removal)
+/* fail -J and remove -J: the members after who's, shared with watch --json */
+void act_json_report(struct dg_json_out *jo, struct dg_target *t, struct dg_report *rep,
+		     const char *action, bool dry_run)
 {
 	struct dg_result *res = dg_report_get_result(rep);
 	struct dg_victim *v;
 	struct dg_step *s;
 
+	if (res)
+		dg_json_who(jo, t, res);
+	dg_json_member(jo, "action", dg_jstr(action));
+	dg_json_member(jo, "dry_run", json_object_new_boolean(dry_run));
+	dg_json_member(jo, "complete", json_object_new_boolean(dg_report_is_complete(rep)));
+	dg_json_member(jo, "metadata_hit", json_object_new_boolean(dg_report_metadata_hit(rep)));
+	dg_json_array_begin(jo, "processes");
+	dg_victim_foreach(rep, v) {
+		json_object *jv = json_object_new_object();
+		json_object *sigs = json_object_new_array();
+		char *copy = strdup(dg_victim_get_signals(v)), *tok, *save = NULL;
+
+		for (tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
+		     tok = strtok_r(NULL, ",", &save))
+			json_object_array_add(sigs, dg_jstr(tok));
+		free(copy);
+		json_object_object_add(jv, "pid", json_object_new_int(dg_victim_get_pid(v)));
+		json_object_object_add(jv, "command", dg_jstr(dg_victim_get_comm(v)));
+		json_object_object_add(jv, "state",
+				       dg_jstr(dg_victim_state_name(dg_victim_get_state(v))));
+		json_object_object_add(jv, "signals", sigs);
+		json_object_object_add(jv, "signalled_ms",
+				       json_object_new_uint64(dg_victim_get_signalled_ms(v)));
+		json_object_object_add(jv, "exited_ms",
+				       json_object_new_uint64(dg_victim_get_exited_ms(v)));
+		json_object_object_add(jv, "reason", dg_jstr(dg_victim_get_reason(v)));
+		dg_json_element(jo, jv);
+	}
+	dg_json_array_end(jo);
+	dg_json_array_begin(jo, "steps");
+	dg_step_foreach(rep, s) {
+		json_object *js = json_object_new_object();
+
+		json_object_object_add(js, "stage", dg_jstr(dg_step_get_stage(s)));
+		json_object_object_add(js, "object", dg_jstr(dg_step_get_object(s)));
+		json_object_object_add(js, "ok", json_object_new_boolean(!dg_step_get_status(s)));
+		if (dg_step_get_status(s))
+			json_object_object_add(js, "error",
+					       dg_jstr(strerror(-dg_step_get_status(s))));
+		json_object_object_add(js, "message", dg_jstr(dg_step_get_message(s)));
+		json_object_object_add(js, "start_ms",
+				       json_object_new_uint64(dg_step_get_start_ms(s)));
+		json_object_object_add(js, "duration_ms",
+				       json_object_new_uint64(dg_step_get_duration_ms(s)));
+		dg_json_element(jo, js);
+	}
+	dg_json_array_end(jo);
+}
+
+static void act_print(const struct dg_output_opts *o, struct dg_target *t, struct dg_report *rep,
+		      const char *action, bool dry_run, bool removal)
+{
+	struct dg_result *res = dg_report_get_result(rep);
+
 	if (o->json) {
 		struct dg_json_out jo;
 
 		dg_json_begin(&jo, stdout);
-		if (res)
-			dg_json_who(&jo, t, res);
-		dg_json_member(&jo, "action", dg_jstr(action));
-		dg_json_member(&jo, "dry_run", json_object_new_boolean(dry_run));
-		dg_json_member(&jo, "complete",
-			       json_object_new_boolean(dg_report_is_complete(rep)));
-		dg_json_member(&jo, "metadata_hit",
-			       json_object_new_boolean(dg_report_metadata_hit(rep)));
-		dg_json_array_begin(&jo, "processes");
-		dg_victim_foreach(rep, v) {
-			json_object *jv = json_object_new_object();
-			json_object *sigs = json_object_new_array();
-			char *copy = strdup(dg_victim_get_signals(v)), *tok, *save = NULL;
-
-			for (tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
-			     tok = strtok_r(NULL, ",", &save))
-				json_object_array_add(sigs, dg_jstr(tok));
-			free(copy);
-			json_object_object_add(jv, "pid",
-					       json_object_new_int(dg_victim_get_pid(v)));
-			json_object_object_add(jv, "command", dg_jstr(dg_victim_get_comm(v)));
-			json_object_object_add(
-				jv, "state", dg_jstr(dg_victim_state_name(dg_victim_get_state(v))));
-			json_object_object_add(jv, "signals", sigs);
-			json_object_object_add(
-				jv, "signalled_ms",
-				json_object_new_uint64(dg_victim_get_signalled_ms(v)));
-			json_object_object_add(jv, "exited_ms",
-					       json_object_new_uint64(dg_victim_get_exited_ms(v)));
-			json_object_object_add(jv, "reason", dg_jstr(dg_victim_get_reason(v)));
-			dg_json_element(&jo, jv);
-		}
-		dg_json_array_end(&jo);
-		dg_json_array_begin(&jo, "steps");
-		dg_step_foreach(rep, s) {
-			json_object *js = json_object_new_object();
-
-			json_object_object_add(js, "stage", dg_jstr(dg_step_get_stage(s)));
-			json_object_object_add(js, "object", dg_jstr(dg_step_get_object(s)));
-			json_object_object_add(js, "ok",
-					       json_object_new_boolean(!dg_step_get_status(s)));
-			if (dg_step_get_status(s))
-				json_object_object_add(js, "error",
-						       dg_jstr(strerror(-dg_step_get_status(s))));
-			json_object_object_add(js, "message", dg_jstr(dg_step_get_message(s)));
-			json_object_object_add(js, "start_ms",
-					       json_object_new_uint64(dg_step_get_start_ms(s)));
-			json_object_object_add(js, "duration_ms",
-					       json_object_new_uint64(dg_step_get_duration_ms(s)));
-			dg_json_element(&jo, js);
-		}
-		dg_json_array_end(&jo);
+		act_json_report(&jo, t, rep, action, dry_run);
 		dg_json_end(&jo);
 		return;
 	}

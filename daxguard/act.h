@@ -16,6 +16,13 @@ void act_stage_fn(struct dg_ctx *ctx, const char *stage, enum dg_stage_event ev,
  */
 int act_run(const char *name, struct dg_target *target, const struct dg_range *ranges,
 	    size_t nr_ranges, const struct dg_mf_opts *mf, const struct dg_output_opts *out);
+/*
+ * The members of fail -J and remove -J (who's, then what was done) into
+ * @jo, between its dg_json_begin() and dg_json_end(): watch --json prints
+ * each event in the same schema.
+ */
+void act_json_report(struct dg_json_out *jo, struct dg_target *t, struct dg_report *rep,
+		     const char *action, bool dry_run);
 /* The options fail and remove share, in their getopt_long tables. */
 enum { ACT_OPT_ANCESTORS = 0x400, ACT_OPT_PAUSE, ACT_OPT_FREEZE_TIMEOUT };
 #define ACT_LONGOPTS                                                                           \

@@ -374,13 +374,17 @@ int dg_bad_option(const char *cmd, int c, char **argv)
  */
 static void json_indent(struct dg_json_out *o)
 {
-	fprintf(o->f, "%*s", 2 * o->depth, "");
+	if (!o->compact)
+		fprintf(o->f, "%*s", 2 * o->depth, "");
 }
 
 /* the separator before a member or element at the current level */
 static void json_next(struct dg_json_out *o)
 {
-	fputs(o->first[o->depth] ? "\n" : ",\n", o->f);
+	if (o->compact)
+		fputs(o->first[o->depth] ? "" : ",", o->f);
+	else
+		fputs(o->first[o->depth] ? "\n" : ",\n", o->f);
 	o->first[o->depth] = false;
 	json_indent(o);
 }
@@ -388,9 +392,10 @@ static void json_next(struct dg_json_out *o)
 /* @val (which is freed), its lines indented to the current level */
 static void json_value(struct dg_json_out *o, json_object *val)
 {
-	const char *s = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PRETTY |
-								    JSON_C_TO_STRING_SPACED |
-								    JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *s = json_object_to_json_string_ext(
+		val, o->compact ? JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE :
+				  JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+					  JSON_C_TO_STRING_NOSLASHESCAPE);
 	const char *nl;
 
 	/* a string value holds no raw newline: each one starts a line */
@@ -406,15 +411,22 @@ static void json_key(struct dg_json_out *o, const char *key)
 {
 	json_next(o);
 	/* keys are ours: plain words, nothing to escape */
-	fprintf(o->f, "\"%s\": ", key);
+	fprintf(o->f, o->compact ? "\"%s\":" : "\"%s\": ", key);
 }
 
 void dg_json_begin(struct dg_json_out *o, FILE *f)
 {
+	o->compact = false;
 	o->f = f;
 	o->depth = 1;
 	o->first[1] = true;
 	fputc('{', f);
+}
+
+void dg_json_begin_line(struct dg_json_out *o, FILE *f)
+{
+	dg_json_begin(o, f);
+	o->compact = true;
 }
 
 void dg_json_member(struct dg_json_out *o, const char *key, json_object *val)
@@ -440,13 +452,14 @@ void dg_json_element(struct dg_json_out *o, json_object *val)
 void dg_json_array_end(struct dg_json_out *o)
 {
 	o->depth--;
-	fputc('\n', o->f);
+	if (!o->compact)
+		fputc('\n', o->f);
 	json_indent(o);
 	fputc(']', o->f);
 }
 
 void dg_json_end(struct dg_json_out *o)
 {
-	fputs("\n}\n", o->f);
+	fputs(o->compact ? "}\n" : "\n}\n", o->f);
 	fflush(o->f);
 }

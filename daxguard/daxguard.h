@@ -23,6 +23,8 @@ struct dg_ctx;
 int cmd_who(int argc, char **argv, struct dg_ctx *ctx);
 int cmd_fail(int argc, char **argv, struct dg_ctx *ctx);
 int cmd_remove(int argc, char **argv, struct dg_ctx *ctx);
+int cmd_list(int argc, char **argv, struct dg_ctx *ctx);
+int cmd_watch(int argc, char **argv, struct dg_ctx *ctx);
 
 /* util-linux style messages: "daxguard: ..." on stderr */
 void dg_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -126,9 +128,12 @@ struct dg_json_out {
 	FILE *f;
 	int depth;
 	bool first[3];
+	bool compact; /* all on one line (watch --json), else pretty */
 };
 
 void dg_json_begin(struct dg_json_out *o, FILE *f);
+/* the same, the whole object on one line: JSON Lines */
+void dg_json_begin_line(struct dg_json_out *o, FILE *f);
 void dg_json_member(struct dg_json_out *o, const char *key, json_object *val);
 void dg_json_array_begin(struct dg_json_out *o, const char *key);
 void dg_json_element(struct dg_json_out *o, json_object *val);

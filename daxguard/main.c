@@ -12,8 +12,10 @@ static const struct {
 	int (*fn)(int argc, char **argv, struct dg_ctx *ctx);
 	const char *help;
 } commands[] = {
+	{ "list", cmd_list, "list the DAX devices, their filesystems, bad blocks and users" },
 	{ "who", cmd_who, "show the files, metadata and processes a device range hits" },
 	{ "fail", cmd_fail, "a range failed: act on exactly the processes it hits" },
+	{ "watch", cmd_watch, "the daemon: act on failures and removals as they happen" },
 	{ "remove", cmd_remove, "the device is going: stop its users, unmount, release it" },
 };
 

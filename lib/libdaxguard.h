@@ -494,6 +494,218 @@ int dg_step_get_status(struct dg_step *s);
 uint64_t dg_step_get_start_ms(struct dg_step *s);
 uint64_t dg_step_get_duration_ms(struct dg_step *s);
 
+/* ------------------------------------------------------------------ */
+/* Devices: every DAX-capable device (LIBDAXGUARD_3)                   */
+
+/*
+ * What `daxguard list` shows and `daxguard watch` watches: each nd
+ * namespace's device (through libndctl, so that names, modes, sizes and
+ * UUIDs are ndctl's), each device-dax device, and with DG_DEVICES_ALL the
+ * loop devices.  A list is a snapshot; dg_device_list_refresh() looks
+ * again (after a udev event) and keeps every device object it had.
+ */
+enum dg_device_kind {
+	DG_DEVICE_PMEM = 1, /* an nd namespace's block device: fsdax, raw, sector */
+	DG_DEVICE_DAX, /* a device-dax character device */
+	DG_DEVICE_LOOP, /* a loop device */
+	DG_DEVICE_BLOCK, /* another block device, added by name */
+};
+
+enum dg_device_list_flags {
+	DG_DEVICES_ALL = 1 << 0, /* loop devices too */
+};
+
+struct dg_device_list;
+struct dg_device;
+
+int dg_device_list_new(struct dg_ctx *ctx, unsigned int flags, struct dg_device_list **list);
+void dg_device_list_free(struct dg_device_list *list);
+struct dg_ctx *dg_device_list_get_ctx(struct dg_device_list *list);
+/*
+ * Add the block device @spec (a /dev path or MAJ:MIN) if the list lacks
+ * it, and give it: a loop device or a disk that is not DAX-capable but
+ * that somebody feeds ranges for.  -ENOTBLK, -ENODEV, with dg_get_error().
+ */
+int dg_device_list_add(struct dg_device_list *list, const char *spec, struct dg_device **dev);
+/*
+ * Look again: devices that appeared are appended, the ones still there
+ * keep their objects (pointers to them stay good), updated, and the ones
+ * that went away stay in the list, no longer present.
+ */
+int dg_device_list_refresh(struct dg_device_list *list);
+/* false once a refresh did not find the device */
+bool dg_device_is_present(struct dg_device *dev);
+/* the present device with that number (@chr: a character device), or NULL */
+struct dg_device *dg_device_list_find(struct dg_device_list *list, dev_t devnum, bool chr);
+/*
+ * The device whose physical range holds @phys, and the offset there: the
+ * way dg_target_phys_to_offset() maps an address (who --pfn).  -ENXIO
+ * when no device of the list has it (system RAM, another device).
+ */
+int dg_device_list_find_phys(struct dg_device_list *list, uint64_t phys, struct dg_device **dev,
+			     uint64_t *offset);
+
+struct dg_device *dg_device_get_first(struct dg_device_list *list);
+struct dg_device *dg_device_get_next(struct dg_device *dev);
+#define dg_device_foreach(list, dev) \
+	for (dev = dg_device_get_first(list); dev != NULL; dev = dg_device_get_next(dev))
+
+enum dg_device_kind dg_device_get_kind(struct dg_device *dev);
+const char *dg_device_kind_name(enum dg_device_kind kind);
+/* /dev/pmem0, /dev/dax0.0, /dev/loop3 */
+const char *dg_device_get_devname(struct dg_device *dev);
+dev_t dg_device_get_devnum(struct dg_device *dev);
+/* bytes, as ndctl list gives them for a namespace */
+uint64_t dg_device_get_size(struct dg_device *dev);
+/* "fsdax", "raw", "sector", "devdax", or NULL */
+const char *dg_device_get_mode(struct dg_device *dev);
+/* "namespace0.0", "region0" or NULL */
+const char *dg_device_get_namespace(struct dg_device *dev);
+const char *dg_device_get_region(struct dg_device *dev);
+/* the UUID ndctl list shows (the pfn's, dax's, btt's or namespace's), or NULL */
+const char *dg_device_get_uuid(struct dg_device *dev);
+/* the region's UUID (CXL regions have one), or NULL */
+const char *dg_device_get_region_uuid(struct dg_device *dev);
+/* the serial numbers (unique ids) of the DIMMs under the region */
+size_t dg_device_get_nr_serials(struct dg_device *dev);
+const char *dg_device_get_serial(struct dg_device *dev, size_t idx);
+/* a loop device's backing file, or NULL */
+const char *dg_device_get_backing_file(struct dg_device *dev);
+/* DAX-capable: a block device with queue/dax 1, or device-dax */
+bool dg_device_is_dax(struct dg_device *dev);
+/* the physical address range (pmem, device-dax): 0 or -ENXIO */
+int dg_device_get_phys_range(struct dg_device *dev, uint64_t *start, uint64_t *size);
+/* the device's own sysfs directory, resolved (/sys/devices/...) */
+const char *dg_device_get_syspath(struct dg_device *dev);
+/*
+ * What stays the same across reboots and renumbering, for state kept
+ * about the device: "uuid:UUID", "loop:BACKING-FILE", else
+ * "nd:REGION/NAMESPACE" or "dev:NAME".
+ */
+const char *dg_device_get_identity(struct dg_device *dev);
+/*
+ * The device's badblocks list from sysfs, appended to *@ranges as
+ * dg_parse_badblocks() does: -ENOENT when the device keeps none.
+ */
+int dg_device_get_badblocks(struct dg_device *dev, struct dg_range **ranges, size_t *nr);
+/*
+ * true when @dev lies below the sysfs directory @syspath (a PCIe port, a
+ * bridge): what a slot powering off takes with it.
+ */
+bool dg_device_is_below(struct dg_device *dev, const char *syspath);
+
+/* ------------------------------------------------------------------ */
+/* Events: the user-space callers of dax_holder_notify_failure()      */
+
+/*
+ * An event source turns one kernel signal into events: a device, the
+ * ranges that failed, and what kind of thing happened.  The caller (the
+ * watch daemon) decides what to do: dg_notify_failure() for failed
+ * ranges, the pre-remove flow for a device about to go.
+ *
+ * Every source has one descriptor to poll for POLLIN (dg_source_get_fd),
+ * and maybe a deadline (dg_source_get_timeout).  When either comes, or
+ * whenever the caller wants a fresh look (a periodic re-read of a list
+ * that not every platform notifies), dg_source_process() reads what there
+ * is and queues events, which dg_source_pop_event() hands out.  Events
+ * queued by the source's constructor describe what was there before it
+ * started (dg_event_is_initial()).
+ *
+ * Sources:
+ *   badblocks       a device's sysfs badblocks list and its nd region's,
+ *                   polled for POLLPRI (the kernel notifies after a scrub)
+ *   badblocks-file  a badblocks list in a file that other tools append to
+ *                   or replace, watched with inotify; lines that do not
+ *                   parse are named in the event's warnings, by number,
+ *                   and the rest is taken
+ *   kmsg            the kernel's "Memory failure: 0xPFN: ..." lines, one
+ *                   event per page once the kernel said what it did
+ *   udev            devices of the block, nd, dax and cxl subsystems
+ *                   that come and go (from udevd, or the kernel's uevents
+ *                   when no udevd runs)
+ *   pciehp          "Slot(N): Button press: will power off in 5 sec": the
+ *                   one warning user space gets before a device goes
+ * The CXL trace events (cxl_poison, cxl_general_media, cxl_dram) will be
+ * one more source, event-cxl.c, once the CXL topology can turn an HPA and
+ * a region into a target and offset.
+ */
+struct dg_source;
+struct dg_event;
+
+enum dg_event_kind {
+	DG_EVENT_BADBLOCKS = 1, /* ranges newly listed as bad */
+	DG_EVENT_MEMORY_FAILURE, /* the kernel handled a failed page */
+	DG_EVENT_DEVICE_ADD,
+	DG_EVENT_DEVICE_REMOVE,
+	DG_EVENT_DEVICE_CHANGE, /* nd, dax, cxl topology changed */
+	DG_EVENT_PRE_REMOVE, /* a slot is about to power off */
+	DG_EVENT_PRE_REMOVE_CANCELED, /* ... and then not */
+};
+const char *dg_event_kind_name(enum dg_event_kind kind);
+
+int dg_source_badblocks_new(struct dg_device *dev, struct dg_source **src);
+/* @path need not exist yet; it must be writable by root alone (-EPERM) */
+int dg_source_badblocks_file_new(struct dg_device *dev, const char *path, struct dg_source **src);
+int dg_source_kmsg_new(struct dg_ctx *ctx, struct dg_source **src);
+int dg_source_udev_new(struct dg_ctx *ctx, struct dg_source **src);
+int dg_source_pciehp_new(struct dg_ctx *ctx, struct dg_source **src);
+void dg_source_free(struct dg_source *src);
+
+/* "badblocks", "badblocks-file", "kmsg", "udev", "pciehp" */
+const char *dg_source_get_name(struct dg_source *src);
+/* the device a badblocks source watches, else NULL */
+struct dg_device *dg_source_get_device(struct dg_source *src);
+/* a badblocks-file source's file; udev: "udev" or "kernel" (whose events) */
+const char *dg_source_get_path(struct dg_source *src);
+int dg_source_get_fd(struct dg_source *src);
+/* ms until dg_source_process() wants to run anyway, or -1 */
+int dg_source_get_timeout(struct dg_source *src);
+/*
+ * Read what is there and queue the events: how many were queued, or a
+ * negative errno (the source cannot go on, e.g. its device went away;
+ * dg_get_error() says why).
+ */
+int dg_source_process(struct dg_source *src);
+/* the oldest queued event, which the caller frees, or NULL */
+struct dg_event *dg_source_pop_event(struct dg_source *src);
+
+void dg_event_free(struct dg_event *ev);
+enum dg_event_kind dg_event_get_kind(struct dg_event *ev);
+const char *dg_event_get_source(struct dg_event *ev);
+/* the watched device (badblocks sources), else NULL */
+struct dg_device *dg_event_get_device(struct dg_event *ev);
+/* the kernel device: /dev/pmem0 (udev), the PCIe port (pciehp), or NULL */
+const char *dg_event_get_devname(struct dg_event *ev);
+dev_t dg_event_get_devnum(struct dg_event *ev);
+/* udev: the subsystem ("block", "nd", "dax", "cxl") and the action */
+const char *dg_event_get_subsystem(struct dg_event *ev);
+const char *dg_event_get_action(struct dg_event *ev);
+/* the sysfs directory of the device (udev) or of the port (pciehp) */
+const char *dg_event_get_syspath(struct dg_event *ev);
+/* pciehp: the slot's name, as in /sys/bus/pci/slots */
+const char *dg_event_get_slot(struct dg_event *ev);
+/* the event was there before the source started */
+bool dg_event_is_initial(struct dg_event *ev);
+/* BADBLOCKS: ranges on the device, sorted, merged, new since the last look */
+size_t dg_event_get_nr_ranges(struct dg_event *ev);
+const struct dg_range *dg_event_get_range(struct dg_event *ev, size_t idx);
+/* MEMORY_FAILURE: the page's physical address and the kernel's page size */
+uint64_t dg_event_get_phys(struct dg_event *ev);
+uint64_t dg_event_get_page_size(struct dg_event *ev);
+/*
+ * MEMORY_FAILURE: what the kernel did: "Recovered", "Failed", "Delayed",
+ * "Ignored", or NULL when it did not say; and the processes it signalled
+ * ("Sending SIGBUS to COMM:PID").
+ */
+const char *dg_event_get_kernel_result(struct dg_event *ev);
+size_t dg_event_get_nr_kernel_pids(struct dg_event *ev);
+pid_t dg_event_get_kernel_pid(struct dg_event *ev, size_t idx);
+/* the kernel's own words (kmsg, pciehp): the lines, as logged */
+const char *dg_event_get_message(struct dg_event *ev);
+/* what the source could not take ("FILE:LINE: ..."), in order */
+size_t dg_event_get_nr_warnings(struct dg_event *ev);
+const char *dg_event_get_warning(struct dg_event *ev, size_t idx);
+
 #ifdef __cplusplus
 }
 #endif

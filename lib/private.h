@@ -517,6 +517,105 @@ int dg_normalize_ranges(struct dg_target *t, const struct dg_range *in, size_t n
 /* the filesystem (or device-dax node) a (st_dev, st_ino) is on, or NULL */
 struct dg_fs *dg_fs_of(struct dg_target *t, dev_t dev, uint64_t ino);
 int dg_target_refresh_mounts(struct dg_target *t);
+/* the physical range of a pmem block device's data (sysfs dir @devdir) */
+void dg_sysfs_phys_range(int devdir, bool part, uint64_t size, uint64_t *start, uint64_t *psize);
+/* @phys as an offset on a device with that range: -ENXIO, -ERANGE */
+int dg_phys_to_offset(struct dg_ctx *ctx, const char *devname, uint64_t start, uint64_t size,
+		      uint64_t phys, uint64_t *offset);
 bool dg_target_is_mounted(struct dg_target *t);
+
+/* ------------------------------------------------------------------ */
+/* Events: event.c and one file per source (event-*.c) */
+
+struct dg_event {
+	struct dg_event *next;
+	enum dg_event_kind kind;
+	const char *source; /* the source's name: static */
+	struct dg_device *device;
+	char *devname, *subsystem, *action, *syspath, *slot, *message, *kernel_result;
+	dev_t devnum;
+	bool initial;
+	struct dg_range *ranges;
+	size_t nr_ranges;
+	uint64_t phys, page_size;
+	pid_t *kpids;
+	size_t nr_kpids;
+	char **warnings;
+	size_t nr_warnings;
+};
+
+struct dg_source;
+struct dg_source_ops {
+	const char *name;
+	int (*process)(struct dg_source *src);
+	int (*timeout)(struct dg_source *src); /* may be NULL: no deadline */
+	void (*free)(struct dg_source *src); /* the source's own part */
+};
+
+struct dg_source {
+	const struct dg_source_ops *ops;
+	struct dg_ctx *ctx;
+	struct dg_device *device;
+	char *path;
+	int fd;
+	struct dg_event *queue, **tail;
+	void *priv;
+};
+
+int dg_source_alloc(struct dg_ctx *ctx, const struct dg_source_ops *ops, size_t priv_size,
+		    struct dg_source **out);
+struct dg_event *dg_event_new(struct dg_source *src, enum dg_event_kind kind);
+void dg_source_queue(struct dg_source *src, struct dg_event *ev);
+int dg_event_add_range(struct dg_event *ev, uint64_t offset, uint64_t length);
+int dg_event_add_kernel_pid(struct dg_event *ev, pid_t pid);
+int dg_event_warn(struct dg_event *ev, const char *format, ...)
+	__attribute__((format(printf, 2, 3)));
+/* append a line to the event's message */
+int dg_event_add_line(struct dg_event *ev, const char *line);
+
+/*
+ * event-kmsg.c: one /dev/kmsg record ("PRI,SEQ,TS,FLAGS;MESSAGE\n" and
+ * " KEY=VALUE" lines): the message, NUL-terminated in place, its
+ * facility, and the DEVICE= key if any.  -EINVAL for a malformed record.
+ */
+struct dg_kmsg_record {
+	int facility, level;
+	uint64_t seq;
+	char *message;
+	char *device; /* "+pci:0000:00:1c.0", or NULL */
+};
+int dg_kmsg_parse_record(char *buf, size_t len, struct dg_kmsg_record *rec);
+
+/* A "Memory failure: 0xPFN: ..." line, as mm/memory-failure.c logs it */
+enum dg_mf_line_type {
+	DG_MF_LINE_SIGNAL = 1, /* "Sending SIGBUS to COMM:PID ..." / "Killing ..." */
+	DG_MF_LINE_RESULT, /* "recovery action for TYPE: RESULT" */
+	DG_MF_LINE_OTHER, /* anything else about that pfn */
+};
+struct dg_mf_line {
+	uint64_t phys; /* the pfn's address, as dg_parse_pfn() gives it */
+	enum dg_mf_line_type type;
+	pid_t pid;
+	char result[16];
+};
+/* 1 and @out for such a line, 0 for another line, -EINVAL for a bad one */
+int dg_kmsg_parse_memory_failure(const char *msg, struct dg_mf_line *out);
+
+/*
+ * event-pciehp.c: "DRIVER DEVICE: Slot(NAME): Button press: will power
+ * off in 5 sec" (or the cancel): 1 with the port's PCI address, the slot
+ * and DG_EVENT_PRE_REMOVE(_CANCELED); 0 for any other line.
+ */
+int dg_pciehp_parse(const char *msg, char *addr, size_t addr_size, char *slot, size_t slot_size,
+		    enum dg_event_kind *kind);
+/* the PCI device @addr's directory below @sysroot ("/sys"), resolved */
+char *dg_pci_syspath(const char *sysroot, const char *addr);
+
+/* device.c */
+const char *dg_device_bb_path(struct dg_device *d);
+const char *dg_device_region_bb_path(struct dg_device *d);
+struct dg_ctx *dg_device_ctx(struct dg_device *d);
+/* @path lies below the directory @dir (not @dir itself) */
+bool dg_path_is_below(const char *path, const char *dir);
 
 #endif /* _LIBDAXGUARD_PRIVATE_H_ */

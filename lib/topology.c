@@ -482,6 +482,45 @@ static int add_foreign_mounts(struct dg_target *t, struct candidate *cand, size_
 	return rc;
 }
 
+/*
+ * The physical range of the data of a pmem block device (the namespace's
+ * or pfn device's resource and size), moved to a partition's start; the
+ * one place where an address becomes an offset, for targets and for the
+ * device list alike.  0 and 0 for a device that has none.
+ */
+void dg_sysfs_phys_range(int devdir, bool part, uint64_t size, uint64_t *start, uint64_t *psize)
+{
+	uint64_t pstart = 0, plen = 0, pstart_part = 0;
+	char buf[64];
+
+	*start = *psize = 0;
+	if (dg_read_text(devdir, part ? "../device/resource" : "device/resource", buf,
+			 sizeof(buf)) > 0 &&
+	    sscanf(buf, "%" SCNx64, &pstart) == 1 &&
+	    dg_read_text(devdir, part ? "../device/size" : "device/size", buf, sizeof(buf)) > 0 &&
+	    sscanf(buf, "%" SCNu64, &plen) == 1 && pstart) {
+		if (part && dg_read_u64(devdir, "start", &pstart_part) == 0)
+			pstart_part <<= 9;
+		*start = pstart + pstart_part;
+		*psize = DG_MIN(plen - DG_MIN(pstart_part, plen), size);
+	}
+}
+
+int dg_phys_to_offset(struct dg_ctx *ctx, const char *devname, uint64_t start, uint64_t size,
+		      uint64_t phys, uint64_t *offset)
+{
+	if (!size)
+		return dg_fail(ctx, -ENXIO,
+			       "%s: has no physical address range (not a pmem namespace)", devname);
+	if (phys < start || phys - start >= size)
+		return dg_fail(ctx, -ERANGE,
+			       "%s: physical address %#" PRIx64 " is outside its range %#" PRIx64
+			       "-%#" PRIx64,
+			       devname, phys, start, start + size - 1);
+	*offset = phys - start;
+	return 0;
+}
+
 static int target_fill_device(struct dg_target *t, int devdir)
 {
 	struct dg_ctx *ctx = t->ctx;
@@ -505,22 +544,8 @@ static int target_fill_device(struct dg_target *t, int devdir)
 	 * pmem (raw namespace or pfn device): the physical address range of
 	 * the data, so machine-check and poison reports can be translated
 	 */
-	{
-		uint64_t pstart = 0, psize = 0, start = 0;
-		bool part = t->kind == DG_TARGET_PARTITION;
-
-		if (dg_read_text(devdir, part ? "../device/resource" : "device/resource", buf,
-				 sizeof(buf)) > 0 &&
-		    sscanf(buf, "%" SCNx64, &pstart) == 1 &&
-		    dg_read_text(devdir, part ? "../device/size" : "device/size", buf,
-				 sizeof(buf)) > 0 &&
-		    sscanf(buf, "%" SCNu64, &psize) == 1 && pstart) {
-			if (part && dg_read_u64(devdir, "start", &start) == 0)
-				start <<= 9;
-			t->phys_start = pstart + start;
-			t->phys_size = DG_MIN(psize - DG_MIN(start, psize), t->size);
-		}
-	}
+	dg_sysfs_phys_range(devdir, t->kind == DG_TARGET_PARTITION, t->size, &t->phys_start,
+			    &t->phys_size);
 
 	/* a loop device's backing file, also for a partition of one */
 	if (dg_read_text(devdir,
@@ -746,17 +771,7 @@ bool dg_target_is_mounted(struct dg_target *t)
 
 DG_EXPORT int dg_target_phys_to_offset(struct dg_target *t, uint64_t phys, uint64_t *offset)
 {
-	if (!t->phys_size)
-		return dg_fail(t->ctx, -ENXIO,
-			       "%s: has no physical address range (not a pmem namespace)",
-			       t->devname);
-	if (phys < t->phys_start || phys - t->phys_start >= t->phys_size)
-		return dg_fail(t->ctx, -ERANGE,
-			       "%s: physical address %#" PRIx64 " is outside its range %#" PRIx64
-			       "-%#" PRIx64,
-			       t->devname, phys, t->phys_start, t->phys_start + t->phys_size - 1);
-	*offset = phys - t->phys_start;
-	return 0;
+	return dg_phys_to_offset(t->ctx, t->devname, t->phys_start, t->phys_size, phys, offset);
 }
 
 DG_EXPORT int dg_target_get_phys_range(struct dg_target *t, uint64_t *start, uint64_t *size)

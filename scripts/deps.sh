@@ -9,6 +9,9 @@ pkgs=(
 	comerr-dev xfslibs-dev libndctl-dev libdevmapper-dev
 	xfsprogs e2fsprogs util-linux fdisk psmisc procps lsof jq groff-base attr
 )
+# watch: the config parser, sd_notify and the journal, and what its tests
+# run: udevd for the udev source, node_exporter to read the metrics back
+pkgs+=(libinih-dev libsystemd-dev udev prometheus-node-exporter curl)
 # the sanitizer run needs the runtimes gcc links against
 pkgs+=(libasan8 libubsan1)
 

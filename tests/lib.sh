@@ -573,6 +573,20 @@ dg_spawn_bg()
 	dg_register_pid "$DG_PID"
 }
 
+# dg_wait_locked DEV [SECONDS]: wait until a daxguard holds DEV's device
+# lock (lib/lock.c), so that a second one started now finds it taken.
+dg_wait_locked()
+{
+	local lock i
+
+	lock="${DAXGUARD_LOCK_DIR:-/run/daxguard}/$(dg_majmin "$1")"
+	for ((i = 0; i < ${2:-10} * 20; i++)); do
+		[[ -e "$lock" ]] && ! flock -n "$lock" true 2>/dev/null && return 0
+		dg_sleep 0.05
+	done
+	dg_fail "no daxguard took the lock of $1 ($lock) within ${2:-10} s"
+}
+
 # dg_spawn_stubborn DIR: a user with its cwd in DIR that ignores SIGTERM,
 # so a --action term run spends its whole grace period on it.  Sets
 # DG_PID once it is in DIR.

@@ -2,6 +2,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,4 +143,83 @@ bool dg_have_caps(const int *caps, size_t n)
 		if (!(data[caps[i] / 32].effective & (1U << (caps[i] % 32))))
 			return false;
 	return true;
+}
+
+static int root_only_one(const char *p, const struct stat *st, char *why, size_t size)
+{
+	if (st->st_uid != 0) {
+		snprintf(why, size, "%s: belongs to uid %u, not to root", p,
+			 (unsigned int)st->st_uid);
+		return -EPERM;
+	}
+	/* in a sticky directory only the owner (root) may replace root's file */
+	if ((st->st_mode & 0022) && !(S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX))) {
+		snprintf(why, size, "%s: writable by %s", p,
+			 (st->st_mode & 0002) ? "anyone" : "its group");
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* every directory above @abs (absolute), then @abs itself */
+static int root_only_chain(const char *abs, char *why, size_t size)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+	size_t i, n = strlen(abs);
+	int rc;
+
+	if (n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	for (i = 1; i <= n; i++) {
+		if (i < n && abs[i] != '/')
+			continue;
+		/* "/etc", then "/etc/daxguard", then the file */
+		memcpy(buf, abs, i);
+		buf[i] = '\0';
+		if (stat(buf, &st) < 0) {
+			if (errno == ENOENT && i == n)
+				return -ENOENT;
+			snprintf(why, size, "%s: %s", buf, strerror(errno));
+			return -errno;
+		}
+		rc = root_only_one(buf, &st, why, size);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int dg_path_root_only(const char *path, char *why, size_t size)
+{
+	char abs[PATH_MAX], *real;
+	struct stat st;
+	int rc;
+
+	snprintf(why, size, "%s", path);
+	if (path[0] == '/') {
+		if (snprintf(abs, sizeof(abs), "%s", path) >= (int)sizeof(abs))
+			return -ENAMETOOLONG;
+	} else {
+		char cwd[PATH_MAX];
+
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    snprintf(abs, sizeof(abs), "%s/%s", cwd, path) >= (int)sizeof(abs))
+			return -ENAMETOOLONG;
+	}
+	/* the root directory itself is checked first */
+	if (stat("/", &st) < 0)
+		return -errno;
+	rc = root_only_one("/", &st, why, size);
+	if (rc)
+		return rc;
+	rc = root_only_chain(abs, why, size);
+	if (rc)
+		return rc;
+	real = realpath(abs, NULL);
+	if (!real)
+		return -errno;
+	rc = strcmp(real, abs) ? root_only_chain(real, why, size) : 0;
+	free(real);
+	return rc;
 }

@@ -69,4 +69,14 @@ bool dg_have_caps(const int *caps, size_t n);
 char *dg_str_escape(const char *str, unsigned int how);
 bool dg_str_needs_escape(const char *str, unsigned int how);
 
+/*
+ * Refuse what somebody other than root could change, as sudo refuses a
+ * writable sudoers: @path and every directory above it (as written, and
+ * after symlinks are resolved) must belong to root and be writable by
+ * nobody else; a sticky directory (/tmp) may be.  0, -EPERM with the
+ * reason in @why ("/etc/x: writable by its group"), -ENOENT when @path
+ * does not exist (its directories pass), or another -errno.
+ */
+int dg_path_root_only(const char *path, char *why, size_t size);
+
 #endif

@@ -108,7 +108,7 @@ dg_spawn_stubborn "$MNT"
 dg_spawn_bg r1 bash -c 'cd "$1" && bash -c "cd / && exec timeout 120 \"\$@\"" sh "${@:2}"; exit $?' \
 	sh "$MNT/anc" "$DAXGUARD" remove "$DEV" --action term --grace 3 --no-release -J
 R1=$DG_PID
-dg_sleep 0.3
+dg_wait_locked "$DEV"
 dg_spawn_bg r2 timeout 120 "$DAXGUARD" remove "$DEV" --action term --grace 3 --no-release -J
 R2=$DG_PID
 wait "$R2"

@@ -100,7 +100,7 @@ dg_stop "$PB"
 dg_spawn_stubborn "$MNT"
 dg_spawn_bg c1 timeout 60 "$DAXGUARD" remove "$DEV" --action term --grace 3 --no-release -J
 C1=$DG_PID
-dg_sleep 1
+dg_wait_locked "$DEV"
 dg_spawn_bg c2 timeout 60 "$DAXGUARD" remove "$DEV" --action term --grace 3 --no-release -J
 C2=$DG_PID
 wait "$C1"

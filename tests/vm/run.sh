@@ -37,8 +37,13 @@
 #   hwpoison-xfs hwpoison-ext4 kernel-signalled set = daxguard who set
 #   devdax                     device-dax: who, kernel agreement, remove
 #   dm-xfs                     xfs on dm-linear over pmem0: who, fail, remove on pmem0
+#   watch-xfs                  daxguard watch: a sysfs bad block, list vs ndctl,
+#                              MADV_HWPOISON via /dev/kmsg, a raw unbind alert
 #   smoke-xfs smoke-ext4       a boot, a DAX mapping, daxguard who
 #   ndrelease                  how an unmounted fsdax namespace is best released
+#   pciehp                     q35 with PCIe root ports: a virtio-pmem device's
+#                              sysfs tree, and the attention button pressed by
+#                              device_del on the monitor, as daxguard watch sees it
 #
 # Environment: DAXGUARD (daxguard binary; default: build /work tree's build/),
 # DGVM_CACHE, DGVM_JOBS (-j), DGVM_SMP (guest CPUs, default 1),
@@ -54,7 +59,7 @@ SMP=${DGVM_SMP:-1}
 KERNEL_ARG=all
 WRITE_DOC=0
 REFRESH=0
-DEFAULT_SCENARIOS="remove-xfs remove-ext4 unbind-xfs unbind-ext4 badblocks-xfs badblocks-ext4 badblocks-xfs_normap hwpoison-xfs hwpoison-ext4 devdax dm-xfs"
+DEFAULT_SCENARIOS="remove-xfs remove-ext4 unbind-xfs unbind-ext4 badblocks-xfs badblocks-ext4 badblocks-xfs_normap hwpoison-xfs hwpoison-ext4 devdax dm-xfs watch-xfs pciehp"
 # scenarios expected to fail (space-separated, padded with spaces): printed
 # XFAIL; an unexpected pass fails the run.
 XFAIL=" "
@@ -264,7 +269,7 @@ GUEST_TOOLS="/usr/bin/ndctl /usr/bin/daxctl /usr/sbin/mkfs.xfs /usr/sbin/xfs_io
 /usr/sbin/debugfs /usr/sbin/dumpe2fs /usr/bin/kmod /usr/bin/jq /usr/sbin/dmsetup"
 # wanted modules: the first line must all be there (module or built in)
 GUEST_MODULES="nfit libnvdimm nd_pmem nd_btt dax_pmem device_dax xfs ext4 dm_mod"
-GUEST_MODULES_OPTIONAL="crc32c_generic crc32c_intel libcrc32c nd_e820 loop"
+GUEST_MODULES_OPTIONAL="crc32c_generic crc32c_intel libcrc32c nd_e820 loop virtio_pci virtio_pmem"
 # bump these when the way the initramfs parts are built changes
 BASE_VERSION=1
 MODULES_VERSION=2
@@ -432,9 +437,57 @@ watchdog_for() {
 	esac
 }
 
+# machine_args SCENARIO IMAGE: the machine, memory and devices, into MACHINE
+# (an array); MONITOR names the monitor's pipe when the host must drive it
+machine_args() {
+	MONITOR=
+	case $1 in
+	pciehp)
+		# native PCIe hotplug (pciehp), not ACPI's: the attention button
+		MONITOR=$RUNDIR/monitor-$label-$1
+		rm -f "$MONITOR.in" "$MONITOR.out"
+		mkfifo "$MONITOR.in" "$MONITOR.out"
+		MACHINE=(-machine q35 -m 1G,slots=2,maxmem=4G
+			-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off
+			-object memory-backend-file,id=vpmem0,share=on,mem-path="$2",size=512M
+			-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1
+			-device virtio-pmem-pci,id=pmem1,memdev=vpmem0,bus=rp1
+			-device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2
+			-device virtio-rng-pci,id=rng2,bus=rp2
+			-monitor pipe:"$MONITOR")
+		;;
+	*)
+		MACHINE=(-machine pc,nvdimm=on -m 1G,slots=2,maxmem=4G
+			-object memory-backend-file,id=nvmem0,share=on,mem-path="$2",size=1G
+			-device nvdimm,id=nvdimm0,memdev=nvmem0 -monitor none)
+		;;
+	esac
+}
+
+# monitor_driver LOG MONITOR QPID: the guest writes "DGVM-MONITOR COMMAND"
+# on its console when it wants the host to type COMMAND on the monitor
+monitor_driver() {
+	local log=$1 mon=$2 qpid=$3 done=0 line cat
+	# read-write opens of the pipes never block, even if qemu never opened them
+	exec 3<>"$mon.in" 4<>"$mon.out"
+	cat <&4 >"$log.monitor" &
+	cat=$!
+	while kill -0 "$qpid" 2>/dev/null; do
+		line=$(grep -a '^DGVM-MONITOR ' "$log" | tr -d '\r' | sed -n "$((done + 1))p")
+		if [ -n "$line" ]; then
+			echo "${line#DGVM-MONITOR }" >&3
+			done=$((done + 1))
+		fi
+		sleep 0.2
+	done
+	kill "$cat" 2>/dev/null
+	exec 3>&- 4<&-
+	rm -f "$mon.in" "$mon.out"
+}
+
 # boot LABEL SCENARIO: one guest; writes $RUNDIR/LABEL-SCENARIO.{log,result}
 boot() {
-	local label=$1 sc=$2 kimage log img wd t0 rc verdict line
+	local label=$1 sc=$2 kimage log img wd t0 rc verdict line qpid
 	kimage=$(cat "$RUNDIR/kimage-$label")
 	log=$RUNDIR/$label-$sc.log
 	img=$RUNDIR/nvdimm-$label-$sc.img
@@ -442,16 +495,18 @@ boot() {
 	rm -f "$img"
 	truncate -s 1G "$img"
 	t0=$(date +%s.%N)
+	machine_args "$sc" "$img"
 	set +e
 	timeout -k 10 $((wd + 90)) qemu-system-x86_64 \
 		-accel tcg -cpu max -smp "$SMP" \
-		-machine pc,nvdimm=on -m 1G,slots=2,maxmem=4G \
-		-object memory-backend-file,id=nvmem0,share=on,mem-path="$img",size=1G \
-		-device nvdimm,id=nvdimm0,memdev=nvmem0 \
+		"${MACHINE[@]}" \
 		-kernel "$kimage" -initrd "$RUNDIR/initrd-$label.img" \
 		-append "console=ttyS0 loglevel=3 panic=-1 printk.devkmsg=on log_buf_len=4M dgvm.scenario=$sc dgvm.watchdog=$wd" \
-		-display none -monitor none -nodefaults -no-reboot -nic none \
-		-serial file:"$log" >"$log.qemu" 2>&1 </dev/null
+		-display none -nodefaults -no-reboot -nic none \
+		-serial file:"$log" >"$log.qemu" 2>&1 </dev/null &
+	qpid=$!
+	[ -n "$MONITOR" ] && monitor_driver "$log" "$MONITOR" "$qpid" &
+	wait "$qpid"
 	rc=$?
 	set -e
 	[ "${DGVM_KEEP_IMAGES:-0}" = 1 ] || rm -f "$img"
