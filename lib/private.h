@@ -185,6 +185,13 @@ void dg_result_warn(struct dg_result *res, const char *format, ...)
 	__attribute__((format(printf, 2, 3)));
 void dg_result_sort_owners(struct dg_result *res);
 
+/*
+ * badblocks.c: dg_read_badblocks() with reads of @chunk bytes (> 0), so
+ * that the fuzzer and the unit test can end reads anywhere in a line.
+ */
+int dg_read_badblocks_chunk(int fd, size_t chunk, struct dg_range **ranges, size_t *nr,
+			    size_t *lineno);
+
 /* ------------------------------------------------------------------ */
 /* Holder backends: one per filesystem kind, behind one interface */
 

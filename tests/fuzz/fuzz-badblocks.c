@@ -2,7 +2,8 @@
 /*
  * Badblocks lists (lib/badblocks.c), as --badblocks FILE, stdin and sysfs
  * give them: the buffer parser and the stream parser must agree on every
- * input, and every entry must be a sane range.  Each line alone must give
+ * input, whether the stream's reads take all of it or end anywhere in a
+ * line, and every entry must be a sane range.  Each line alone must give
  * what dg_parse_range(badblocks=true) gives for it.
  */
 #include <errno.h>
@@ -10,7 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "libdaxguard.h"
+#include "lib/private.h"
 
 #include "fuzz.h"
 
@@ -55,12 +56,24 @@ static void check_lines(const uint8_t *data, size_t size)
 	}
 }
 
+/* the stream parser on @data, read @chunk bytes at a time from a memfd */
+static int read_list(int fd, const uint8_t *data, size_t size, size_t chunk, struct dg_range **r,
+		     size_t *nr, size_t *lineno)
+{
+	if (ftruncate(fd, 0) || pwrite(fd, data, size, 0) != (ssize_t)size ||
+	    lseek(fd, 0, SEEK_SET))
+		abort();
+	return dg_read_badblocks_chunk(fd, chunk, r, nr, lineno);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int fd = -1;
-	struct dg_range *a = NULL, *b = NULL;
-	size_t na = 0, nb = 0, la = 99, lb = 99, i;
-	int ra, rb;
+	/* one read for all of it, as a file is read; and reads that end anywhere */
+	size_t chunks[2] = { 65536, 1 + size % 97 }, c;
+	struct dg_range *a = NULL;
+	size_t na = 0, la = 99, i;
+	int ra;
 
 	if (fd < 0) {
 		fd = memfd_create("badblocks", MFD_CLOEXEC);
@@ -68,21 +81,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	ra = dg_parse_badblocks((const char *)data, size, &a, &na, &la);
-	if (ftruncate(fd, 0) || pwrite(fd, data, size, 0) != (ssize_t)size ||
-	    lseek(fd, 0, SEEK_SET))
-		abort();
-	rb = dg_read_badblocks(fd, &b, &nb, &lb);
-	FUZZ_CHECK(ra == rb && la == lb, "buffer rc %d line %zu, stream rc %d line %zu", ra, la, rb,
-		   lb);
-	FUZZ_CHECK(na == nb, "buffer %zu ranges, stream %zu", na, nb);
 	FUZZ_CHECK(!ra || (!na && la), "failed with %zu ranges taken, line %zu", na, la);
-	for (i = 0; i < na; i++) {
+	for (i = 0; i < na; i++)
 		check_range(&a[i]);
-		FUZZ_CHECK(a[i].offset == b[i].offset && a[i].length == b[i].length,
-			   "range %zu differs", i);
+	for (c = 0; c < 2; c++) {
+		struct dg_range *b = NULL;
+		size_t nb = 0, lb = 99;
+		int rb = read_list(fd, data, size, chunks[c], &b, &nb, &lb);
+
+		FUZZ_CHECK(ra == rb && la == lb,
+			   "buffer rc %d line %zu, stream of %zu-byte reads rc %d line %zu", ra, la,
+			   chunks[c], rb, lb);
+		FUZZ_CHECK(na == nb, "buffer %zu ranges, stream %zu", na, nb);
+		for (i = 0; i < na; i++)
+			FUZZ_CHECK(a[i].offset == b[i].offset && a[i].length == b[i].length,
+				   "range %zu differs", i);
+		free(b);
 	}
 	free(a);
-	free(b);
 	check_lines(data, size);
 	return 0;
 }
