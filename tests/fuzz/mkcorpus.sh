@@ -140,7 +140,7 @@ mkseed_proto() { # KIND MKFS_OPTS...
 }
 
 if [[ " $kinds " == *" xfs "* ]]; then
-	TESTS_DIR=$src/..
+	export TESTS_DIR=$src/..
 	# shellcheck source-path=SCRIPTDIR source=../lib.sh
 	. "$src/../lib.sh"
 	dg_require_root
@@ -231,4 +231,4 @@ if [[ " $kinds " == *" range "* ]]; then
 		printf '%s' "$s" | seed range "$(printf '%02d' $n)"
 	done
 fi
-echo "corpora: $(for d in "$src"/corpus/*; do printf '%s %s  ' "${d##*/}" "$(ls "$d" | wc -l)"; done)"
+echo "corpora: $(for d in "$src"/corpus/*; do printf '%s %s  ' "${d##*/}" "$(find "$d" -type f | wc -l)"; done)"
