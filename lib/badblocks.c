@@ -156,10 +156,11 @@ DG_EXPORT int dg_parse_badblocks(const char *buf, size_t len, struct dg_range **
 	return 0;
 }
 
-DG_EXPORT int dg_read_badblocks(int fd, struct dg_range **ranges, size_t *nr, size_t *lineno)
+int dg_read_badblocks_chunk(int fd, size_t chunk, struct dg_range **ranges, size_t *nr,
+			    size_t *lineno)
 {
 	/* what is left of a line, at most DG_BADBLOCKS_LINE_MAX, then a chunk */
-	char *buf = malloc(DG_BADBLOCKS_LINE_MAX + BB_CHUNK);
+	char *buf = malloc(DG_BADBLOCKS_LINE_MAX + chunk);
 	struct bb_out o = { ranges, nr, *nr };
 	size_t n0 = *nr, have = 0, line = 0;
 	ssize_t rc = 0;
@@ -169,7 +170,7 @@ DG_EXPORT int dg_read_badblocks(int fd, struct dg_range **ranges, size_t *nr, si
 	if (!buf)
 		return -ENOMEM;
 	for (;;) {
-		ssize_t got = read(fd, buf + have, BB_CHUNK);
+		ssize_t got = read(fd, buf + have, chunk);
 		size_t used;
 
 		if (got < 0) {
@@ -201,6 +202,11 @@ DG_EXPORT int dg_read_badblocks(int fd, struct dg_range **ranges, size_t *nr, si
 		return (int)rc;
 	}
 	return 0;
+}
+
+DG_EXPORT int dg_read_badblocks(int fd, struct dg_range **ranges, size_t *nr, size_t *lineno)
+{
+	return dg_read_badblocks_chunk(fd, BB_CHUNK, ranges, nr, lineno);
 }
 
 DG_EXPORT int dg_target_get_badblocks(struct dg_target *t, struct dg_range **ranges, size_t *nr)

@@ -8,8 +8,10 @@
 
 #include "private.h"
 
-static void log_stderr(struct dg_ctx *ctx, int priority, const char *file, int line, const char *fn,
-		       const char *format, va_list args)
+static __attribute__((format(printf, 6, 0))) void log_stderr(struct dg_ctx *ctx, int priority,
+							     const char *file, int line,
+							     const char *fn, const char *format,
+							     va_list args)
 {
 	fprintf(stderr, "libdaxguard: %s: ", fn);
 	vfprintf(stderr, format, args);

@@ -228,6 +228,13 @@ int dg_result_add_unreadable(struct dg_result *res, pid_t pid, const char *comm,
 void dg_result_incomplete(struct dg_result *res, const char *format, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * badblocks.c: dg_read_badblocks() with reads of @chunk bytes (> 0), so
+ * that the fuzzer and the unit test can end reads anywhere in a line.
+ */
+int dg_read_badblocks_chunk(int fd, size_t chunk, struct dg_range **ranges, size_t *nr,
+			    size_t *lineno);
+
 /* ------------------------------------------------------------------ */
 /* Holder backends: one per filesystem kind, behind one interface */
 

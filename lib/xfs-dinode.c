@@ -169,6 +169,12 @@ struct fork_walk {
 	void *arg;
 	uint64_t records; /* leaf records seen */
 	uint64_t want; /* what the inode says there are */
+	/*
+	 * Every bmbt block walked: a B+tree never shares one, and a damaged
+	 * tree whose nodes all point at the same child would otherwise be
+	 * walked maxrecs^levels times, billions of reads.
+	 */
+	struct dg_u64map seen;
 };
 
 static int emit_records(struct fork_walk *fw, const uint8_t *p, size_t n)
@@ -209,6 +215,10 @@ static int walk_block(struct fork_walk *fw, uint64_t fsb, unsigned int level, vo
 	size_t i;
 	int rc;
 
+	if (dg_u64map_get(&fw->seen, fsb))
+		return -EBADMSG;
+	if (dg_u64map_put(&fw->seen, fsb, fw))
+		return -ENOMEM;
 	rc = fw->fn(fw->arg, &self);
 	if (rc)
 		return rc;
@@ -266,11 +276,11 @@ int dg_xfs_fork_walk(const struct dg_xfs_geo *g, const struct dg_xfs_dinode *di,
 	maxrecs = (size - 4) / 16;
 	if (!level || level > DG_XFS_BMBT_MAX_LEVELS || !numrecs || numrecs > maxrecs)
 		return -EBADMSG;
-	for (i = 0; i < numrecs; i++) {
+	for (i = 0, rc = 0; !rc && i < numrecs; i++)
 		rc = walk_block(&fw, get64(f + 4 + maxrecs * 8 + i * 8), level - 1, blockbuf);
-		if (rc)
-			return rc;
-	}
+	dg_u64map_free(&fw.seen);
+	if (rc)
+		return rc;
 	/* every extent the inode counts, no more, no fewer */
 	return fw.records == fw.want ? 0 : -EBADMSG;
 }

@@ -14,6 +14,9 @@ pkgs=(
 pkgs+=(libinih-dev libsystemd-dev udev prometheus-node-exporter curl)
 # the sanitizer run needs the runtimes gcc links against
 pkgs+=(libasan8 libubsan1)
+# the fuzz pass: clang with libFuzzer and its sanitizer runtimes, and
+# llvm-profdata/llvm-cov for tests/fuzz/coverage.sh
+pkgs+=(clang libclang-rt-14-dev llvm)
 
 missing=()
 for p in "${pkgs[@]}"; do

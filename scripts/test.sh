@@ -3,7 +3,9 @@
 #  1. unit and root integration tests (real loop devices, XFS, ext4,
 #     processes, signals);
 #  2. the same under AddressSanitizer and UndefinedBehaviorSanitizer;
-#  3. the real-DAX tier: QEMU guests with an emulated NVDIMM on Debian's
+#  3. the libFuzzer harnesses of tests/fuzz, 60 s each ($DG_FUZZ_SECONDS),
+#     two at a time, built with clang;
+#  4. the real-DAX tier: QEMU guests with an emulated NVDIMM on Debian's
 #     6.1 and 6.12 kernels (tests/vm; it fetches the kernels once and
 #     caches them in /var/tmp/daxguard-vm).
 # Every test cleans up the loop devices, mounts and processes it made.
@@ -86,6 +88,14 @@ setup build-sanitize -Db_sanitize=address,undefined -Db_lundef=false
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_pass sanitize:unit,root build-sanitize --num-processes 1
+
+echo "== build-fuzz: every parser of outside input under libFuzzer, ${DG_FUZZ_SECONDS:-60} s each"
+# clang, ASan, UBSan and libFuzzer's coverage on every object; two
+# harnesses at a time.  Each replays its committed corpus and regression
+# inputs, fuzzes, and prints its executions and coverage (tests/fuzz).
+CC=clang setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+	-Droot-tests=false
+run_pass fuzz:fuzz build-fuzz --suite fuzz --num-processes 2 --verbose
 
 echo "== the real-DAX tier (QEMU, emulated NVDIMM, kernels 6.1 and 6.12)"
 meson configure build -Dvm-tests=true

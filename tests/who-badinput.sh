@@ -121,6 +121,9 @@ bad "--badblocks with a NUL inside a line" "$(quote_ere "$BB"):2: .*NUL" \
 printf '8 8\n16 8 junk\n' >"$BB"
 bad "--badblocks with a malformed line" "$(quote_ere "$BB"):2" \
 	who "$DEV" --badblocks "$BB"
+# only pmem and md keep a badblocks list: a loop device has none to read
+bad "--badblocks sysfs on a loop device" "$(quote_ere "$DEV"): no badblocks list in sysfs" \
+	who "$DEV" --badblocks sysfs
 bad "offset without length" "length|offset" who "$DEV" --offset 0
 bad "length without offset" "length|offset" who "$DEV" --length 4096
 bad "no target" "target|Usage|argument" who --offset 0 --length 4096

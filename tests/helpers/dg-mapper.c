@@ -66,13 +66,13 @@ static int nr_maps, nr_fds;
 static enum { USR1_NONE, USR1_RELEASE, USR1_MOVE } usr1;
 static bool leader_exit;
 
-static void die(const char *object, const char *cause)
+static __attribute__((noreturn)) void die(const char *object, const char *cause)
 {
 	fprintf(stderr, "%s: %s: %s\n", prog, object, cause);
 	exit(1);
 }
 
-static void die_errno(const char *object)
+static __attribute__((noreturn)) void die_errno(const char *object)
 {
 	die(object, strerror(errno));
 }

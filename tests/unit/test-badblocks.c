@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "libdaxguard.h"
+#include "lib/private.h"
 
 #include "check.h"
 
@@ -137,6 +137,27 @@ static int both(const char *what, const char *buf, size_t len, struct dg_range *
 
 	CHECK(rc == rc2 && *lineno == lineno2, "%s: buffer rc %d line %zu, stream rc %d line %zu",
 	      what, rc, *lineno, rc2, lineno2);
+	/* and reads of a few bytes, ending anywhere in a line */
+	{
+		size_t chunks[] = { 1, 2, 5, 4096, 4097 }, c;
+
+		for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+			int fd = memfd_create("chunks", MFD_CLOEXEC), rc3;
+			struct dg_range *r3 = NULL;
+			size_t nr3 = 0, lineno3 = 99;
+
+			if (write(fd, buf, len) != (ssize_t)len)
+				CHECK(0, "%s: memfd write", what);
+			lseek(fd, 0, SEEK_SET);
+			rc3 = dg_read_badblocks_chunk(fd, chunks[c], &r3, &nr3, &lineno3);
+			close(fd);
+			CHECK(rc3 == rc && lineno3 == *lineno && nr3 == *nr - n0 &&
+				      (!nr3 || !memcmp(r3, *r + n0, nr3 * sizeof(*r3))),
+			      "%s: reads of %zu bytes: rc %d line %zu, %zu ranges", what, chunks[c],
+			      rc3, lineno3, nr3);
+			free(r3);
+		}
+	}
 	/* the buffer parser appended to what was there, the stream to nothing */
 	CHECK(nr2 == *nr - n0, "%s: buffer %zu new ranges, stream %zu", what, *nr - n0, nr2);
 	for (i = 0; i < nr2 && n0 + i < *nr; i++)

@@ -244,6 +244,32 @@ int main(void)
 	CHECK(dg_xfs_fork_walk(&g, &di, false, blockbuf, read_block, collect, &s) == -EIO,
 	      "read error not passed on");
 
+	/*
+	 * A B+tree never shares a block.  A node whose pointers all name the
+	 * same leaf, counted as 3 extents: once the walk read that leaf 3
+	 * times and agreed; a deep tree of such nodes (tests/fuzz/regress/
+	 * xfs-dinode/bmbt-dag-shared-children) made it read blocks billions
+	 * of times.
+	 */
+	make_inode(ino, DG_XFS_FMT_BTREE, 3);
+	{
+		uint8_t *f = ino + CORE;
+		size_t maxrecs = (ISIZE - CORE - 4) / 16, nmax = (BS - 72) / 16;
+
+		put16(f, 2);
+		put16(f + 2, 1);
+		put64(f + 4 + maxrecs * 8, 999);
+		make_block(blocks[0], 1, 3);
+		put64(blocks[0] + 72 + nmax * 8, 1000);
+		put64(blocks[0] + 72 + nmax * 8 + 8, 1000);
+		put64(blocks[0] + 72 + nmax * 8 + 16, 1000);
+		make_block(blocks[1], 0, 1);
+		put_rec(blocks[1] + 72, 0, 5000, 10, false);
+	}
+	dg_xfs_dinode_parse(&g, ino, &di);
+	CHECK(dg_xfs_fork_walk(&g, &di, false, blockbuf, read_block, collect, &s) == -EBADMSG,
+	      "a leaf shared by three pointers was walked three times");
+
 	if (failures)
 		fprintf(stderr, "%d failure(s)\n", failures);
 	else
