@@ -44,7 +44,7 @@ for arg in "$@"; do
 	fi
 	# one line per suite: "SUITE RUN OK SKIP FAIL"
 	counts=$(jq -r '
-		(.name | split(" / ")[0] | sub("^[^:]*:"; "")) as $s
+		(.name | split(" / ")[0] | sub("^[^:]*:"; "") | sub("\\+.*"; "")) as $s
 		| [$s, .result] | @tsv' "$log" |
 		awk -F'\t' '
 			{ n[$1]++ }
