@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/pidfd.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -103,18 +104,17 @@ static bool maps_something(const struct dg_victim *v)
 	return false;
 }
 
-/* Never signalled: why, or NULL. */
-static const char *protected_reason(const struct dg_victim *v, const struct dg_mf_opts *opts,
-				    const struct ancestors *anc)
+/* Never signalled: why, or NULL.  @maps: it maps something (no kthread). */
+static const char *spare_reason(pid_t pid, bool maps, const struct dg_mf_opts *opts,
+				const struct ancestors *anc)
 {
-	pid_t pid = v->pid;
 	size_t i;
 
 	if (pid == getpid())
 		return "daxguard itself";
 	if (pid == 1)
 		return "init (pid 1)";
-	if (!maps_something(v) && is_kthread(pid))
+	if (!maps && is_kthread(pid))
 		return "kernel thread";
 	for (i = 0; opts && i < opts->nr_protect; i++)
 		if (opts->protect[i] == pid)
@@ -122,6 +122,140 @@ static const char *protected_reason(const struct dg_victim *v, const struct dg_m
 	if (!(opts && (opts->flags & DG_MF_INCLUDE_ANCESTORS)) && is_ancestor(anc, pid))
 		return "an ancestor of daxguard (use --include-ancestors)";
 	return NULL;
+}
+
+static const char *protected_reason(const struct dg_victim *v, const struct dg_mf_opts *opts,
+				    const struct ancestors *anc)
+{
+	return spare_reason(v->pid, maps_something(v), opts, anc);
+}
+
+/*
+ * Signalled as found (a removal's users, whatever they use of the
+ * device): the collector pins each process with a pidfd before it reads
+ * its /proc, and for each user calls stream_found() from its scan thread,
+ * which signals at once.  Their exits then overlap the rest of the scan;
+ * signalled one by one after the scan, the last ones began to die only
+ * after every /proc of the system had been read.
+ */
+static void add_signal(struct dg_report *rep, struct dg_victim *v, int sig);
+static void raise_nofile(void);
+
+struct streamed {
+	pid_t pid;
+	int pidfd;
+	uint64_t at_ms;
+};
+
+struct dg_stream_kill {
+	pthread_mutex_t lock;
+	struct dg_collect_hook hook;
+	struct dg_report *rep;
+	const struct dg_mf_opts *opts;
+	struct ancestors anc;
+	int sig;
+	struct streamed *v;
+	size_t nr, cap;
+};
+
+static void stream_found(void *arg, pid_t pid, int pidfd, bool maps)
+{
+	struct dg_stream_kill *sk = arg;
+	struct streamed *nv;
+
+	if (spare_reason(pid, maps, sk->opts, &sk->anc) ||
+	    pidfd_send_signal(pidfd, sk->sig, NULL, 0) < 0) {
+		/* spared, or gone: the round after the scan says which */
+		close(pidfd);
+		return;
+	}
+	pthread_mutex_lock(&sk->lock);
+	if (sk->nr == sk->cap) {
+		nv = realloc(sk->v, (sk->cap = sk->cap ? sk->cap * 2 : 256) * sizeof(*nv));
+		if (!nv) {
+			pthread_mutex_unlock(&sk->lock);
+			close(pidfd); /* signalled all the same; waited for as gone */
+			return;
+		}
+		sk->v = nv;
+	}
+	sk->v[sk->nr++] = (struct streamed){ pid, pidfd, dg_report_elapsed(sk->rep) };
+	pthread_mutex_unlock(&sk->lock);
+}
+
+struct dg_stream_kill *dg_stream_kill_new(struct dg_report *rep, enum dg_action action,
+					  const struct dg_mf_opts *opts)
+{
+	struct dg_stream_kill *sk;
+
+	if (action != DG_ACTION_KILL || (opts && (opts->flags & DG_MF_DRY_RUN)))
+		return NULL;
+	sk = calloc(1, sizeof(*sk));
+	if (!sk)
+		return NULL;
+	pthread_mutex_init(&sk->lock, NULL);
+	sk->rep = rep;
+	sk->opts = opts;
+	sk->sig = SIGKILL;
+	sk->hook.fn = stream_found;
+	sk->hook.arg = sk;
+	find_ancestors(&sk->anc);
+	raise_nofile();
+	return sk;
+}
+
+const struct dg_collect_hook *dg_stream_kill_hook(struct dg_stream_kill *sk)
+{
+	return sk ? &sk->hook : NULL;
+}
+
+void dg_stream_kill_free(struct dg_stream_kill *sk)
+{
+	size_t i;
+
+	if (!sk)
+		return;
+	for (i = 0; i < sk->nr; i++)
+		if (sk->v[i].pidfd >= 0)
+			close(sk->v[i].pidfd);
+	pthread_mutex_destroy(&sk->lock);
+	free(sk->v);
+	free(sk);
+}
+
+/* The victims of this round that the scan signalled already. */
+static unsigned int take_streamed(struct dg_report *rep, struct dg_stream_kill *sk)
+{
+	struct dg_u64map by_pid = { 0 };
+	struct dg_victim *v;
+	unsigned int n = 0;
+	size_t i;
+
+	for (i = 0; i < sk->nr; i++)
+		if (dg_u64map_put(&by_pid, (uint64_t)sk->v[i].pid, &sk->v[i]))
+			break;
+	dg_victim_foreach(rep, v) {
+		struct streamed *e;
+
+		if (!v->round || v->state == DG_VICTIM_PROTECTED)
+			continue;
+		e = dg_u64map_get(&by_pid, (uint64_t)v->pid);
+		if (!e || e->pidfd < 0)
+			continue;
+		if (v->pidfd >= 0)
+			close(e->pidfd); /* pinned in an earlier round: the same one */
+		else
+			v->pidfd = e->pidfd;
+		e->pidfd = -1;
+		add_signal(rep, v, sk->sig);
+		if (v->signalled_ms > e->at_ms)
+			v->signalled_ms = e->at_ms;
+		v->state = DG_VICTIM_SURVIVED;
+		v->streamed = true;
+		n++;
+	}
+	dg_u64map_free(&by_pid);
+	return n;
 }
 
 /*
@@ -390,6 +524,26 @@ out:
 	return rc;
 }
 
+static bool wants_signal(const struct dg_victim *v);
+
+/* Is any victim of the round still to be signalled? */
+static bool has_unsignalled(struct dg_report *rep)
+{
+	struct dg_victim *v;
+
+	dg_victim_foreach(rep, v)
+		if (wants_signal(v))
+			return true;
+	return false;
+}
+
+/* A victim of the round not yet signalled in it (the scan may have done it) */
+static bool wants_signal(const struct dg_victim *v)
+{
+	return v->round && !v->streamed &&
+	       (v->state == DG_VICTIM_SURVIVED || v->state == DG_VICTIM_REPORTED);
+}
+
 static int signal_round(struct dg_report *rep, struct dg_result *res, int sig)
 {
 	struct dg_victim *v, **todo = NULL;
@@ -398,7 +552,7 @@ static int signal_round(struct dg_report *rep, struct dg_result *res, int sig)
 	int rc, sent = 0;
 
 	dg_victim_foreach(rep, v)
-		if (v->round && (v->state == DG_VICTIM_SURVIVED || v->state == DG_VICTIM_REPORTED))
+		if (wants_signal(v))
 			nr++;
 	if (!nr)
 		return 0;
@@ -410,7 +564,7 @@ static int signal_round(struct dg_report *rep, struct dg_result *res, int sig)
 	}
 	i = 0;
 	dg_victim_foreach(rep, v)
-		if (v->round && (v->state == DG_VICTIM_SURVIVED || v->state == DG_VICTIM_REPORTED))
+		if (wants_signal(v))
 			todo[i++] = v;
 
 	rc = verify_all(res, todo, ok, nr);
@@ -439,13 +593,13 @@ static int signal_step(struct dg_report *rep, struct dg_result *res, const char 
 		return rc;
 	}
 	dg_step_end(rep, step, 0, "%d process%s signalled", rc, rc == 1 ? "" : "es");
-	*sent = rc;
+	*sent += rc;
 	return 0;
 }
 
 int dg_unmap_and_kill(struct dg_ctx *ctx, struct dg_report *rep, struct dg_result *res,
 		      enum dg_action action, unsigned int grace_ms, const struct dg_mf_opts *opts,
-		      bool wait)
+		      bool wait, struct dg_stream_kill *streamed)
 {
 	struct dg_u64map live = { 0 };
 	struct dg_step *step;
@@ -458,6 +612,7 @@ int dg_unmap_and_kill(struct dg_ctx *ctx, struct dg_report *rep, struct dg_resul
 	find_ancestors(&anc);
 	dg_victim_foreach(rep, v) {
 		v->round = false;
+		v->streamed = false;
 		v->uses = NULL;
 		if (v->pidfd >= 0 && dg_u64map_put(&live, (uint64_t)v->pid, v)) {
 			rc = -ENOMEM;
@@ -491,9 +646,18 @@ int dg_unmap_and_kill(struct dg_ctx *ctx, struct dg_report *rep, struct dg_resul
 	raise_nofile();
 	sig = action == DG_ACTION_TERM ? SIGTERM : action == DG_ACTION_BUS ? SIGBUS : SIGKILL;
 	dg_stage_notify(ctx, "signal", DG_STAGE_BEGIN, nr, 0);
-	rc = signal_step(rep, res, dg_action_name(action), sig, &sent);
-	if (rc)
-		goto out;
+	if (streamed) {
+		/* its time is the scan's, which the collect step shows */
+		step = dg_step_begin(rep, "signal", "as the scan found them");
+		sent = (int)take_streamed(rep, streamed);
+		dg_step_end(rep, step, 0, "%d process%s signalled (%s)", sent,
+			    sent == 1 ? "" : "es", dg_action_name(action));
+	}
+	if (!streamed || has_unsignalled(rep)) {
+		rc = signal_step(rep, res, dg_action_name(action), sig, &sent);
+		if (rc)
+			goto out;
+	}
 	dg_stage_notify(ctx, "signal", DG_STAGE_END, (unsigned int)sent, 0);
 	if (!wait)
 		goto out;
@@ -505,6 +669,7 @@ int dg_unmap_and_kill(struct dg_ctx *ctx, struct dg_report *rep, struct dg_resul
 		/* the grace period is over: whoever still uses it, goes */
 		dg_step_end(rep, step, 0, "%u process%s ignored SIGTERM for %u ms", left,
 			    left == 1 ? "" : "es", grace_ms);
+		sent = 0;
 		rc = signal_step(rep, res, "kill", SIGKILL, &sent);
 		if (rc)
 			goto out;

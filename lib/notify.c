@@ -290,7 +290,7 @@ static int failure(struct dg_ctx *ctx, struct dg_report *rep, const struct dg_ra
 	if (!dry)
 		dg_hold_unlinked(rep->result);
 
-	rc = dg_unmap_and_kill(ctx, rep, rep->result, o->action, o->grace_ms, o, true);
+	rc = dg_unmap_and_kill(ctx, rep, rep->result, o->action, o->grace_ms, o, true, NULL);
 	if (rc)
 		return rc;
 	if (dry)
@@ -351,6 +351,7 @@ static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep, const struct dg
 {
 	struct dg_target *t = rep->target;
 	bool dry = o->flags & DG_MF_DRY_RUN;
+	struct dg_stream_kill *sk;
 	struct dg_step *s;
 	unsigned int round;
 	int rc;
@@ -375,19 +376,27 @@ static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep, const struct dg
 		if (rc)
 			return rc;
 	}
+	/*
+	 * With --action kill every user goes: each is killed as the scan
+	 * finds (and, pinned, checks) it, and its exit overlaps the rest of
+	 * the scan
+	 */
+	sk = dg_stream_kill_new(rep, o->action, o);
 	stage(ctx, "collect", DG_STAGE_BEGIN);
 	s = dg_step_begin(rep, "collect", t->devname);
 	/* the users' own paths (from /proc) are what a removal shows */
-	rc = dg_who(t, NULL, 0, DG_WHO_NO_PATHS, &rep->result);
+	rc = dg_who_hooked(t, NULL, 0, DG_WHO_NO_PATHS, dg_stream_kill_hook(sk), &rep->result);
 	if (rc) {
 		dg_step_end(rep, s, rc, "%s", dg_get_error(ctx) ?: strerror(-rc));
+		dg_stream_kill_free(sk);
 		return rc;
 	}
 	dg_step_end(rep, s, 0, "%s", rep->result->users ? "in use" : "no process uses it");
 	stage(ctx, "collect", DG_STAGE_END);
 
 	/* the polite round: SIGTERM and the grace period, thawed */
-	rc = dg_unmap_and_kill(ctx, rep, rep->result, o->action, o->grace_ms, o, true);
+	rc = dg_unmap_and_kill(ctx, rep, rep->result, o->action, o->grace_ms, o, true, sk);
+	dg_stream_kill_free(sk);
 	if (rc)
 		return rc;
 	if (dry) {
@@ -407,15 +416,18 @@ static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep, const struct dg
 			thaw_all(ctx, rep, o, fz, nfz, NULL);
 			return rc;
 		}
+		/* signal while frozen, as found; they finish dying once thawed */
+		sk = o->action == DG_ACTION_TERM || o->action == DG_ACTION_KILL ?
+			     dg_stream_kill_new(rep, DG_ACTION_KILL, o) :
+			     NULL;
 		stage(ctx, "collect", DG_STAGE_BEGIN);
 		s = dg_step_begin(rep, "collect", "frozen sweep");
-		rc = dg_who(t, NULL, 0, DG_WHO_NO_PATHS, &res);
+		rc = dg_who_hooked(t, NULL, 0, DG_WHO_NO_PATHS, dg_stream_kill_hook(sk), &res);
 		dg_step_end(rep, s, rc, "%s", rc ? strerror(-rc) : "done");
 		stage(ctx, "collect", DG_STAGE_END);
-		if (!rc && (o->action == DG_ACTION_TERM || o->action == DG_ACTION_KILL)) {
-			/* signal while frozen; they finish dying once thawed */
-			rc = dg_unmap_and_kill(ctx, rep, res, DG_ACTION_KILL, 0, o, false);
-		}
+		if (!rc && sk)
+			rc = dg_unmap_and_kill(ctx, rep, res, DG_ACTION_KILL, 0, o, false, sk);
+		dg_stream_kill_free(sk);
 		thaw_all(ctx, rep, o, fz, nfz, NULL);
 		dg_result_free(res);
 		if (rc)

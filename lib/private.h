@@ -376,8 +376,19 @@ int dg_walk(int rootfd, dg_walk_fn fn, void *arg);
 /* paths.c: fill in owner paths, one directory walk at most */
 int dg_paths_resolve(struct dg_fs *fs, int rootfd, struct dg_result *res);
 
-/* users.c: collect processes */
-int dg_users_collect(struct dg_result *res);
+/*
+ * users.c: collect processes.  With @hook, each process is pinned with a
+ * pidfd before its /proc is read, and @hook->fn is called (in one of the
+ * scan threads, so it must be thread safe) for each that uses the target,
+ * with that pidfd (the hook owns it) and whether it maps anything: a
+ * removal signals its users as the scan finds them, so that their exits
+ * overlap the rest of the scan.
+ */
+struct dg_collect_hook {
+	void (*fn)(void *arg, pid_t pid, int pidfd, bool maps);
+	void *arg;
+};
+int dg_users_collect(struct dg_result *res, const struct dg_collect_hook *hook);
 /*
  * A collector answers "does this one process use what @res is about?"
  * again, later: the verification before a signal.  dg_collector_scan()
@@ -440,6 +451,7 @@ struct dg_victim {
 	char signals[32];
 	uint64_t signalled_ms, exited_ms;
 	bool round; /* part of the current round */
+	bool streamed; /* signalled in this round by the scan itself */
 	/* its first use in the round's result: what to check before a signal */
 	struct dg_user *uses;
 };
@@ -478,9 +490,20 @@ void dg_stage_notify(struct dg_ctx *ctx, const char *stage, enum dg_stage_event 
  * after a fresh check that the process still uses it.  @grace_ms: how
  * long TERM (and BUS) get before KILL (or before giving up).
  */
+struct dg_stream_kill;
 int dg_unmap_and_kill(struct dg_ctx *ctx, struct dg_report *rep, struct dg_result *res,
 		      enum dg_action action, unsigned int grace_ms, const struct dg_mf_opts *opts,
-		      bool wait);
+		      bool wait, struct dg_stream_kill *streamed);
+/*
+ * Signalling a removal's users as the scan finds them (KILL only; NULL
+ * otherwise, and for a dry run): give dg_stream_kill_hook() to the
+ * collect, then the same object to dg_unmap_and_kill(), which takes the
+ * ones signalled as its own and signals only the rest.
+ */
+struct dg_stream_kill *dg_stream_kill_new(struct dg_report *rep, enum dg_action action,
+					  const struct dg_mf_opts *opts);
+const struct dg_collect_hook *dg_stream_kill_hook(struct dg_stream_kill *sk);
+void dg_stream_kill_free(struct dg_stream_kill *sk);
 /* wait for the signalled victims of the round; returns how many still run */
 unsigned int dg_victims_wait(struct dg_ctx *ctx, struct dg_report *rep, unsigned int timeout_ms);
 #define DG_KILL_WAIT_MS 10000 /* how long SIGKILLed processes get to exit */
@@ -516,6 +539,9 @@ int dg_shutdown_fs(struct dg_report *rep, struct dg_fs *fs);
 
 /* who.c */
 int dg_open_fs_root(struct dg_fs *fs);
+/* dg_who(), with a hook for the collect (users.c) */
+int dg_who_hooked(struct dg_target *t, const struct dg_range *ranges, size_t nr_ranges,
+		  unsigned int flags, const struct dg_collect_hook *hook, struct dg_result **result);
 /* check ranges against the target; sorted and merged into *out */
 int dg_normalize_ranges(struct dg_target *t, const struct dg_range *in, size_t nr,
 			struct dg_range **out, size_t *nr_out);

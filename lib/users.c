@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -945,7 +946,35 @@ struct scan_part {
 	const pid_t *pids;
 	size_t nr;
 	int rc;
+	const struct dg_collect_hook *hook;
 };
+
+/*
+ * One process, pinned first when a hook wants to act on it: what the scan
+ * then reads from /proc is about the pinned process if a signal to its
+ * pidfd succeeds (kill.c), so the scan is the check before the signal.
+ */
+static int scan_pinned(struct scan_part *p, pid_t pid)
+{
+	struct dg_user **tail = p->shadow.users_tail;
+	bool maps = false;
+	struct dg_user *u;
+	int pidfd, rc;
+
+	pidfd = pidfd_open(pid, 0);
+	if (pidfd < 0)
+		return 0; /* gone already: it uses nothing */
+	rc = scan_process(p->c, pid);
+	if (rc || !*tail) {
+		close(pidfd);
+		return rc;
+	}
+	for (u = *tail; u; u = u->next)
+		maps |= u->use == DG_USE_MAP;
+	/* the hook takes the pidfd */
+	p->hook->fn(p->hook->arg, pid, pidfd, maps);
+	return 0;
+}
 
 static void *scan_part_fn(void *arg)
 {
@@ -953,7 +982,7 @@ static void *scan_part_fn(void *arg)
 	size_t i;
 
 	for (i = 0; i < p->nr && !p->rc; i++)
-		p->rc = scan_process(p->c, p->pids[i]);
+		p->rc = p->hook ? scan_pinned(p, p->pids[i]) : scan_process(p->c, p->pids[i]);
 	return NULL;
 }
 
@@ -1031,7 +1060,7 @@ static bool may_read_all(void)
 	return dg_have_caps(caps, ARRAY_SIZE(caps));
 }
 
-int dg_users_collect(struct dg_result *res)
+int dg_users_collect(struct dg_result *res, const struct dg_collect_hook *hook)
 {
 	struct scan_part parts[SCAN_MAX_THREADS];
 	unsigned int vanished = 0;
@@ -1062,6 +1091,7 @@ int dg_users_collect(struct dg_result *res)
 			goto out;
 		p->pids = pids + DG_MIN(i * per, nr_pids);
 		p->nr = DG_MIN(per, nr_pids - DG_MIN(i * per, nr_pids));
+		p->hook = hook;
 		if (!p->c->whole && !p->c->nr_wants)
 			goto out; /* nothing a process could map */
 	}

@@ -144,6 +144,12 @@ static int rmap_fs(struct dg_fs *fs, int rootfd, struct dg_result *res)
 DG_EXPORT int dg_who(struct dg_target *t, const struct dg_range *ranges, size_t nr_ranges,
 		     unsigned int flags, struct dg_result **result)
 {
+	return dg_who_hooked(t, ranges, nr_ranges, flags, NULL, result);
+}
+
+int dg_who_hooked(struct dg_target *t, const struct dg_range *ranges, size_t nr_ranges,
+		  unsigned int flags, const struct dg_collect_hook *hook, struct dg_result **result)
+{
 	struct dg_ctx *ctx = t->ctx;
 	struct dg_result *res;
 	struct dg_fs *fs;
@@ -233,7 +239,7 @@ DG_EXPORT int dg_who(struct dg_target *t, const struct dg_range *ranges, size_t 
 	}
 
 	if (!(flags & DG_WHO_NO_USERS)) {
-		rc = dg_users_collect(res);
+		rc = dg_users_collect(res, hook);
 		if (rc) {
 			rc = dg_fail(ctx, rc, "/proc: collecting users failed: %s", strerror(-rc));
 			goto err;

@@ -15,7 +15,9 @@
 #   it is killed;
 # - one that did nothing is killed.
 #
-# For `remove` (the whole device, paused after its first collect) and for
+# For `remove --action term` (the whole device, paused after its first
+# collect; with --action kill each user is killed as the scan finds and
+# checks it, with no gap between) and for
 # `fail` on one page (paused after the thaw, just before the signals),
 # with the re-check through PROCMAP_QUERY (the default on 6.11+), with the
 # scan through it too (DAXGUARD_MAPS=query) and with neither
@@ -110,16 +112,18 @@ for maps in default query text; do
 	dg_log "DAXGUARD_MAPS=$maps: stays $P_STAY, lets go $P_GO and $P_GOFD, moves $P_MOVE"
 	USR1_PIDS="$P_GO $P_GOFD $P_MOVE"
 	what="remove, DAXGUARD_MAPS=$maps"
-	run_paused "$what" collect "$DAXGUARD" remove --action kill \
+	# term: --action kill signals each user as the scan finds it (its
+	# check is that very scan, pinned), so there is no gap to let go in
+	run_paused "$what" collect "$DAXGUARD" remove --action term --grace 5 \
 		--pause-after collect "$DEV" -J
 	dg_json_ok "$what"
 	dg_expect_eq "$what: exit status" 0 "$DG_RC"
 	dg_expect_eq "$what: JSON complete" true "$(dg_jq .complete)"
-	dg_expect_process "$what: untouched" "$P_STAY" exited '["KILL"]'
+	dg_expect_process "$what: untouched" "$P_STAY" exited '["TERM"]'
 	dg_expect_process "$what: let go of a mapping, an fd and its cwd" "$P_GO" gone '[]' \
 		"let go before it was signalled"
 	dg_expect_process "$what: let go of an fd" "$P_GOFD" gone '[]' "let go before it was signalled"
-	dg_expect_process "$what: moved its mapping" "$P_MOVE" exited '["KILL"]'
+	dg_expect_process "$what: moved its mapping" "$P_MOVE" exited '["TERM"]'
 	dies "$what: untouched" "$P_STAY"
 	dies "$what: moved its mapping" "$P_MOVE"
 	lives "$what: let go of a mapping, an fd and its cwd" "$P_GO"

@@ -79,6 +79,11 @@ dg_expect_eq "remove: exit status" 0 "$DG_RC"
 dg_expect_eq "remove: it acted on PC and PF" "$(dg_sorted_pids "$PC" "$PF")" \
 	"$(dg_jq '[.processes[].pid] | sort')"
 dg_expect_eq "remove: $MNT is no longer mounted" "" "$(dg_mounts_below "$MNT")"
+# --action kill: each user is killed as the scan finds it, so its signal
+# comes before the end of the collect step
+dg_expect_eq "remove: both were killed during the scan that found them" true \
+	"$(dg_jq '([.steps[] | select(.stage == "collect")][0] | .start_ms + .duration_ms) as $stop
+		| [.processes[] | .signalled_ms <= $stop] | length == 2 and all')"
 for pid in "$PC" "$PF"; do
 	dg_wait_gone "$pid" 5 || dg_notok "pid $pid still runs after remove"
 done
