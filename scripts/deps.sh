@@ -10,8 +10,9 @@ pkgs=(
 	xfsprogs e2fsprogs util-linux fdisk psmisc procps lsof jq groff-base attr
 )
 # watch: the config parser, sd_notify and the journal, and what its tests
-# run: udevd for the udev source, node_exporter to read the metrics back
-pkgs+=(libinih-dev libsystemd-dev udev prometheus-node-exporter curl)
+# run: udevd for the udev source, node_exporter to read the metrics back,
+# systemd-analyze to verify the unit
+pkgs+=(libinih-dev libsystemd-dev udev prometheus-node-exporter curl systemd)
 # the sanitizer run needs the runtimes gcc links against
 pkgs+=(libasan8 libubsan1)
 # the fuzz pass: clang with libFuzzer and its sanitizer runtimes, and

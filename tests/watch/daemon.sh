@@ -185,6 +185,7 @@ JLOG="$DG_TMP/journal.log"
 # shellcheck disable=SC2016 # expanded by the inner shell
 unshare -m --propagation private bash -c '
 	set -e
+	mkdir -p /run/systemd
 	mount -t tmpfs tmpfs /run/systemd
 	mkdir /run/systemd/journal
 	"$1" /run/systemd/journal/socket "$2/journal.ready" >"$3" 2>&1 &
