@@ -20,7 +20,8 @@
  * users chose (paths, mountpoints, command names), which must not reach
  * the terminal raw.
  */
-static void vmessage(const char *prefix, const char *fmt, va_list ap)
+static __attribute__((format(printf, 2, 0))) void vmessage(const char *prefix, const char *fmt,
+							   va_list ap)
 {
 	char *msg = NULL, *safe;
 

@@ -31,7 +31,8 @@ setup() { # BUILDDIR MESON-ARGS...
 
 	shift
 	[ -f "$dir/build.ninja" ] || meson setup "$dir" "$@" >/dev/null
-	ninja -C "$dir" >/dev/null
+	# quiet, but a failure shows what failed
+	ninja -C "$dir" >/dev/null || ninja -C "$dir"
 }
 
 # Each pass's meson log is kept (meson overwrites its own at every run),
