@@ -70,29 +70,32 @@ static const char *special_owner_name(uint64_t owner)
 }
 
 static int add_record(struct dg_fs *fs, const struct fsmap *r, const struct dg_fs_range *q,
-		      bool files, struct dg_result *res)
+		      bool files, struct dg_result *res, struct dg_fs_extents *inuse)
 {
 	uint64_t s = DG_MAX(r->fmr_physical, q->offset);
 	uint64_t e = DG_MIN(r->fmr_physical + r->fmr_length, q->offset + q->length);
 	struct dg_owner o = { .offset = s, .length = e - s };
+	bool special = r->fmr_flags & FMR_OF_SPECIAL_OWNER;
+	int rc;
 
-	if (s >= e)
+	if (s >= e || (!inuse && !files && (!special || r->fmr_owner == FMR_OWN_UNKNOWN)))
 		return 0;
-	if (r->fmr_flags & FMR_OF_SPECIAL_OWNER) {
+	/* in use, and the backend's to explain: its own answer fills it */
+	if (inuse && (!special || r->fmr_owner == FMR_OWN_UNKNOWN)) {
+		rc = dg_fs_extents_add(inuse, s, e - s);
+		if (rc || special || !files)
+			return rc;
+	}
+	if (special) {
 		if (r->fmr_owner == FMR_OWN_FREE) {
 			o.type = DG_OWNER_FREE;
 		} else if (r->fmr_owner == FMR_OWN_UNKNOWN) {
-			/* a fallback fills file owners in, and the rest */
-			if (!files)
-				return 0;
 			o.type = DG_OWNER_UNKNOWN;
 		} else {
 			o.type = DG_OWNER_METADATA;
 			o.metadata = special_owner_name(r->fmr_owner);
 		}
 	} else {
-		if (!files)
-			return 0;
 		o.type = DG_OWNER_FILE;
 		o.ino = r->fmr_owner;
 		if (r->fmr_flags & FMR_OF_ATTR_FORK)
@@ -110,33 +113,44 @@ static int add_record(struct dg_fs *fs, const struct fsmap *r, const struct dg_f
 	return dg_result_add_owner(res, fs, &o) ? 0 : -ENOMEM;
 }
 
+/*
+ * One GETFSMAP call costs about as much as a hundred records (ext4 sorts
+ * its metadata list at every call): ranges closer than this share a call,
+ * over the span from the first to the last.  A long badblocks list is then
+ * a few calls, not one per entry.
+ */
+#define FSMAP_SPAN_GAP (1ULL << 20)
+
 int dg_fsmap_query(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
-		   bool files, struct dg_result *res)
+		   bool files, struct dg_result *res, struct dg_fs_extents *inuse)
 {
 	struct fsmap_head *head;
-	size_t i;
+	size_t i, j, lo;
 	int rc = 0;
 	uint32_t dev = fsmap_devnum(fs->devnum);
 
 	head = calloc(1, fsmap_sizeof(FSMAP_BATCH));
 	if (!head)
 		return -ENOMEM;
-	for (i = 0; i < nr && !rc; i++) {
-		const struct dg_fs_range *q = &ranges[i];
+	for (i = 0; i < nr && !rc; i = j) {
+		uint64_t end = ranges[i].offset + ranges[i].length;
 
+		for (j = i + 1; j < nr && ranges[j].offset - end <= FSMAP_SPAN_GAP; j++)
+			end = ranges[j].offset + ranges[j].length;
 		memset(head, 0, sizeof(*head));
 		head->fmh_count = FSMAP_BATCH;
 		/* the data device only: not an external log or rt device */
 		head->fmh_keys[0].fmr_device = dev;
-		head->fmh_keys[0].fmr_physical = q->offset;
+		head->fmh_keys[0].fmr_physical = ranges[i].offset;
 		head->fmh_keys[1].fmr_device = dev;
-		head->fmh_keys[1].fmr_physical = q->offset + q->length - 1;
+		head->fmh_keys[1].fmr_physical = end - 1;
 		head->fmh_keys[1].fmr_owner = ULLONG_MAX;
 		head->fmh_keys[1].fmr_offset = ULLONG_MAX;
 		head->fmh_keys[1].fmr_flags = UINT_MAX;
+		lo = i;
 		for (;;) {
 			struct fsmap *last;
-			unsigned int j;
+			unsigned int k;
 
 			if (ioctl(rootfd, FS_IOC_GETFSMAP, head) < 0) {
 				rc = -errno;
@@ -144,9 +158,21 @@ int dg_fsmap_query(struct dg_fs *fs, int rootfd, const struct dg_fs_range *range
 			}
 			if (!head->fmh_entries)
 				break;
-			for (j = 0; j < head->fmh_entries && !rc; j++)
-				if (head->fmh_recs[j].fmr_device == dev)
-					rc = add_record(fs, &head->fmh_recs[j], q, files, res);
+			for (k = 0; k < head->fmh_entries && !rc; k++) {
+				const struct fsmap *r = &head->fmh_recs[k];
+				size_t q;
+
+				if (r->fmr_device != dev)
+					continue;
+				/* records come in order of their start */
+				while (lo < j &&
+				       ranges[lo].offset + ranges[lo].length <= r->fmr_physical)
+					lo++;
+				for (q = lo; q < j && !rc &&
+					     ranges[q].offset < r->fmr_physical + r->fmr_length;
+				     q++)
+					rc = add_record(fs, r, &ranges[q], files, res, inuse);
+			}
 			last = &head->fmh_recs[head->fmh_entries - 1];
 			if (rc || (last->fmr_flags & FMR_OF_LAST))
 				break;
