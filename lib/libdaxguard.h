@@ -212,6 +212,14 @@ const char *dg_warning_get_first(struct dg_result *result);
 const char *dg_warning_get_next(struct dg_result *result, const char *prev);
 #define dg_warning_foreach(result, w) \
 	for (w = dg_warning_get_first(result); w != NULL; w = dg_warning_get_next(result, w))
+/*
+ * True when a reverse map could not look at everything, so that the owners
+ * may miss some: files or directories it could not open (as non-root),
+ * inode tables it could not read.  A warning says what.  Blocks in use
+ * whose owner is not known are owners of type DG_OWNER_UNKNOWN instead:
+ * an incomplete answer is never "nothing there".
+ */
+bool dg_result_is_incomplete(struct dg_result *result);
 
 enum dg_owner_type {
 	DG_OWNER_FILE = 1, /* file data, attr fork or extent map of a file */

@@ -146,6 +146,11 @@ DG_EXPORT bool dg_result_is_whole_device(struct dg_result *res)
 	return res->whole;
 }
 
+DG_EXPORT bool dg_result_is_incomplete(struct dg_result *res)
+{
+	return res->incomplete;
+}
+
 DG_EXPORT size_t dg_result_get_nr_ranges(struct dg_result *res)
 {
 	return res->nr_ranges;
