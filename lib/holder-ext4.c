@@ -418,17 +418,25 @@ static int ext4_libext2fs_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_
 {
 	struct ext4_scan s = { .fs = fs, .rootfd = rootfd, .ranges = ranges, .nr = nr, .res = res };
 	struct dg_fs_extents inuse = { 0 }, avail = { 0 }, gaps = { 0 }, left = { 0 };
+	struct dg_owner **tail = res->owners_tail;
 	struct ext2_inode_large *inode = NULL;
 	ext2_inode_scan scan = NULL;
 	uint32_t flags = 0;
 	unsigned int isize;
-	bool fsmap, partial = false;
+	bool fsmap, damaged, partial = false;
 	errcode_t err;
 	size_t i;
 	int rc;
 
 	rc = dg_fsmap_query(fs, rootfd, ranges, nr, false, res, &inuse);
 	fsmap = !rc;
+	damaged = dg_fs_damaged(rc);
+	if (damaged) {
+		/* no free space to tell: what nobody owns is unknown */
+		dg_result_truncate(res, tail);
+		dg_fs_extents_free(&inuse);
+		rc = 0;
+	}
 	if (rc && rc != -ENOTTY && rc != -EOPNOTSUPP)
 		return rc;
 	for (i = 0; !fsmap && i < nr; i++) {
@@ -448,8 +456,9 @@ static int ext4_libext2fs_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_
 			   EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP | EXT2_FLAG_IGNORE_CSUM_ERRORS, 0,
 			   0, unix_io_manager, &s.e2fs);
 	if (err) {
-		rc = dg_fail(fs->target->ctx, -EIO, "%s: libext2fs: %s", fs->devname,
-			     error_message(err));
+		/* a superblock or group descriptors that do not read: walk */
+		dbg(fs->target->ctx, "%s: libext2fs: %s\n", fs->devname, error_message(err));
+		rc = -EIO;
 		goto out_free;
 	}
 	s.blocksize = s.e2fs->blocksize;
@@ -516,9 +525,11 @@ static int ext4_libext2fs_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_
 			       fs->devname);
 		res->incomplete = true;
 	}
-	if (!rc && fsmap)
-		rc = dg_fs_report_unknown(fs, res, &left,
-					  "no inode it can read, and no known metadata, owns");
+	if (!rc && (fsmap || damaged))
+		rc = dg_fs_report_unknown(
+			fs, res, &left,
+			damaged ? "GETFSMAP fails on, and no inode owns" :
+				  "no inode it can read, and no known metadata, owns");
 out:
 	dg_fiemap_free(s.kernel);
 	dg_claims_free(&s.claims);
@@ -534,7 +545,7 @@ out_free:
 	dg_fs_extents_free(&avail);
 	dg_fs_extents_free(&gaps);
 	dg_fs_extents_free(&left);
-	return rc;
+	return dg_holder_fallback(fs, rootfd, ranges, nr, res, tail, rc, "libext2fs");
 }
 
 const struct dg_holder_ops dg_holder_ext4 = {

@@ -216,8 +216,13 @@ static int fiemap_walk_fn(void *arg, int dirfd, const char *name, const char *re
 			w->unopened++;
 		return 0;
 	}
-	/* any length: the walk goes beyond PATH_MAX */
-	if (asprintf(&path, "%s%s", strcmp(w->fs->root_path, "/") ? w->fs->root_path : "",
+	/*
+	 * Any length: the walk goes beyond PATH_MAX.  None for a filesystem
+	 * reached through another namespace: no path of ours leads there.
+	 */
+	path = NULL;
+	if (w->fs->root_path &&
+	    asprintf(&path, "%s%s", strcmp(w->fs->root_path, "/") ? w->fs->root_path : "",
 		     relpath) < 0) {
 		close(fd);
 		return -ENOMEM;
@@ -317,10 +322,11 @@ static int fiemap_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_range *r
 		       struct dg_result *res)
 {
 	struct dg_fs_extents inuse = { 0 }, avail = { 0 }, gaps = { 0 };
+	struct dg_owner **tail = res->owners_tail;
 	struct dg_claims claims = { 0 };
 	struct dg_walk_stats ws = { 0 };
 	struct dg_fiemap *w = dg_fiemap_new(fs, ranges, nr, res);
-	bool xfs = !strcmp(fs->type, "xfs"), fsmap;
+	bool xfs = !strcmp(fs->type, "xfs"), fsmap, damaged;
 	uint64_t unopened;
 	int rc;
 
@@ -329,6 +335,16 @@ static int fiemap_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_range *r
 	/* metadata and free space from GETFSMAP, where the fs has it */
 	rc = dg_fsmap_query(fs, rootfd, ranges, nr, false, res, &inuse);
 	fsmap = !rc;
+	damaged = dg_fs_damaged(rc);
+	if (damaged) {
+		/* its own btrees do not read: what nobody owns is unknown */
+		dg_result_truncate(res, tail);
+		dg_fs_extents_free(&inuse);
+		rc = 0;
+		for (size_t i = 0; i < nr && !rc; i++)
+			rc = dg_fs_extents_add(&inuse, ranges[i].offset, ranges[i].length);
+		fsmap = true;
+	}
 	if (rc == -ENOTTY || rc == -EOPNOTSUPP || rc == -EINVAL || rc == -EPERM)
 		rc = 0;
 	if (!rc && xfs)
@@ -376,6 +392,7 @@ static int fiemap_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_range *r
 		rc = dg_fs_uncovered(fs, res, &inuse, &gaps);
 	if (!rc)
 		rc = dg_fs_report_unknown(fs, res, &gaps,
+					  damaged  ? "GETFSMAP fails on, and no file owns" :
 					  unopened ? "no file it could open owns" :
 						     "no file and no metadata it knows owns");
 out:

@@ -795,14 +795,26 @@ static int xfs_bulkstat_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_ra
 {
 	struct dg_ctx *ctx = fs->target->ctx;
 	struct dg_fs_extents inuse = { 0 }, avail = { 0 }, gaps = { 0 }, left = { 0 };
+	struct dg_owner **tail = res->owners_tail;
 	struct dg_claims claims = { 0 };
 	struct dg_fiemap *w;
-	bool fsmap, exact = false;
+	bool fsmap, damaged, exact = false;
 	size_t i;
 	int rc;
 
 	rc = dg_fsmap_query(fs, rootfd, ranges, nr, false, res, &inuse);
 	fsmap = !rc;
+	damaged = dg_fs_damaged(rc);
+	if (damaged) {
+		/*
+		 * The free space btrees do not read: go on without, and
+		 * what no owner is found for may be used or free: unknown.
+		 */
+		dbg(ctx, "%s: GETFSMAP: %s\n", fs->devname, strerror(-rc));
+		dg_result_truncate(res, tail);
+		dg_fs_extents_free(&inuse);
+		rc = 0;
+	}
 	if (rc && rc != -ENOTTY && rc != -EOPNOTSUPP)
 		goto out;
 	/* no GETFSMAP: any block may be in use */
@@ -836,7 +848,7 @@ static int xfs_bulkstat_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_ra
 		rc = dg_claims_flush(&claims, fs, &avail, res);
 	if (!rc)
 		rc = dg_fs_uncovered(fs, res, &inuse, &gaps);
-	if (rc || !gaps.nr || !fsmap)
+	if (rc || !gaps.nr || !(fsmap || damaged))
 		goto out;
 	/*
 	 * Blocks in use that the device attributes to no file and no
@@ -864,14 +876,15 @@ static int xfs_bulkstat_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_ra
 	}
 	if (!rc)
 		rc = dg_fs_report_unknown(fs, res, &left,
-					  "no file, and no metadata it can read, owns");
+					  damaged ? "GETFSMAP fails on, and no file owns" :
+						    "no file, and no metadata it can read, owns");
 out:
 	dg_claims_free(&claims);
 	dg_fs_extents_free(&inuse);
 	dg_fs_extents_free(&avail);
 	dg_fs_extents_free(&gaps);
 	dg_fs_extents_free(&left);
-	return rc;
+	return dg_holder_fallback(fs, rootfd, ranges, nr, res, tail, rc, "bulkstat");
 }
 
 const struct dg_holder_ops dg_holder_xfs_bulkstat = {

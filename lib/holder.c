@@ -369,3 +369,38 @@ int dg_claims_flush(struct dg_claims *c, struct dg_fs *fs, const struct dg_fs_ex
 	dg_claims_free(c);
 	return rc;
 }
+
+/* ------------------------------------------------------------------ */
+
+bool dg_fs_damaged(int rc)
+{
+	/* EUCLEAN is the kernel's EFSCORRUPTED; EIO, a device that fails */
+	return rc == -EUCLEAN || rc == -EIO;
+}
+
+void dg_result_truncate(struct dg_result *res, struct dg_owner **tail)
+{
+	struct dg_owner *o, *next;
+
+	for (o = *tail; o; o = next) {
+		next = o->next;
+		free(o->path);
+		free(o);
+		res->nr_owners--;
+	}
+	*tail = NULL;
+	res->owners_tail = tail;
+}
+
+int dg_holder_fallback(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
+		       struct dg_result *res, struct dg_owner **tail, int rc, const char *what)
+{
+	if (!dg_fs_damaged(rc))
+		return rc;
+	/* what the failed backend found so far goes: the walk finds it again */
+	dg_result_truncate(res, tail);
+	dg_clear_error(fs->target->ctx);
+	dg_result_warn(res, "%s: %s failed (%s): the owners are from a directory walk instead",
+		       fs->devname, what, strerror(-rc));
+	return dg_holder_fiemap.rmap(fs, rootfd, ranges, nr, res);
+}

@@ -255,6 +255,20 @@ int dg_fs_report_unknown(struct dg_fs *fs, struct dg_result *res, const struct d
 			 const char *why);
 
 /*
+ * holder.c: a damaged filesystem (the kernel says it is corrupt, or the
+ * device fails) makes a backend that reads it whole fail: bulkstat stops
+ * at the first bad inode, libext2fs at a bad group descriptor.  Then what
+ * it added to @res after @tail is dropped, a warning says why, and the
+ * FIEMAP walk, which goes around what it cannot open, answers instead.
+ * Any other @rc is returned as it is.
+ */
+bool dg_fs_damaged(int rc);
+/* drop the owners after @tail (a saved res->owners_tail) */
+void dg_result_truncate(struct dg_result *res, struct dg_owner **tail);
+int dg_holder_fallback(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
+		       struct dg_result *res, struct dg_owner **tail, int rc, const char *what);
+
+/*
  * holder.c: owners read from the device that the kernel cannot confirm
  * (metadata, extent-map blocks).  dg_claims_flush() adds the parts of each
  * that lie in @avail (what is in use and has no owner yet), the first
