@@ -429,14 +429,11 @@ static int ext4_libext2fs_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_
 	int rc;
 
 	rc = dg_fsmap_query(fs, rootfd, ranges, nr, false, res, &inuse);
-	fsmap = !rc;
-	damaged = dg_fs_damaged(rc);
-	if (damaged) {
-		/* no free space to tell: what nobody owns is unknown */
-		dg_result_truncate(res, tail);
-		dg_fs_extents_free(&inuse);
+	/* damaged: bitmaps that do not read, for some ranges */
+	damaged = rc == 1;
+	fsmap = rc >= 0;
+	if (rc > 0)
 		rc = 0;
-	}
 	if (rc && rc != -ENOTTY && rc != -EOPNOTSUPP)
 		return rc;
 	for (i = 0; !fsmap && i < nr; i++) {
@@ -525,10 +522,10 @@ static int ext4_libext2fs_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_
 			       fs->devname);
 		res->incomplete = true;
 	}
-	if (!rc && (fsmap || damaged))
+	if (!rc && fsmap)
 		rc = dg_fs_report_unknown(
 			fs, res, &left,
-			damaged ? "GETFSMAP fails on, and no inode owns" :
+			damaged ? "no inode owns (GETFSMAP fails on part)" :
 				  "no inode it can read, and no known metadata, owns");
 out:
 	dg_fiemap_free(s.kernel);

@@ -322,7 +322,6 @@ static int fiemap_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_range *r
 		       struct dg_result *res)
 {
 	struct dg_fs_extents inuse = { 0 }, avail = { 0 }, gaps = { 0 };
-	struct dg_owner **tail = res->owners_tail;
 	struct dg_claims claims = { 0 };
 	struct dg_walk_stats ws = { 0 };
 	struct dg_fiemap *w = dg_fiemap_new(fs, ranges, nr, res);
@@ -334,17 +333,11 @@ static int fiemap_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_range *r
 		return -ENOMEM;
 	/* metadata and free space from GETFSMAP, where the fs has it */
 	rc = dg_fsmap_query(fs, rootfd, ranges, nr, false, res, &inuse);
-	fsmap = !rc;
-	damaged = dg_fs_damaged(rc);
-	if (damaged) {
-		/* its own btrees do not read: what nobody owns is unknown */
-		dg_result_truncate(res, tail);
-		dg_fs_extents_free(&inuse);
+	/* damaged: some ranges GETFSMAP cannot tell: in use, for all we know */
+	damaged = rc == 1;
+	fsmap = rc >= 0;
+	if (rc > 0)
 		rc = 0;
-		for (size_t i = 0; i < nr && !rc; i++)
-			rc = dg_fs_extents_add(&inuse, ranges[i].offset, ranges[i].length);
-		fsmap = true;
-	}
 	if (rc == -ENOTTY || rc == -EOPNOTSUPP || rc == -EINVAL || rc == -EPERM)
 		rc = 0;
 	if (!rc && xfs)
@@ -392,7 +385,7 @@ static int fiemap_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_range *r
 		rc = dg_fs_uncovered(fs, res, &inuse, &gaps);
 	if (!rc)
 		rc = dg_fs_report_unknown(fs, res, &gaps,
-					  damaged  ? "GETFSMAP fails on, and no file owns" :
+					  damaged  ? "no file owns (GETFSMAP fails on part)" :
 					  unopened ? "no file it could open owns" :
 						     "no file and no metadata it knows owns");
 out:

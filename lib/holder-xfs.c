@@ -803,18 +803,11 @@ static int xfs_bulkstat_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_ra
 	int rc;
 
 	rc = dg_fsmap_query(fs, rootfd, ranges, nr, false, res, &inuse);
-	fsmap = !rc;
-	damaged = dg_fs_damaged(rc);
-	if (damaged) {
-		/*
-		 * The free space btrees do not read: go on without, and
-		 * what no owner is found for may be used or free: unknown.
-		 */
-		dbg(ctx, "%s: GETFSMAP: %s\n", fs->devname, strerror(-rc));
-		dg_result_truncate(res, tail);
-		dg_fs_extents_free(&inuse);
+	/* damaged: free space btrees that do not read, for some ranges */
+	damaged = rc == 1;
+	fsmap = rc >= 0;
+	if (rc > 0)
 		rc = 0;
-	}
 	if (rc && rc != -ENOTTY && rc != -EOPNOTSUPP)
 		goto out;
 	/* no GETFSMAP: any block may be in use */
@@ -848,7 +841,7 @@ static int xfs_bulkstat_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_ra
 		rc = dg_claims_flush(&claims, fs, &avail, res);
 	if (!rc)
 		rc = dg_fs_uncovered(fs, res, &inuse, &gaps);
-	if (rc || !gaps.nr || !(fsmap || damaged))
+	if (rc || !gaps.nr || !fsmap)
 		goto out;
 	/*
 	 * Blocks in use that the device attributes to no file and no
@@ -876,7 +869,7 @@ static int xfs_bulkstat_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_ra
 	}
 	if (!rc)
 		rc = dg_fs_report_unknown(fs, res, &left,
-					  damaged ? "GETFSMAP fails on, and no file owns" :
+					  damaged ? "no file owns (GETFSMAP fails on part)" :
 						    "no file, and no metadata it can read, owns");
 out:
 	dg_claims_free(&claims);

@@ -394,7 +394,9 @@ const char *dg_xfs_meta_name(enum dg_xfs_meta_kind kind);
  * fsmap.c: GETFSMAP over ranges.  Free space and metadata become owners.
  * With @inuse NULL, file-owned and "unknown" records do too; otherwise
  * they are what the backend must explain: they go into @inuse (sorted),
- * and into @res only as file owners when @files is true.
+ * and into @res only as file owners when @files is true.  Then a range
+ * GETFSMAP fails on (EUCLEAN, EIO: a damaged filesystem) goes into @inuse
+ * whole, and the return is 1.
  */
 int dg_fsmap_query(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
 		   bool files, struct dg_result *res, struct dg_fs_extents *inuse);
