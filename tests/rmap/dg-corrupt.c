@@ -3,7 +3,8 @@
  * dg-corrupt: damage a device under a mounted filesystem, and undo it.
  *
  *   dg-corrupt DEV SAVE put OFFSET HEX [crc:START:LEN:AT]...
- *	save the bytes about to change (appended to the file SAVE), write
+ *	undo what SAVE holds (as restore does), then save the bytes about to
+ *	change (in SAVE), write
  *	the bytes HEX at OFFSET; then, for each crc:, recompute the v5 XFS
  *	CRC (crc32c, inverted, little-endian, its own field counted as zero)
  *	of the LEN bytes at START, kept at START + AT, so that the damage
@@ -11,10 +12,11 @@
  *   dg-corrupt DEV SAVE restore
  *	write back everything SAVE holds, newest first, and empty it
  *
- * Writes go through the block device's page cache and are synced: what
- * daxguard reads with O_DIRECT, and libext2fs through that cache, both see
- * them; the filesystem's own cached copies stay as they were, as when a
- * device goes bad under a mounted filesystem.
+ * Writes go through the block device's page cache, unsynced: libext2fs
+ * reads through that cache, and an O_DIRECT read (XFS's reader) writes the
+ * dirty range back before it reads.  The filesystem's own cached copies
+ * stay as they were, as when a device goes bad under a mounted
+ * filesystem.
  */
 #include <endian.h>
 #include <errno.h>
@@ -89,11 +91,14 @@ static void restore(const char *path)
 		v[n++] = r;
 	}
 	fclose(f);
-	while (n--)
+	while (n--) {
 		if (pwrite(fd, v[n].bytes, v[n].len, (off_t)v[n].off) != (ssize_t)v[n].len)
 			die("restore");
-	if (fsync(fd) < 0 || truncate(path, 0) < 0)
-		die("restore sync");
+		free(v[n].bytes);
+	}
+	free(v);
+	if (truncate(path, 0) < 0)
+		die("restore");
 }
 
 int main(int argc, char **argv)
@@ -114,8 +119,12 @@ int main(int argc, char **argv)
 		restore(argv[2]);
 		return 0;
 	}
-	if (strcmp(argv[3], "put") || argc < 6)
+	if (strcmp(argv[3], "put") || argc < 6) {
+		fprintf(stderr, "dg-corrupt: %s: not put or restore\n", argv[3]);
 		return 2;
+	}
+	/* one process a round: the last round's damage goes first */
+	restore(argv[2]);
 	save = fopen(argv[2], "ab");
 	if (!save)
 		die(argv[2]);
@@ -125,8 +134,10 @@ int main(int argc, char **argv)
 	for (i = 0; bytes && i < len; i++) {
 		unsigned int b;
 
-		if (sscanf(argv[5] + 2 * i, "%2x", &b) != 1)
+		if (sscanf(argv[5] + 2 * i, "%2x", &b) != 1) {
+			fprintf(stderr, "dg-corrupt: %s: not hex\n", argv[5]);
 			return 2;
+		}
 		bytes[i] = (uint8_t)b;
 	}
 	/* the CRC fields change too: save the whole structures first */
@@ -134,8 +145,10 @@ int main(int argc, char **argv)
 		unsigned long long s;
 		unsigned int l, at;
 
-		if (sscanf(argv[i], "crc:%llu:%u:%u", &s, &l, &at) != 3)
+		if (sscanf(argv[i], "crc:%llu:%u:%u", &s, &l, &at) != 3) {
+			fprintf(stderr, "dg-corrupt: %s: not crc:START:LEN:AT\n", argv[i]);
 			return 2;
+		}
 		save_range(s, l);
 	}
 	save_range(off, (uint32_t)len);
@@ -150,7 +163,6 @@ int main(int argc, char **argv)
 		sscanf(argv[i], "crc:%llu:%u:%u", &s, &l, &at);
 		fix_crc(s, l, at);
 	}
-	if (fsync(fd) < 0)
-		die("fsync");
+	free(bytes);
 	return 0;
 }

@@ -54,6 +54,7 @@ struct kmap {
 };
 
 static int rootfd;
+static uint32_t fsdev; /* the data device, as GETFSMAP names it */
 static bool xfs;
 static uint64_t bsize;
 static struct kmap *maps;
@@ -176,7 +177,12 @@ static int map_getbmapx(int fd, bool attr, struct kmap *m)
 	}
 }
 
-static struct kmap *kernel_map(uint64_t ino)
+/*
+ * By handle first; by the path daxguard gave if that fails: XFS decodes a
+ * handle as an untrusted inode number, checked in the inode btree, which a
+ * damaged btree refuses, while the path reaches it through its directory.
+ */
+static struct kmap *kernel_map(uint64_t ino, const char *path)
 {
 	struct kmap *m;
 	size_t i;
@@ -194,6 +200,18 @@ static struct kmap *kernel_map(uint64_t ino)
 	memset(m, 0, sizeof(*m));
 	m->ino = ino;
 	fd = open_ino(ino);
+	if (fd < 0 && path) {
+		struct stat st;
+		int err = errno;
+
+		fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_ino != ino)) {
+			close(fd);
+			fd = -1;
+		}
+		if (fd < 0)
+			errno = err;
+	}
 	if (fd < 0) {
 		m->err = errno;
 		return m;
@@ -222,8 +240,10 @@ static int is_free(uint64_t off, uint64_t len)
 	if (!h)
 		exit(2);
 	h->fmh_count = 64;
+	/* a low key on another device would start at that device's block 0 */
+	h->fmh_keys[0].fmr_device = fsdev;
 	h->fmh_keys[0].fmr_physical = off;
-	h->fmh_keys[1].fmr_device = UINT_MAX;
+	h->fmh_keys[1].fmr_device = fsdev;
 	h->fmh_keys[1].fmr_physical = off + len - 1;
 	h->fmh_keys[1].fmr_owner = ULLONG_MAX;
 	h->fmh_keys[1].fmr_offset = ULLONG_MAX;
@@ -357,7 +377,7 @@ static void check(const char *file)
 		{
 			uint64_t ino = ju64(o, "inode", &ok), foff = ju64(o, "file_offset", &ok);
 			bool attr = has_flag(o, "attr_fork");
-			const struct kmap *m = kernel_map(ino);
+			const struct kmap *m = kernel_map(ino, jstring(o, "path"));
 
 			if (m->err) {
 				fail(file,
@@ -415,8 +435,25 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	xfs = sf.f_type == XFS_SUPER_MAGIC;
+	{
+		struct stat st;
+
+		if (fstat(rootfd, &st) < 0) {
+			perror(argv[1]);
+			return 2;
+		}
+		/* new_encode_dev() */
+		fsdev = (minor(st.st_dev) & 0xff) | (major(st.st_dev) << 8) |
+			((minor(st.st_dev) & ~0xffU) << 12);
+	}
 	bsize = (uint64_t)sf.f_bsize;
 	for (i = 2; i < argc; i++)
 		check(argv[i]);
+	while (nr_maps--) {
+		free(maps[nr_maps].data);
+		free(maps[nr_maps].attr);
+	}
+	free(maps);
+	close(rootfd);
 	return bad;
 }
