@@ -186,8 +186,14 @@ static int map_block(struct ext4_scan *s, uint64_t pblk, bool extent_block)
 
 	if (!meets(s, start, s->blocksize))
 		return 0;
+	/*
+	 * The header first: the checksum lives after eh_max entries, and
+	 * libext2fs reads it wherever a garbage eh_max puts it (found by
+	 * tests/rmap/hostile.sh: a SEGV far past the block).
+	 */
 	if (extent_block && s->csum && !s->metadata &&
 	    !io_channel_read_blk64(s->e2fs->io, pblk, 1, s->blockbuf) &&
+	    !ext2fs_extent_header_verify(s->blockbuf, (int)s->blocksize) &&
 	    ext2fs_extent_block_csum_verify(s->e2fs, s->ino, (void *)s->blockbuf))
 		cover_owner(s, start, s->blocksize);
 	return dg_claims_add(&s->claims, &o);

@@ -734,6 +734,14 @@ XFS_REGRESSIONS=(
 	"agi 1|addr root|fuzz -c numrecs add"
 )
 
+# ext4, live: "OFFSET HEX" written into the first extent tree block of
+# the file btree
+EXT4_REGRESSIONS=(
+	# eh_max 0xffff, the magic intact: libext2fs's checksum check read
+	# the tail 786 KiB past the block (SEGV; seed 82330310, "bytes 4+13")
+	"4 ffff"
+)
+
 regressions()
 {
 	local i cmd c ino p ag parts
@@ -774,6 +782,31 @@ regressions()
 	done
 	remount xfs
 	dg_ok "xfs: ${#XFS_REGRESSIONS[@]} damages that once failed are answered and checked"
+
+	K=ext4
+	DEV=${FDEV[ext4]}
+	MNT=${FMNT[ext4]}
+	IMG=${FIMG[ext4]}
+	BSIZE=$(stat -f -c %S "$MNT")
+	for p in "${L_ext4_files[@]}"; do
+		[[ $p == *" $MNT/btree" ]] && ino=${p%% *}
+	done
+	for p in "${L_ext4_maps[@]}"; do
+		[[ $p == "$ino "* ]] && DAMAGED_AT=${p#* } && break
+	done
+	for i in "${!EXT4_REGRESSIONS[@]}"; do
+		ROUND_KIND="ext4 regression"
+		ROUND_SEED=$i
+		RANDOM=$((i + 1))
+		read -r p H <<<"${EXT4_REGRESSIONS[i]}"
+		WHAT="extent tree block of inode $ino at $DAMAGED_AT: $H at $p"
+		DAMAGED_INO=$ino
+		put $((DAMAGED_AT + p)) "$H"
+		pick_ranges
+		check || round_fail "not answered"
+	done
+	"$DG_CORRUPT" "$DEV" "$DG_TMP/ext4.undo" restore || dg_fail "cannot undo the damage"
+	dg_ok "ext4: ${#EXT4_REGRESSIONS[@]} damages that once failed are answered and checked"
 }
 
 mkfs_kind xfs
@@ -786,6 +819,7 @@ start_users ext4
 : >"$DG_TMP/ext4.undo"
 
 if [[ -z ${DG_HOSTILE_SEED:-} ]]; then
+	K=xfs
 	DEV=${FDEV[xfs]}
 	MNT=${FMNT[xfs]}
 	IMG=${FIMG[xfs]}
