@@ -459,9 +459,13 @@ static int ext4_libext2fs_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_
 			   EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP | EXT2_FLAG_IGNORE_CSUM_ERRORS, 0,
 			   0, unix_io_manager, &s.e2fs);
 	if (err) {
-		/* a superblock or group descriptors that do not read: walk */
+		/*
+		 * A superblock or group descriptors that do not read, or a
+		 * device we may not read (not root): walk.  Small codes are
+		 * the system's errno.
+		 */
 		dbg(fs->target->ctx, "%s: libext2fs: %s\n", fs->devname, error_message(err));
-		rc = -EIO;
+		rc = err > 0 && err < 4096 ? -(int)err : -EIO;
 		goto out_free;
 	}
 	s.blocksize = s.e2fs->blocksize;

@@ -395,7 +395,8 @@ void dg_result_truncate(struct dg_result *res, struct dg_owner **tail)
 int dg_holder_fallback(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
 		       struct dg_result *res, struct dg_owner **tail, int rc, const char *what)
 {
-	if (!dg_fs_damaged(rc))
+	/* EPERM, EACCES: bulkstat and the device are root's; the walk is not */
+	if (!dg_fs_damaged(rc) && rc != -EPERM && rc != -EACCES)
 		return rc;
 	/* what the failed backend found so far goes: the walk finds it again */
 	dg_result_truncate(res, tail);

@@ -257,10 +257,11 @@ int dg_fs_report_unknown(struct dg_fs *fs, struct dg_result *res, const struct d
 /*
  * holder.c: a damaged filesystem (the kernel says it is corrupt, or the
  * device fails) makes a backend that reads it whole fail: bulkstat stops
- * at the first bad inode, libext2fs at a bad group descriptor.  Then what
- * it added to @res after @tail is dropped, a warning says why, and the
- * FIEMAP walk, which goes around what it cannot open, answers instead.
- * Any other @rc is returned as it is.
+ * at the first bad inode, libext2fs at a bad group descriptor; and as
+ * non-root, bulkstat and the block device are not ours at all (EPERM,
+ * EACCES).  Then what it added to @res after @tail is dropped, a warning
+ * says why, and the FIEMAP walk, which goes around what it cannot open,
+ * answers instead.  Any other @rc is returned as it is.
  */
 bool dg_fs_damaged(int rc);
 /* drop the owners after @tail (a saved res->owners_tail) */

@@ -45,6 +45,20 @@ dg_assert_eq "the readable file is named" "[$(dg_inode "$MNT/open/f1")]" \
 dg_assert_eq "the unreadable file's block is in use, owner unknown" "[\"unknown\"]" \
 	"$(dg_jq --argjson o "$off" '[.owners[] | select(.offset <= $o and .offset + .length > $o) | .type] | unique')"
 
+# the filesystem's own backend (bulkstat, libext2fs: root's) gives way to
+# the walk, and says so
+dg_run timeout 60 setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+	"$DAXGUARD" who "$DEV" --offset "$off" --length 4096 --offset "$ooff" --length 4096 \
+	--no-users -J
+dg_json_ok "who as nobody, the default backend"
+dg_assert_match "the backend's failure is a warning, and the walk answers" \
+	"failed \((Operation not permitted|Permission denied)\): the owners are from a directory walk" \
+	"$(dg_jq -r '.warnings[]')"
+dg_assert_eq "the readable file is named" "[$(dg_inode "$MNT/open/f1")]" \
+	"$(dg_jq '[.owners[] | select(.type == "file") | .inode] | unique')"
+dg_assert_eq "the unreadable file's block is unknown, not nothing" "[\"unknown\"]" \
+	"$(dg_jq --argjson o "$off" '[.owners[] | select(.offset <= $o and .offset + .length > $o) | .type] | unique')"
+
 # and as root, the same query is complete
 dg_who "$DEV" --offset "$off" --length 4096 --rmap fiemap --no-users
 dg_assert_eq "as root: no warning" "[]" "$(dg_jq '.warnings')"
