@@ -268,6 +268,11 @@ static int print_tables(struct who_opts *opts, struct dg_result *res)
 			}
 		}
 		scols_print_table(tb);
+	} else if (nr && dg_result_is_incomplete(res)) {
+		/* not "nothing": only nothing that this run could see */
+		printf("nothing found in %s that this run could check (the answer is incomplete: "
+		       "see the warnings)\n",
+		       dg_result_is_whole_device(res) ? "use" : "that range");
 	} else if (nr) {
 		printf("nothing on the device in %s\n",
 		       dg_result_is_whole_device(res) ? "use" : "that range");

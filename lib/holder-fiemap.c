@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,34 +33,23 @@ struct dg_fiemap {
 	struct dg_result *res;
 	struct fiemap *fm;
 	const uint32_t *gen; /* of the inode being mapped, if known */
-	/* inodes already answered, against hard links and open files */
-	uint64_t *seen;
-	size_t nr_seen, alloc_seen;
+	/*
+	 * Inodes already answered, against hard links and open files: a
+	 * map, since a long badblocks list can hit hundreds of thousands.
+	 */
+	struct dg_u64map seen;
+	/* regular files the walk could not open */
+	uint64_t unopened;
 };
 
 static bool seen_ino(struct dg_fiemap *w, uint64_t ino)
 {
-	size_t i;
-
-	for (i = 0; i < w->nr_seen; i++)
-		if (w->seen[i] == ino)
-			return true;
-	return false;
+	return dg_u64map_get(&w->seen, ino) != NULL;
 }
 
 static int mark_seen(struct dg_fiemap *w, uint64_t ino)
 {
-	if (w->nr_seen == w->alloc_seen) {
-		size_t n = w->alloc_seen ? w->alloc_seen * 2 : 64;
-		uint64_t *s = realloc(w->seen, n * sizeof(*s));
-
-		if (!s)
-			return -ENOMEM;
-		w->seen = s;
-		w->alloc_seen = n;
-	}
-	w->seen[w->nr_seen++] = ino;
-	return 0;
+	return dg_u64map_put(&w->seen, ino, w);
 }
 
 static int extent_hits(struct dg_fiemap *w, const struct fiemap_extent *fe, uint64_t ino,
@@ -206,7 +196,7 @@ static int fiemap_walk_fn(void *arg, int dirfd, const char *name, const char *re
 			  unsigned char type, uint64_t ino)
 {
 	struct dg_fiemap *w = arg;
-	char path[PATH_MAX];
+	char *path;
 	int fd, rc;
 
 	if (type != DT_REG && type != DT_DIR)
@@ -216,11 +206,29 @@ static int fiemap_walk_fn(void *arg, int dirfd, const char *name, const char *re
 			    (type == DT_DIR ? O_DIRECTORY : O_NONBLOCK));
 	if (fd < 0 && errno == EPERM)
 		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		/*
+		 * Not one that is gone or replaced meanwhile: a file whose
+		 * owners we cannot know (a directory is counted by the walk,
+		 * which cannot open it either).
+		 */
+		if (type == DT_REG && errno != ENOENT && errno != ELOOP)
+			w->unopened++;
 		return 0;
-	snprintf(path, sizeof(path), "%s%s", strcmp(w->fs->root_path, "/") ? w->fs->root_path : "",
-		 relpath);
+	}
+	/*
+	 * Any length: the walk goes beyond PATH_MAX.  None for a filesystem
+	 * reached through another namespace: no path of ours leads there.
+	 */
+	path = NULL;
+	if (w->fs->root_path &&
+	    asprintf(&path, "%s%s", strcmp(w->fs->root_path, "/") ? w->fs->root_path : "",
+		     relpath) < 0) {
+		close(fd);
+		return -ENOMEM;
+	}
 	rc = fiemap_file(w, fd, ino, type == DT_DIR ? DG_OWNER_DIRECTORY : 0, path);
+	free(path);
 	close(fd);
 	return rc;
 }
@@ -305,7 +313,7 @@ void dg_fiemap_free(struct dg_fiemap *w)
 {
 	if (!w)
 		return;
-	free(w->seen);
+	dg_u64map_free(&w->seen);
 	free(w->fm);
 	free(w);
 }
@@ -313,17 +321,27 @@ void dg_fiemap_free(struct dg_fiemap *w)
 static int fiemap_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
 		       struct dg_result *res)
 {
+	struct dg_fs_extents inuse = { 0 }, avail = { 0 }, gaps = { 0 };
+	struct dg_claims claims = { 0 };
+	struct dg_walk_stats ws = { 0 };
 	struct dg_fiemap *w = dg_fiemap_new(fs, ranges, nr, res);
+	bool xfs = !strcmp(fs->type, "xfs"), fsmap, damaged;
+	uint64_t unopened;
 	int rc;
 
 	if (!w)
 		return -ENOMEM;
 	/* metadata and free space from GETFSMAP, where the fs has it */
-	rc = dg_fsmap_query(fs, rootfd, ranges, nr, false, res);
-	if (rc == -ENOTTY || rc == -EOPNOTSUPP || rc == -EINVAL)
+	rc = dg_fsmap_query(fs, rootfd, ranges, nr, false, res, &inuse);
+	/* damaged: some ranges GETFSMAP cannot tell: in use, for all we know */
+	damaged = rc == 1;
+	fsmap = rc >= 0;
+	if (rc > 0)
 		rc = 0;
-	if (!rc && !strcmp(fs->type, "xfs"))
-		rc = dg_xfs_static_owners(fs, rootfd, ranges, nr, res);
+	if (rc == -ENOTTY || rc == -EOPNOTSUPP || rc == -EINVAL || rc == -EPERM)
+		rc = 0;
+	if (!rc && xfs)
+		rc = dg_xfs_static_owners(fs, rootfd, ranges, nr, &claims);
 	if (!rc) {
 		struct stat st;
 
@@ -332,10 +350,49 @@ static int fiemap_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_range *r
 			rc = fiemap_file(w, rootfd, st.st_ino, DG_OWNER_DIRECTORY, fs->root_path);
 	}
 	if (!rc)
-		rc = dg_walk(rootfd, fiemap_walk_fn, w);
+		rc = dg_walk(rootfd, fiemap_walk_fn, w, &ws);
 	if (!rc)
 		dg_fiemap_unlinked(w);
+	unopened = w->unopened + ws.unopened;
 	dg_fiemap_free(w);
+	if (rc)
+		goto out;
+	if (unopened) {
+		/* as non-root, mostly: what we cannot open may own anything */
+		dg_result_warn(res,
+			       "%s: fiemap: %" PRIu64
+			       " %s could not be opened (no permission, or moved meanwhile): "
+			       "the owners may be incomplete",
+			       fs->devname, unopened,
+			       unopened == 1 ? "file or directory" : "files or directories");
+		res->incomplete = true;
+	}
+	if (!fsmap) {
+		/* no way to tell used from free: the claims stand as they are */
+		for (size_t i = 0; i < nr && !rc; i++)
+			rc = dg_fs_extents_add(&avail, ranges[i].offset, ranges[i].length);
+		if (!rc)
+			rc = dg_claims_flush(&claims, fs, &avail, res);
+		goto out;
+	}
+	/* XFS without rmapbt: its metadata, from the device where we can read it */
+	rc = dg_fs_uncovered(fs, res, &inuse, &avail);
+	if (!rc && xfs)
+		rc = dg_xfs_metadata_claims(fs, rootfd, &avail, &claims);
+	if (!rc)
+		rc = dg_claims_flush(&claims, fs, &avail, res);
+	if (!rc)
+		rc = dg_fs_uncovered(fs, res, &inuse, &gaps);
+	if (!rc)
+		rc = dg_fs_report_unknown(fs, res, &gaps,
+					  damaged  ? "no file owns (GETFSMAP fails on part)" :
+					  unopened ? "no file it could open owns" :
+						     "no file and no metadata it knows owns");
+out:
+	dg_claims_free(&claims);
+	dg_fs_extents_free(&inuse);
+	dg_fs_extents_free(&avail);
+	dg_fs_extents_free(&gaps);
 	return rc;
 }
 

@@ -22,7 +22,7 @@
 static int xfs_rmapbt_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges,
 			   size_t nr, struct dg_result *res)
 {
-	return dg_fsmap_query(fs, rootfd, ranges, nr, true, res);
+	return dg_fsmap_query(fs, rootfd, ranges, nr, true, res, NULL);
 }
 
 const struct dg_holder_ops dg_holder_xfs_rmapbt = {
@@ -30,20 +30,22 @@ const struct dg_holder_ops dg_holder_xfs_rmapbt = {
 	.rmap = xfs_rmapbt_rmap,
 };
 
-static int add_static(struct dg_fs *fs, const struct dg_fs_range *ranges, size_t nr,
-		      const char *kind, uint64_t start, uint64_t end, struct dg_result *res)
+static int add_static(const struct dg_fs_range *ranges, size_t nr, const char *kind, uint64_t start,
+		      uint64_t end, struct dg_claims *claims)
 {
-	size_t i;
+	size_t i = dg_fs_range_first_after(ranges, nr, start);
+	int rc;
 
-	for (i = 0; i < nr; i++) {
+	for (; i < nr && ranges[i].offset < end; i++) {
 		uint64_t s = DG_MAX(start, ranges[i].offset);
 		uint64_t e = DG_MIN(end, ranges[i].offset + ranges[i].length);
 		struct dg_owner o = {
 			.type = DG_OWNER_METADATA, .metadata = kind, .offset = s, .length = e - s
 		};
 
-		if (s < e && !dg_result_add_owner(res, fs, &o))
-			return -ENOMEM;
+		rc = dg_claims_add(claims, &o);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -52,10 +54,11 @@ static int add_static(struct dg_fs *fs, const struct dg_fs_range *ranges, size_t
  * XFS without rmapbt: GETFSMAP calls everything in use "unknown".  The
  * geometry still knows where the static metadata is: the internal log,
  * and the headers at the start of every allocation group (superblock,
- * AGF, AGI, AGFL: one sector each, in whole blocks).
+ * AGF, AGI, AGFL: one sector each, in whole blocks).  As claims: they
+ * fill only what GETFSMAP left to the backend.
  */
 int dg_xfs_static_owners(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
-			 struct dg_result *res)
+			 struct dg_claims *claims)
 {
 	struct xfs_fsop_geom geo;
 	uint64_t agno, agbno, start, hdr;
@@ -67,7 +70,7 @@ int dg_xfs_static_owners(struct dg_fs *fs, int rootfd, const struct dg_fs_range 
 	hdr = ((uint64_t)geo.sectsize * 4 + geo.blocksize - 1) / geo.blocksize * geo.blocksize;
 	for (agno = 0; agno < geo.agcount; agno++) {
 		start = agno * geo.agblocks * geo.blocksize;
-		rc = add_static(fs, ranges, nr, "fs_headers", start, start + hdr, res);
+		rc = add_static(ranges, nr, "fs_headers", start, start + hdr, claims);
 		if (rc)
 			return rc;
 	}
@@ -78,8 +81,22 @@ int dg_xfs_static_owners(struct dg_fs *fs, int rootfd, const struct dg_fs_range 
 	agno = geo.logstart >> agblklog;
 	agbno = geo.logstart & ((1ULL << agblklog) - 1);
 	start = (agno * geo.agblocks + agbno) * geo.blocksize;
-	return add_static(fs, ranges, nr, "log", start,
-			  start + (uint64_t)geo.logblocks * geo.blocksize, res);
+	return add_static(ranges, nr, "log", start, start + (uint64_t)geo.logblocks * geo.blocksize,
+			  claims);
+}
+
+/* The geometry the on-disk readers need, from the kernel's. */
+static int xfs_geo(int rootfd, struct xfs_fsop_geom *geo, struct dg_xfs_geo *g)
+{
+	if (ioctl(rootfd, XFS_IOC_FSGEOMETRY, geo) < 0)
+		return -errno;
+	if (dg_xfs_geo_init(g, geo->blocksize, geo->agblocks, geo->agcount, geo->inodesize,
+			    geo->version >= 5 || (geo->flags & XFS_FSOP_GEOM_FLAGS_V5SB)))
+		return -EOPNOTSUPP;
+	g->sectsize = geo->sectsize;
+	g->finobt = geo->flags & XFS_FSOP_GEOM_FLAGS_FINOBT;
+	g->reflink = geo->flags & XFS_FSOP_GEOM_FLAGS_REFLINK;
+	return 0;
 }
 
 /* fs/xfs/xfs_export.h: the 64-bit handle, without the parent */
@@ -156,14 +173,22 @@ static int map_by_handle(struct dg_fiemap *w, int rootfd, uint64_t ino, uint32_t
  * the one reported.
  *
  * What is on the device can be older than what the kernel has: inode
- * changes sit in the log until the log is pushed (a freeze pushes it).
- * So an inode is trusted only if its on-disk copy agrees with bulkstat
- * on generation, mode, links, size, blocks (delayed allocations count
- * there), extent counts, and change and modify times; otherwise it is
- * mapped through a handle, as before.  Extents move without any of those
- * changing only in a copy-on-write remap, which needs a reflinked inode:
- * those are always mapped through a handle (the flag is set, and logged,
- * before the first shared write, so a copy without it predates them).
+ * changes sit in the log until the log is pushed (a freeze pushes it),
+ * and it can be corrupt.  So an inode is read from the device only if its
+ * v5 CRC holds (and every bmbt block's: CRC, place, owner), and its copy
+ * agrees with bulkstat on generation, mode, links, size, blocks (delayed
+ * allocations count there), extent counts, and change and modify times;
+ * otherwise it is mapped through a handle.  Reflinked inodes always are:
+ * a copy-on-write remap moves extents without changing any of those.
+ *
+ * Even then a copy can agree and be stale: an extent swap (xfs_fsr's
+ * XFS_IOC_SWAPEXT) changes none of the compared fields.  The device then
+ * names neither the inode for its new blocks nor anyone else.  That is
+ * why the device is only ever used to pick candidates, whose blocks the
+ * kernel then tells (a stale copy can only make a candidate too many),
+ * and why xfs_bulkstat_rmap() then checks that every block GETFSMAP says
+ * is in use has an owner: one that the device alone named leaves a gap,
+ * which is resolved through the kernel (see there).
  */
 struct cand {
 	uint64_t ino;
@@ -186,6 +211,12 @@ struct xfs_raw {
 	size_t nr;
 };
 
+/* inodes whose device copy failed a check: logged once the workers end */
+#define BAD_LOG_MAX 8
+struct bad_copy {
+	uint64_t ino, fsb; /* fsb: of the bmbt block, or UINT64_MAX */
+};
+
 struct raw_worker {
 	struct xfs_raw *x;
 	uint32_t first_ag, step;
@@ -201,7 +232,8 @@ struct raw_worker {
 	size_t nr_cand, alloc_cand;
 	struct bmbt_hit *bmbt;
 	size_t nr_bmbt, alloc_bmbt;
-	uint64_t parsed, by_handle;
+	uint64_t parsed, by_handle, bad;
+	struct bad_copy bad_log[BAD_LOG_MAX];
 	int rc;
 };
 
@@ -210,6 +242,13 @@ static bool meets(const struct xfs_raw *x, uint64_t start, uint64_t len)
 	size_t i = dg_fs_range_first_after(x->ranges, x->nr, start);
 
 	return i < x->nr && x->ranges[i].offset < start + len;
+}
+
+static void note_bad(struct raw_worker *rw, uint64_t ino, uint64_t fsb)
+{
+	if (rw->bad < BAD_LOG_MAX)
+		rw->bad_log[rw->bad] = (struct bad_copy){ .ino = ino, .fsb = fsb };
+	rw->bad++;
 }
 
 static int raw_read_block(void *arg, uint64_t fsb, void *buf)
@@ -221,7 +260,13 @@ static int raw_read_block(void *arg, uint64_t fsb, void *buf)
 	if (dg_xfs_fsb_to_bytes(&rw->x->geo, fsb, &off))
 		return -EBADMSG;
 	n = pread(rw->x->devfd, buf, rw->x->geo.blocksize, (off_t)off);
-	return n == (ssize_t)rw->x->geo.blocksize ? 0 : -EIO;
+	if (n != (ssize_t)rw->x->geo.blocksize)
+		return -EIO;
+	if (dg_xfs_bmbt_block_verify(&rw->x->geo, buf, fsb, rw->bs->bs_ino)) {
+		note_bad(rw, rw->bs->bs_ino, fsb);
+		return -EBADMSG;
+	}
+	return 0;
 }
 
 static int raw_extent(void *arg, const struct dg_xfs_extent *e)
@@ -240,7 +285,7 @@ static int raw_extent(void *arg, const struct dg_xfs_extent *e)
 		rw->hit = true;
 		return 0;
 	}
-	/* GETBMAPX cannot tell this one: record it from here */
+	/* GETBMAPX cannot tell this one: a claim, from here */
 	if (rw->nr_bmbt == rw->alloc_bmbt) {
 		size_t n = rw->alloc_bmbt ? rw->alloc_bmbt * 2 : 16;
 		struct bmbt_hit *b = realloc(rw->bmbt, n * sizeof(*b));
@@ -337,7 +382,13 @@ static int raw_one(struct raw_worker *rw, const struct xfs_bulkstat *bs)
 	size_t nbmbt = rw->nr_bmbt;
 	int f, rc;
 
-	if (!buf || dg_xfs_dinode_parse(&rw->x->geo, buf, &di) || !agrees(bs, &di) ||
+	if (!buf)
+		goto by_handle;
+	if (dg_xfs_dinode_verify(&rw->x->geo, buf, bs->bs_ino)) {
+		note_bad(rw, bs->bs_ino, UINT64_MAX);
+		goto by_handle;
+	}
+	if (dg_xfs_dinode_parse(&rw->x->geo, buf, &di) || !agrees(bs, &di) ||
 	    (di.flags & XFS_DIFLAG_REALTIME) || (di.flags2 & XFS_DIFLAG2_REFLINK))
 		goto by_handle;
 	rw->bs = bs;
@@ -389,28 +440,19 @@ static void *raw_worker_fn(void *arg)
 	return NULL;
 }
 
-static int add_bmbt_owner(struct xfs_raw *x, struct dg_result *res, const struct bmbt_hit *b)
+static int add_bmbt_claim(struct xfs_raw *x, struct dg_claims *claims, const struct bmbt_hit *b)
 {
-	size_t i;
+	struct dg_owner o = {
+		.type = DG_OWNER_FILE,
+		.offset = b->offset,
+		.length = x->geo.blocksize,
+		.ino = b->ino,
+		.gen = b->gen,
+		.has_gen = true,
+		.flags = b->oflags,
+	};
 
-	for (i = 0; i < x->nr; i++) {
-		uint64_t s = DG_MAX(b->offset, x->ranges[i].offset);
-		uint64_t e = DG_MIN(b->offset + x->geo.blocksize,
-				    x->ranges[i].offset + x->ranges[i].length);
-		struct dg_owner o = {
-			.type = DG_OWNER_FILE,
-			.offset = s,
-			.length = e - s,
-			.ino = b->ino,
-			.gen = b->gen,
-			.has_gen = true,
-			.flags = b->oflags,
-		};
-
-		if (s < e && !dg_result_add_owner(res, x->fs, &o))
-			return -ENOMEM;
-	}
-	return 0;
+	return dg_claims_add(claims, &o);
 }
 
 static int cmp_cand(const void *a, const void *b)
@@ -420,9 +462,13 @@ static int cmp_cand(const void *a, const void *b)
 	return x->ino < y->ino ? -1 : x->ino > y->ino;
 }
 
-/* -EOPNOTSUPP: no raw reading here; the caller maps by handle instead. */
+/*
+ * -EOPNOTSUPP: no raw reading here; the caller maps by handle instead.
+ * File owners go into @res (the kernel's answer), extent-map blocks into
+ * @claims (the device's).
+ */
 static int xfs_raw_scan(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
-			struct dg_fiemap *w, struct dg_result *res)
+			struct dg_fiemap *w, struct dg_claims *claims)
 {
 	struct dg_ctx *ctx = fs->target->ctx;
 	struct xfs_raw x = { .fs = fs, .rootfd = rootfd, .ranges = ranges, .nr = nr };
@@ -437,10 +483,7 @@ static int xfs_raw_scan(struct dg_fs *fs, int rootfd, const struct dg_fs_range *
 
 	if (env && !strcmp(env, "handle"))
 		return -EOPNOTSUPP;
-	if (ioctl(rootfd, XFS_IOC_FSGEOMETRY, &geo) < 0 ||
-	    dg_xfs_geo_init(&x.geo, geo.blocksize, geo.agblocks, geo.agcount, geo.inodesize,
-			    geo.version >= 5 || (geo.flags & XFS_FSOP_GEOM_FLAGS_V5SB)) ||
-	    geo.rtblocks)
+	if (xfs_geo(rootfd, &geo, &x.geo) || geo.rtblocks)
 		return -EOPNOTSUPP;
 	x.devfd = open(fs->devname, O_RDONLY | O_DIRECT | O_CLOEXEC);
 	if (x.devfd < 0) {
@@ -476,6 +519,22 @@ static int xfs_raw_scan(struct dg_fs *fs, int rootfd, const struct dg_fs_range *
 		nr_all += rw[k].nr_cand;
 		parsed += rw[k].parsed;
 		by_handle += rw[k].by_handle;
+		for (i = 0; i < DG_MIN(rw[k].bad, (uint64_t)BAD_LOG_MAX); i++) {
+			const struct bad_copy *b = &rw[k].bad_log[i];
+
+			if (b->fsb == UINT64_MAX)
+				dbg(ctx,
+				    "%s: inode %" PRIu64 ": the device copy fails its CRC check\n",
+				    fs->devname, b->ino);
+			else
+				dbg(ctx,
+				    "%s: inode %" PRIu64 ": extent map block %" PRIu64
+				    " fails its CRC check\n",
+				    fs->devname, b->ino, b->fsb);
+		}
+		if (rw[k].bad > BAD_LOG_MAX)
+			dbg(ctx, "%s: and %" PRIu64 " more copies that fail their checks\n",
+			    fs->devname, rw[k].bad - BAD_LOG_MAX);
 	}
 	if (rc)
 		goto out;
@@ -497,7 +556,7 @@ static int xfs_raw_scan(struct dg_fs *fs, int rootfd, const struct dg_fs_range *
 				   all[i].attr);
 	for (k = 0; k < nw && !rc; k++)
 		for (i = 0; i < rw[k].nr_bmbt && !rc; i++)
-			rc = add_bmbt_owner(&x, res, &rw[k].bmbt[i]);
+			rc = add_bmbt_claim(&x, claims, &rw[k].bmbt[i]);
 out:
 	for (k = 0; k < nw; k++) {
 		free(rw[k].req);
@@ -545,26 +604,280 @@ static int xfs_handle_scan(int rootfd, struct dg_fiemap *w)
 	return rc;
 }
 
+/* ------------------------------------------------------------------ */
+/*
+ * The AG metadata, read from the device (xfs-ag.c), for blocks that are in
+ * use and that no file owns.  Its blocks check out one by one (CRC, place,
+ * AG), but the trees may be stale like any device copy: they are claims,
+ * which never override the kernel's answer, and the inode chunks among
+ * them must be chunks the kernel has now (XFS_IOC_INUMBERS), with every
+ * inode it says is allocated there.
+ */
+struct ag_claims {
+	struct dg_fs *fs;
+	int rootfd, devfd;
+	const struct dg_xfs_geo *g;
+	const struct dg_fs_extents *avail;
+	struct dg_claims *claims;
+	uint32_t agno;
+	struct dg_u64map chunks; /* the AG's chunks: startino -> index + 1 */
+	uint64_t *masks; /* their allocated inodes */
+	size_t nr_masks, alloc_masks;
+	bool have_chunks;
+	uint64_t dropped;
+};
+
+static int ag_pread(void *arg, uint64_t off, void *buf, size_t len)
+{
+	struct ag_claims *a = arg;
+
+	return pread(a->devfd, buf, len, (off_t)off) == (ssize_t)len ? 0 : -EIO;
+}
+
+static bool in_avail(const struct dg_fs_extents *avail, uint64_t off, uint64_t len)
+{
+	size_t i = dg_fs_range_first_after(avail->v, avail->nr, off);
+
+	return i < avail->nr && avail->v[i].offset < off + len;
+}
+
+#define INUMBERS_BATCH 1024
+
+/* The kernel's inode chunks of the AG, and which inodes it has in each. */
+static int ag_chunks(struct ag_claims *a)
+{
+	struct xfs_inumbers_req *req;
+	int rc = 0;
+
+	a->have_chunks = true;
+	req = calloc(1, XFS_INUMBERS_REQ_SIZE(INUMBERS_BATCH));
+	if (!req)
+		return -ENOMEM;
+	req->hdr.flags = XFS_BULK_IREQ_AGNO;
+	req->hdr.agno = a->agno;
+	for (;;) {
+		uint32_t i;
+
+		req->hdr.icount = INUMBERS_BATCH;
+		if (ioctl(a->rootfd, XFS_IOC_INUMBERS, req) < 0) {
+			rc = -errno;
+			break;
+		}
+		if (!req->hdr.ocount)
+			break;
+		for (i = 0; i < req->hdr.ocount && !rc; i++) {
+			if (a->nr_masks == a->alloc_masks) {
+				size_t n = a->alloc_masks ? a->alloc_masks * 2 : 64;
+				uint64_t *m = realloc(a->masks, n * sizeof(*m));
+
+				if (!m) {
+					rc = -ENOMEM;
+					break;
+				}
+				a->masks = m;
+				a->alloc_masks = n;
+			}
+			a->masks[a->nr_masks++] = req->inumbers[i].xi_allocmask;
+			/* the index, plus one: a map holds no NULL */
+			rc = dg_u64map_put(&a->chunks, req->inumbers[i].xi_startino,
+					   (void *)(uintptr_t)a->nr_masks);
+		}
+		if (rc)
+			break;
+	}
+	free(req);
+	return rc;
+}
+
+static int ag_claim(void *arg, const struct dg_xfs_meta *m)
+{
+	struct ag_claims *a = arg;
+	struct dg_owner o = { .type = DG_OWNER_METADATA, .metadata = dg_xfs_meta_name(m->kind) };
+	uintptr_t v;
+	uint64_t alloc;
+	unsigned int i, j;
+	int rc;
+
+	if (!in_avail(a->avail, m->offset, m->length))
+		return 0;
+	if (m->kind != DG_XFS_META_INODES) {
+		o.offset = m->offset;
+		o.length = m->length;
+		return dg_claims_add(a->claims, &o);
+	}
+	if (!a->have_chunks) {
+		rc = ag_chunks(a);
+		if (rc)
+			return rc;
+	}
+	v = (uintptr_t)dg_u64map_get(&a->chunks, m->startino);
+	alloc = v ? a->masks[v - 1] : 0;
+	if (!v || (alloc & ~m->present)) {
+		/* gone since, or the device's holes hide inodes the kernel has */
+		a->dropped++;
+		return 0;
+	}
+	/* each run of inodes that exist */
+	for (i = 0; i < 64; i = j) {
+		for (; i < 64 && !(m->present & (1ULL << i)); i++)
+			;
+		for (j = i; j < 64 && (m->present & (1ULL << j)); j++)
+			;
+		if (i == j)
+			break;
+		o.offset = m->offset + (uint64_t)i * a->g->inodesize;
+		o.length = (uint64_t)(j - i) * a->g->inodesize;
+		rc = dg_claims_add(a->claims, &o);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int dg_xfs_metadata_claims(struct dg_fs *fs, int rootfd, const struct dg_fs_extents *avail,
+			   struct dg_claims *claims)
+{
+	struct dg_ctx *ctx = fs->target->ctx;
+	struct xfs_fsop_geom geo;
+	struct dg_xfs_geo g;
+	struct ag_claims a = {
+		.fs = fs, .rootfd = rootfd, .g = &g, .avail = avail, .claims = claims
+	};
+	uint64_t agbytes;
+	void *buf = NULL;
+	size_t i = 0;
+	int rc;
+
+	if (!avail->nr || xfs_geo(rootfd, &geo, &g))
+		return 0;
+	a.devfd = open(fs->devname, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (a.devfd < 0) {
+		dbg(ctx, "%s: %s: no AG metadata from the device\n", fs->devname, strerror(errno));
+		return 0;
+	}
+	if (posix_memalign(&buf, 4096, dg_xfs_ag_buf_size(&g))) {
+		close(a.devfd);
+		return -ENOMEM;
+	}
+	agbytes = (uint64_t)g.agblocks * g.blocksize;
+	rc = 0;
+	/* only the AGs that hold a block still to explain */
+	while (i < avail->nr && !rc) {
+		a.agno = (uint32_t)(avail->v[i].offset / agbytes);
+		if (a.agno >= g.agcount)
+			break;
+		memset(&a.chunks, 0, sizeof(a.chunks));
+		a.have_chunks = false;
+		a.nr_masks = 0;
+		rc = dg_xfs_ag_walk(&g, a.agno, buf, ag_pread, ag_claim, &a);
+		dg_u64map_free(&a.chunks);
+		if (rc == -EBADMSG) {
+			dbg(ctx, "%s: AG %u: some metadata on the device fails its checks\n",
+			    fs->devname, a.agno);
+			rc = 0;
+		}
+		i = dg_fs_range_first_after(avail->v, avail->nr, (a.agno + 1ULL) * agbytes);
+	}
+	if (a.dropped)
+		dbg(ctx,
+		    "%s: %" PRIu64 " inode chunks on the device that the kernel does not have\n",
+		    fs->devname, a.dropped);
+	free(a.masks);
+	free(buf);
+	close(a.devfd);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+
 static int xfs_bulkstat_rmap(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges,
 			     size_t nr, struct dg_result *res)
 {
+	struct dg_ctx *ctx = fs->target->ctx;
+	struct dg_fs_extents inuse = { 0 }, avail = { 0 }, gaps = { 0 }, left = { 0 };
+	struct dg_owner **tail = res->owners_tail;
+	struct dg_claims claims = { 0 };
 	struct dg_fiemap *w;
+	bool fsmap, damaged, exact = false;
+	size_t i;
 	int rc;
 
-	rc = dg_fsmap_query(fs, rootfd, ranges, nr, false, res);
+	rc = dg_fsmap_query(fs, rootfd, ranges, nr, false, res, &inuse);
+	/* damaged: free space btrees that do not read, for some ranges */
+	damaged = rc == 1;
+	fsmap = rc >= 0;
+	if (rc > 0)
+		rc = 0;
 	if (rc && rc != -ENOTTY && rc != -EOPNOTSUPP)
-		return rc;
-	rc = dg_xfs_static_owners(fs, rootfd, ranges, nr, res);
+		goto out;
+	/* no GETFSMAP: any block may be in use */
+	for (i = 0; !fsmap && i < nr; i++) {
+		rc = dg_fs_extents_add(&inuse, ranges[i].offset, ranges[i].length);
+		if (rc)
+			goto out;
+	}
+	rc = dg_xfs_static_owners(fs, rootfd, ranges, nr, &claims);
 	if (rc)
-		return rc;
+		goto out;
 	w = dg_fiemap_new(fs, ranges, nr, res);
-	if (!w)
-		return -ENOMEM;
-	rc = xfs_raw_scan(fs, rootfd, ranges, nr, w, res);
-	if (rc == -EOPNOTSUPP)
+	if (!w) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = xfs_raw_scan(fs, rootfd, ranges, nr, w, &claims);
+	if (rc == -EOPNOTSUPP) {
 		rc = xfs_handle_scan(rootfd, w);
+		exact = true;
+	}
 	dg_fiemap_free(w);
-	return rc;
+	if (rc)
+		goto out;
+
+	/* what the kernel left unexplained: metadata, if the device says so */
+	rc = dg_fs_uncovered(fs, res, &inuse, &avail);
+	if (!rc)
+		rc = dg_xfs_metadata_claims(fs, rootfd, &avail, &claims);
+	if (!rc)
+		rc = dg_claims_flush(&claims, fs, &avail, res);
+	if (!rc)
+		rc = dg_fs_uncovered(fs, res, &inuse, &gaps);
+	if (rc || !gaps.nr || !fsmap)
+		goto out;
+	/*
+	 * Blocks in use that the device attributes to no file and no
+	 * metadata: a stale inode copy (an extent swap), a symlink's block,
+	 * an inode being freed.  The device cannot be trusted to tell, so
+	 * the kernel does, for every inode, but only for these blocks.
+	 */
+	if (!exact) {
+		char sz[32];
+
+		dbg(ctx, "%s: %s in use that the device leaves unexplained: every inode mapped\n",
+		    fs->devname, dg_size_str(dg_fs_extents_bytes(&gaps), sz, sizeof(sz)));
+		w = dg_fiemap_new(fs, gaps.v, gaps.nr, res);
+		if (!w) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		rc = xfs_handle_scan(rootfd, w);
+		dg_fiemap_free(w);
+		if (!rc)
+			rc = dg_fs_uncovered(fs, res, &gaps, &left);
+	} else {
+		left = gaps;
+		gaps = (struct dg_fs_extents){ 0 };
+	}
+	if (!rc)
+		rc = dg_fs_report_unknown(fs, res, &left,
+					  damaged ? "no file owns (GETFSMAP fails on part)" :
+						    "no file, and no metadata it can read, owns");
+out:
+	dg_claims_free(&claims);
+	dg_fs_extents_free(&inuse);
+	dg_fs_extents_free(&avail);
+	dg_fs_extents_free(&gaps);
+	dg_fs_extents_free(&left);
+	return dg_holder_fallback(fs, rootfd, ranges, nr, res, tail, rc, "bulkstat");
 }
 
 const struct dg_holder_ops dg_holder_xfs_bulkstat = {

@@ -271,7 +271,11 @@ const struct dg_range *dg_result_get_range(struct dg_result *result, size_t idx)
  * Incomplete: something could not be checked that a run with more
  * privilege could check (other users' processes when not root, files the
  * caller cannot open, a filesystem whose mount could not be reached
- * safely); the warnings say what.  Processes that even root cannot read
+ * safely), or a reverse map could not look at everything (an inode table
+ * it could not read), so that owners or users may be missing; the
+ * warnings say what.  Blocks in use whose owner is not known are owners
+ * of type DG_OWNER_UNKNOWN: an incomplete answer is never "nothing
+ * there".  Processes that even root cannot read
  * (pid 1 in some sandboxes) are listed below but do not make the answer
  * incomplete when daxguard runs with every privilege it could have.
  */

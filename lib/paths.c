@@ -67,7 +67,8 @@ static int path_by_handle(struct dg_fs *fs, int rootfd, struct dg_owner *o)
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, path, sizeof(path) - 1);
 	close(fd);
-	if (n <= 1)
+	/* too long for one call (the walk finds those), or disconnected */
+	if (n <= 1 || n >= (ssize_t)sizeof(path) - 1)
 		return -ENOENT;
 	path[n] = '\0';
 	if (!path_is(path, fs->devnum, o->ino))
@@ -150,7 +151,7 @@ static int walk_for_names(struct dg_fs *fs, int rootfd, struct dg_result *res)
 			w.found++;
 		}
 	}
-	rc = w.found == w.nr ? 0 : dg_walk(rootfd, name_walk_fn, &w);
+	rc = w.found == w.nr ? 0 : dg_walk(rootfd, name_walk_fn, &w, NULL);
 	if (rc == -ECANCELED)
 		rc = 0;
 	if (rc)

@@ -212,7 +212,10 @@ struct dg_result {
 	size_t nr_warnings;
 	struct dg_unreadable *unreadable, **unreadable_tail;
 	size_t nr_unreadable;
-	/* something could not be checked that a privileged run could */
+	/*
+	 * something could not be checked that a privileged run could, or a
+	 * backend could not look at everything: the owners may miss some
+	 */
 	bool incomplete;
 };
 
@@ -298,6 +301,55 @@ extern const struct dg_holder_ops dg_holder_xfs_bulkstat;
 /* holder.c: the index of the first of @r (sorted) that ends after @pos */
 size_t dg_fs_range_first_after(const struct dg_fs_range *r, size_t nr, uint64_t pos);
 
+/*
+ * holder.c: sets of byte ranges of one filesystem, sorted and apart.
+ * dg_fs_extents_add() takes them in order of offset (merging what
+ * touches).
+ */
+struct dg_fs_extents {
+	struct dg_fs_range *v;
+	size_t nr, alloc;
+};
+int dg_fs_extents_add(struct dg_fs_extents *x, uint64_t off, uint64_t len);
+void dg_fs_extents_free(struct dg_fs_extents *x);
+uint64_t dg_fs_extents_bytes(const struct dg_fs_extents *x);
+/* the parts of @set that no owner of @fs in @res covers, into @out */
+int dg_fs_uncovered(struct dg_fs *fs, struct dg_result *res, const struct dg_fs_extents *set,
+		    struct dg_fs_extents *out);
+/* @gaps as "unknown" owners, and a warning that says @why nobody owns them */
+int dg_fs_report_unknown(struct dg_fs *fs, struct dg_result *res, const struct dg_fs_extents *gaps,
+			 const char *why);
+
+/*
+ * holder.c: a damaged filesystem (the kernel says it is corrupt, or the
+ * device fails) makes a backend that reads it whole fail: bulkstat stops
+ * at the first bad inode, libext2fs at a bad group descriptor; and as
+ * non-root, bulkstat and the block device are not ours at all (EPERM,
+ * EACCES).  Then what it added to @res after @tail is dropped, a warning
+ * says why, and the FIEMAP walk, which goes around what it cannot open,
+ * answers instead.  Any other @rc is returned as it is.
+ */
+bool dg_fs_damaged(int rc);
+/* drop the owners after @tail (a saved res->owners_tail) */
+void dg_result_truncate(struct dg_result *res, struct dg_owner **tail);
+int dg_holder_fallback(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
+		       struct dg_result *res, struct dg_owner **tail, int rc, const char *what);
+
+/*
+ * holder.c: owners read from the device that the kernel cannot confirm
+ * (metadata, extent-map blocks).  dg_claims_flush() adds the parts of each
+ * that lie in @avail (what is in use and has no owner yet), the first
+ * claim winning where two overlap, and empties @c.
+ */
+struct dg_claims {
+	struct dg_owner *v;
+	size_t nr, alloc;
+};
+int dg_claims_add(struct dg_claims *c, const struct dg_owner *tmpl);
+int dg_claims_flush(struct dg_claims *c, struct dg_fs *fs, const struct dg_fs_extents *avail,
+		    struct dg_result *res);
+void dg_claims_free(struct dg_claims *c);
+
 /* holder-fiemap.c: the FIEMAP engine, for backends that find files */
 struct dg_fiemap;
 int dg_fiemap_fork(struct dg_fiemap *w, int fd, uint64_t ino, const uint32_t *gen,
@@ -307,9 +359,12 @@ struct dg_fiemap *dg_fiemap_new(struct dg_fs *fs, const struct dg_fs_range *rang
 				struct dg_result *res);
 void dg_fiemap_free(struct dg_fiemap *w);
 
-/* holder-xfs.c: the log and AG headers, from the geometry */
+/* holder-xfs.c: the log and AG headers, from the geometry, as claims */
 int dg_xfs_static_owners(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
-			 struct dg_result *res);
+			 struct dg_claims *claims);
+/* holder-xfs.c: the AG metadata on the device that meets @avail, as claims */
+int dg_xfs_metadata_claims(struct dg_fs *fs, int rootfd, const struct dg_fs_extents *avail,
+			   struct dg_claims *claims);
 
 /*
  * xfs-dinode.c: the on-disk XFS inode and its extent lists, parsed from
@@ -319,6 +374,9 @@ struct dg_xfs_geo {
 	uint32_t blocksize, agblocks, agcount, inodesize;
 	unsigned int agblklog, inopblog;
 	bool crc; /* v5: version 3 inodes, bmbt blocks with the long header */
+	/* dg_xfs_geo_init() sets 512 and false; the AG walk needs them */
+	uint32_t sectsize;
+	bool finobt, reflink;
 };
 int dg_xfs_geo_init(struct dg_xfs_geo *g, uint32_t blocksize, uint32_t agblocks, uint32_t agcount,
 		    uint32_t inodesize, bool crc);
@@ -340,6 +398,15 @@ struct dg_xfs_dinode {
 };
 /* -EBADMSG unless @buf (inodesize bytes) holds a plausible inode */
 int dg_xfs_dinode_parse(const struct dg_xfs_geo *g, const void *buf, struct dg_xfs_dinode *di);
+/*
+ * v5: the CRC of @len bytes whose CRC field is at @off; an inode (its CRC
+ * and its own number), and a bmbt block (its CRC, its place and its
+ * inode).  -EBADMSG when one fails; 0, and nothing checked, on v4.
+ */
+bool dg_xfs_cksum_ok(const void *buf, size_t len, size_t off);
+int dg_xfs_dinode_verify(const struct dg_xfs_geo *g, const void *buf, uint64_t ino);
+int dg_xfs_bmbt_block_verify(const struct dg_xfs_geo *g, const void *buf, uint64_t fsb,
+			     uint64_t ino);
 
 /* an extent of a fork, in filesystem blocks; or one bmbt block of it */
 struct dg_xfs_extent {
@@ -359,19 +426,62 @@ typedef int (*dg_xfs_read_fn)(void *arg, uint64_t fsb, void *buf);
 int dg_xfs_fork_walk(const struct dg_xfs_geo *g, const struct dg_xfs_dinode *di, bool attr,
 		     void *blockbuf, dg_xfs_read_fn read, dg_xfs_extent_fn fn, void *arg);
 
-/* fsmap.c: GETFSMAP over ranges; @files false drops file-owned records */
+/*
+ * xfs-ag.c: the metadata of one allocation group, read from the device:
+ * the free space btrees and free list, the inode btrees, the inode chunks
+ * they index, the refcount btree and the copy-on-write staging extents it
+ * holds.  Every header and btree block is checked (magic, level, bounds;
+ * on v5 its CRC, place and AG) before it is believed; a tree that fails is
+ * left out (its blocks are not claimed) and the walk ends in -EBADMSG.
+ */
+enum dg_xfs_meta_kind {
+	DG_XFS_META_AG, /* AG headers' trees: free space btrees, free list */
+	DG_XFS_META_INOBT, /* inode btree, free inode btree */
+	DG_XFS_META_INODES, /* an inode chunk: the parts that exist */
+	DG_XFS_META_REFCOUNTBT,
+	DG_XFS_META_COW, /* copy-on-write staging extents */
+};
+struct dg_xfs_meta {
+	enum dg_xfs_meta_kind kind;
+	uint64_t offset, length; /* bytes on the device */
+	/* DG_XFS_META_INODES: the chunk's first inode, which exist (bits) */
+	uint64_t startino, present;
+};
+typedef int (*dg_xfs_meta_fn)(void *arg, const struct dg_xfs_meta *m);
+/* read @len bytes at byte @off of the device into @buf */
+typedef int (*dg_xfs_pread_fn)(void *arg, uint64_t off, void *buf, size_t len);
+#define DG_XFS_AG_MAX_LEVELS 9
+/* @buf: dg_xfs_ag_buf_size() bytes; @fn's error ends the walk */
+size_t dg_xfs_ag_buf_size(const struct dg_xfs_geo *g);
+int dg_xfs_ag_walk(const struct dg_xfs_geo *g, uint32_t agno, void *buf, dg_xfs_pread_fn read,
+		   dg_xfs_meta_fn fn, void *arg);
+const char *dg_xfs_meta_name(enum dg_xfs_meta_kind kind);
+
+/*
+ * fsmap.c: GETFSMAP over ranges.  Free space and metadata become owners.
+ * With @inuse NULL, file-owned and "unknown" records do too; otherwise
+ * they are what the backend must explain: they go into @inuse (sorted),
+ * and into @res only as file owners when @files is true.  Then a range
+ * GETFSMAP fails on (EUCLEAN, EIO: a damaged filesystem) goes into @inuse
+ * whole, and the return is 1.
+ */
 int dg_fsmap_query(struct dg_fs *fs, int rootfd, const struct dg_fs_range *ranges, size_t nr,
-		   bool files, struct dg_result *res);
+		   bool files, struct dg_result *res, struct dg_fs_extents *inuse);
 
 /*
  * walk.c: call @fn for every entry under @rootfd on the same filesystem,
- * with its path relative to the root ("/a/b").  @fn returns 0 to go on
+ * with its path relative to the root ("/a/b", of any length).  @fn returns 0 to go on
  * (and descend into a directory), 1 to skip a directory, or a negative
  * errno to stop the walk, which then returns it (-ECANCELED: "done").
  */
 typedef int (*dg_walk_fn)(void *arg, int dirfd, const char *name, const char *relpath, size_t len,
 			  unsigned char type, uint64_t ino);
-int dg_walk(int rootfd, dg_walk_fn fn, void *arg);
+/* what the walk could not enter (@stats may be NULL) */
+struct dg_walk_stats {
+	uint64_t unopened; /* directories it could not open */
+	uint64_t moved; /* of those, ones moved or removed under it */
+};
+int dg_walk(int rootfd, dg_walk_fn fn, void *arg, struct dg_walk_stats *stats);
 
 /* paths.c: fill in owner paths, one directory walk at most */
 int dg_paths_resolve(struct dg_fs *fs, int rootfd, struct dg_result *res);

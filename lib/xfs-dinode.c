@@ -18,6 +18,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <ext2fs/ext2fs.h>
+
 #include "private.h"
 
 #define XFS_DINODE_MAGIC 0x494e /* "IN" */
@@ -69,6 +71,9 @@ int dg_xfs_geo_init(struct dg_xfs_geo *g, uint32_t blocksize, uint32_t agblocks,
 	g->agcount = agcount;
 	g->inodesize = inodesize;
 	g->crc = crc;
+	g->sectsize = 512;
+	g->finobt = false;
+	g->reflink = false;
 	/* sb_agblklog: log2 of agblocks, rounded up */
 	g->agblklog = 64 - (unsigned int)__builtin_clzll((uint64_t)agblocks - 1);
 	g->inopblog = (unsigned int)__builtin_ctz(blocksize / inodesize);
@@ -109,6 +114,59 @@ static void get_time(const uint8_t *p, bool bigtime, int64_t *sec, uint32_t *nse
 		*sec = (int32_t)get32(p);
 		*nsec = get32(p + 4);
 	}
+}
+
+/*
+ * v5 metadata carries a CRC32c of itself (the field counted as zero),
+ * stored inverted and little-endian.  libext2fs's crc32c is the same
+ * polynomial, without the pre and post inversion.
+ */
+bool dg_xfs_cksum_ok(const void *buf, size_t len, size_t off)
+{
+	static const uint8_t zero[4];
+	const uint8_t *p = buf;
+	uint32_t crc, stored;
+
+	if (off + 4 > len)
+		return false;
+	crc = ext2fs_crc32c_le(~0U, p, off);
+	crc = ext2fs_crc32c_le(crc, zero, sizeof(zero));
+	crc = ext2fs_crc32c_le(crc, p + off + 4, len - off - 4);
+	memcpy(&stored, p + off, sizeof(stored));
+	return le32toh(stored) == ~crc;
+}
+
+#define DINODE_CRC_OFF 100
+#define DINODE_INO_OFF 152
+#define LBLOCK_CRC_OFF 64
+#define LBLOCK_BLKNO_OFF 24
+#define LBLOCK_OWNER_OFF 56
+
+int dg_xfs_dinode_verify(const struct dg_xfs_geo *g, const void *buf, uint64_t ino)
+{
+	const uint8_t *p = buf;
+
+	if (!g->crc)
+		return 0; /* version 2 inodes have nothing to check */
+	if (p[4] != 3 || !dg_xfs_cksum_ok(p, g->inodesize, DINODE_CRC_OFF) ||
+	    get64(p + DINODE_INO_OFF) != ino)
+		return -EBADMSG;
+	return 0;
+}
+
+int dg_xfs_bmbt_block_verify(const struct dg_xfs_geo *g, const void *buf, uint64_t fsb,
+			     uint64_t ino)
+{
+	const uint8_t *p = buf;
+	uint64_t bytes;
+
+	if (!g->crc)
+		return 0; /* v4 bmbt blocks say nothing about themselves */
+	/* a v5 block names its own place and its inode, under its CRC */
+	if (dg_xfs_fsb_to_bytes(g, fsb, &bytes) || get64(p + LBLOCK_BLKNO_OFF) != bytes >> 9 ||
+	    get64(p + LBLOCK_OWNER_OFF) != ino || !dg_xfs_cksum_ok(p, g->blocksize, LBLOCK_CRC_OFF))
+		return -EBADMSG;
+	return 0;
 }
 
 int dg_xfs_dinode_parse(const struct dg_xfs_geo *g, const void *buf, struct dg_xfs_dinode *di)
