@@ -595,6 +595,102 @@ int dg_device_get_badblocks(struct dg_device *dev, struct dg_range **ranges, siz
 bool dg_device_is_below(struct dg_device *dev, const char *syspath);
 
 /* ------------------------------------------------------------------ */
+/* CXL memory (LIBDAXGUARD_4)                                          */
+
+/*
+ * A pmem namespace or device-dax device may lie on a CXL region: host
+ * physical addresses that the region's memdevs (type-3 memory devices)
+ * serve, interleaved.  A memdev names a failed byte by its device
+ * physical address (DPA): poison lists, the cxl_poison trace event,
+ * `cxl list --media-errors`.  The region is found by its host address
+ * range (sysfs has no link from the nd region to it); its memdevs come
+ * in interleave order, each with the endpoint decoder that maps its part.
+ */
+struct dg_cxl_region;
+struct dg_cxl_target;
+
+/* the CXL region that @target lies on, or NULL */
+struct dg_cxl_region *dg_target_get_cxl_region(struct dg_target *target);
+
+/* "region0", its root decoder "decoder0.0", its UUID (or NULL), "pmem" or "ram" */
+const char *dg_cxl_region_get_name(struct dg_cxl_region *region);
+const char *dg_cxl_region_get_decoder(struct dg_cxl_region *region);
+const char *dg_cxl_region_get_uuid(struct dg_cxl_region *region);
+const char *dg_cxl_region_get_mode(struct dg_cxl_region *region);
+/* the host physical address range */
+uint64_t dg_cxl_region_get_resource(struct dg_cxl_region *region);
+uint64_t dg_cxl_region_get_size(struct dg_cxl_region *region);
+unsigned int dg_cxl_region_get_interleave_ways(struct dg_cxl_region *region);
+unsigned int dg_cxl_region_get_interleave_granularity(struct dg_cxl_region *region);
+/*
+ * "enabled" (committed, its driver bound), "disabled" (committed, no
+ * driver) or "uncommitted" (its decoders reset, or being reset, or never
+ * committed: it maps nothing)
+ */
+const char *dg_cxl_region_get_state(struct dg_cxl_region *region);
+/* the memdevs' parts, in interleave order (position 0 first) */
+size_t dg_cxl_region_get_nr_targets(struct dg_cxl_region *region);
+struct dg_cxl_target *dg_cxl_region_get_target(struct dg_cxl_region *region, size_t idx);
+unsigned int dg_cxl_target_get_position(struct dg_cxl_target *ct);
+/* "mem0"; its serial number (-ENOENT if it has none); its PCI device */
+const char *dg_cxl_target_get_memdev(struct dg_cxl_target *ct);
+int dg_cxl_target_get_serial(struct dg_cxl_target *ct, uint64_t *serial);
+const char *dg_cxl_target_get_host(struct dg_cxl_target *ct);
+/* the endpoint decoder, and the DPA range it maps into the region */
+const char *dg_cxl_target_get_decoder(struct dg_cxl_target *ct);
+uint64_t dg_cxl_target_get_dpa_start(struct dg_cxl_target *ct);
+uint64_t dg_cxl_target_get_dpa_size(struct dg_cxl_target *ct);
+
+/*
+ * The interleave arithmetic (modulo; CXL 3.0 8.2.4.19.13): the region's
+ * host addresses go round @ways devices (1, 2, 3, 4, 6, 8, 12 or 16)
+ * @granularity bytes (a power of two, 256 to 16 KiB) at a time.  Offsets
+ * are from the start of the region (HPA) and of the decoder's DPA range.
+ * -EINVAL for ways, granularity or position out of bounds, -ERANGE when
+ * the address passes 64 bits.
+ */
+int dg_cxl_dpa_to_hpa(unsigned int ways, unsigned int granularity, unsigned int position,
+		      uint64_t dpa_offset, uint64_t *hpa_offset);
+int dg_cxl_hpa_to_dpa(unsigned int ways, unsigned int granularity, uint64_t hpa_offset,
+		      unsigned int *position, uint64_t *dpa_offset);
+/*
+ * What the host range [@hpa_offset, +@length) holds of the device at
+ * @position: always one contiguous DPA range, or -ENOENT for none.
+ */
+int dg_cxl_hpa_range_to_dpa(unsigned int ways, unsigned int granularity, uint64_t hpa_offset,
+			    uint64_t length, unsigned int position, uint64_t *dpa_offset,
+			    uint64_t *dpa_length);
+
+/*
+ * "MEMDEV:DPA" as --dpa takes it: a memdev name as the cxl bus gives it
+ * ("mem0") into @memdev (@size bytes), and an address in dg_parse_size()
+ * format.  -EINVAL for a malformed string, -ERANGE past 64 bits,
+ * -ENAMETOOLONG when the name does not fit.
+ */
+int dg_parse_dpa(const char *str, char *memdev, size_t size, uint64_t *dpa);
+
+/*
+ * The DPA range [@dpa, +@length) of @memdev as ranges of @target,
+ * appended to *@ranges (a malloc()ed array of *@nr, grown with realloc):
+ * one piece per interleave granule, each merged with the one before when
+ * they touch.  Fails (with dg_get_error() naming the memdev and what it
+ * maps) with -ENXIO for a target on no CXL region or a memdev not in it,
+ * -ENODEV for no such memdev, -ERANGE for a DPA that no committed decoder
+ * maps or that lies outside the target (another namespace, or the
+ * namespace's own metadata), -EBUSY for a region that is not committed.
+ */
+int dg_target_dpa_to_ranges(struct dg_target *target, const char *memdev, uint64_t dpa,
+			    uint64_t length, struct dg_range **ranges, size_t *nr);
+/*
+ * The reverse: what [@offset, +@length) of @target holds of the memdev
+ * at interleave index @idx (dg_cxl_region_get_target()), as one DPA
+ * range; -ENOENT when it holds none of it, -ERANGE when the range is not
+ * in the region, -EINVAL when @target has no CXL region.
+ */
+int dg_target_range_to_dpa(struct dg_target *target, uint64_t offset, uint64_t length, size_t idx,
+			   uint64_t *dpa, uint64_t *dpa_length);
+
+/* ------------------------------------------------------------------ */
 /* Events: the user-space callers of dax_holder_notify_failure()      */
 
 /*
