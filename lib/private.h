@@ -179,8 +179,7 @@ int dg_cxl_region_find(struct dg_ctx *ctx, const char *sysroot, uint64_t hpa,
 		       struct dg_cxl_region **out);
 void dg_cxl_region_free(struct dg_cxl_region *r);
 const char *dg_cxl_region_state(const struct dg_cxl_region *r);
-const struct dg_cxl_target *dg_cxl_region_memdev(const struct dg_cxl_region *r,
-						 const char *memdev);
+const struct dg_cxl_target *dg_cxl_region_memdev(const struct dg_cxl_region *r, const char *memdev);
 /* @memdev's mapped DPA ranges, for a message; -ENODEV: no such memdev */
 int dg_cxl_memdev_mapped(const char *sysroot, const char *memdev, char *buf, size_t size);
 /*
@@ -189,8 +188,8 @@ int dg_cxl_memdev_mapped(const char *sysroot, const char *memdev, char *buf, siz
  * memdev, -ENXIO not in @r (@object: what lies on @r, for the message),
  * -ERANGE in no committed decoder, -EBUSY the region is not committed.
  */
-int dg_cxl_region_dpa_to_hpa(const struct dg_cxl_region *r, const char *object,
-			     const char *memdev, uint64_t dpa, uint64_t *hpa);
+int dg_cxl_region_dpa_to_hpa(const struct dg_cxl_region *r, const char *object, const char *memdev,
+			     uint64_t dpa, uint64_t *hpa);
 /* the CXL region of @t's physical range, into t->cxl, if there is one */
 void dg_target_find_cxl(struct dg_target *t);
 
