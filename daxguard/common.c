@@ -177,24 +177,39 @@ int range_args_init(struct range_args *ra, int argc)
 	ra->cap = (size_t)argc;
 	ra->user = calloc(ra->cap ? ra->cap : 1, sizeof(*ra->user));
 	ra->phys = calloc(ra->cap ? ra->cap : 1, sizeof(*ra->phys));
-	return ra->user && ra->phys ? 0 : -ENOMEM;
+	ra->memdev = calloc(ra->cap ? ra->cap : 1, sizeof(*ra->memdev));
+	ra->page = calloc(ra->cap ? ra->cap : 1, sizeof(*ra->page));
+	return ra->user && ra->phys && ra->memdev && ra->page ? 0 : -ENOMEM;
 }
 
 void range_args_free(struct range_args *ra)
 {
 	free(ra->user);
 	free(ra->phys);
+	free(ra->memdev);
+	free(ra->page);
 	free(ra->bb);
 	free(ra->ranges);
 }
 
 int range_args_opt(struct range_args *ra, const char *cmd, enum range_opt which, const char *arg)
 {
-	static const char *const names[] = { "--offset", "--length", "--phys", "--pfn" };
+	static const char *const names[] = { "--offset", "--length", "--phys", "--pfn", "--dpa" };
+	char memdev[32] = "";
 	uint64_t v;
 	int rc;
 
-	if (which == RANGE_PFN) {
+	if (which == RANGE_DPA) {
+		rc = dg_parse_dpa(arg, memdev, sizeof(memdev), &v);
+		if (rc)
+			return dg_usage_error(
+				cmd, "--dpa '%s': %s", arg,
+				rc == -ERANGE ?
+					"the address is too large for 64 bits" :
+				rc == -ENAMETOOLONG ?
+					"the memdev name is too long" :
+					"not MEMDEV:DPA (a CXL memdev such as mem0, a colon, and a device physical address)");
+	} else if (which == RANGE_PFN) {
 		rc = dg_parse_pfn(arg, &v);
 		if (rc)
 			return dg_usage_error(
@@ -217,6 +232,9 @@ int range_args_opt(struct range_args *ra, const char *cmd, enum range_opt which,
 			return dg_usage_error(cmd, "--length '%s': a range cannot be empty", arg);
 		ra->user[ra->nr_len++].length = v;
 		break;
+	case RANGE_DPA:
+		memcpy(ra->memdev[ra->nr_off], memdev, sizeof(memdev));
+		/* fall through */
 	case RANGE_PHYS:
 	case RANGE_PFN:
 		ra->phys[ra->nr_off] = true;
@@ -238,15 +256,17 @@ int range_args_check(struct range_args *ra, const char *cmd, bool required)
 		for (i = 0; i < ra->nr_off && ra->phys[i]; i++)
 			;
 		if (i == ra->nr_off) {
-			for (i = 0; i < ra->nr_off; i++)
+			for (i = 0; i < ra->nr_off; i++) {
 				ra->user[i].length = (uint64_t)sysconf(_SC_PAGESIZE);
+				ra->page[i] = true;
+			}
 			ra->nr_len = ra->nr_off;
 		}
 	}
 	if (ra->nr_off != ra->nr_len)
 		return dg_usage_error(
 			cmd,
-			"give --offset (or --phys, --pfn) and --length together (%zu and %zu given)",
+			"give --offset (or --phys, --pfn, --dpa) and --length together (%zu and %zu given)",
 			ra->nr_off, ra->nr_len);
 	if (required && !ra->nr_off && !ra->badblocks)
 		return dg_usage_error(cmd,
@@ -254,8 +274,33 @@ int range_args_check(struct range_args *ra, const char *cmd, bool required)
 	return 0;
 }
 
+/*
+ * A --dpa pair: the memdev's DPA range as pieces of the target, appended
+ * to ra->ranges; an address alone is the page its host address is in,
+ * since memory fails a page at a time.
+ */
+static int resolve_dpa(struct range_args *ra, size_t i, struct dg_target *t, struct dg_ctx *ctx)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), len = ra->page[i] ? 1 : ra->user[i].length;
+	size_t first = ra->nr;
+	int rc;
+
+	rc = dg_target_dpa_to_ranges(t, ra->memdev[i], ra->user[i].offset, len, &ra->ranges,
+				     &ra->nr);
+	if (rc)
+		return dg_lib_fail(ctx, ra->memdev[i], rc);
+	if (ra->page[i] && ra->nr == first + 1) {
+		struct dg_range *r = &ra->ranges[first];
+
+		r->offset &= ~(page - 1);
+		r->length = DG_MIN(page, dg_target_get_size(t) - r->offset);
+	}
+	return 0;
+}
+
 int range_args_resolve(struct range_args *ra, struct dg_target *t, struct dg_ctx *ctx)
 {
+	struct dg_range *g;
 	size_t i;
 	int rc;
 
@@ -264,25 +309,48 @@ int range_args_resolve(struct range_args *ra, struct dg_target *t, struct dg_ctx
 		if (rc)
 			return dg_lib_fail(ctx, dg_target_get_devname(t), rc);
 	}
-	for (i = 0; i < ra->nr_off; i++) {
-		if (!ra->phys[i])
-			continue;
-		rc = dg_target_phys_to_offset(t, ra->user[i].offset, &ra->user[i].offset);
-		if (rc)
-			return dg_lib_fail(ctx, dg_target_get_devname(t), rc);
-	}
 	/* the pairs as given, then the lists */
 	free(ra->ranges);
-	ra->nr = ra->nr_off + ra->nr_bb;
-	ra->ranges = calloc(ra->nr ? ra->nr : 1, sizeof(*ra->ranges));
+	ra->nr = 0;
+	ra->ranges = calloc(ra->nr_off + ra->nr_bb + 1, sizeof(*ra->ranges));
 	if (!ra->ranges) {
 		dg_errx("%s: out of memory", dg_target_get_devname(t));
 		return DG_EXIT_FAILURE;
 	}
-	if (ra->nr_off)
-		memcpy(ra->ranges, ra->user, ra->nr_off * sizeof(*ra->ranges));
-	if (ra->nr_bb)
-		memcpy(ra->ranges + ra->nr_off, ra->bb, ra->nr_bb * sizeof(*ra->ranges));
+	for (i = 0; i < ra->nr_off; i++) {
+		if (ra->memdev[i][0]) {
+			rc = resolve_dpa(ra, i, t, ctx);
+			if (rc)
+				return rc;
+			continue;
+		}
+		/* a --dpa before may have grown the array to fit exactly */
+		g = realloc(ra->ranges, (ra->nr + 1) * sizeof(*g));
+		if (!g) {
+			dg_errx("%s: out of memory", dg_target_get_devname(t));
+			return DG_EXIT_FAILURE;
+		}
+		ra->ranges = g;
+		ra->ranges[ra->nr] = ra->user[i];
+		if (ra->phys[i]) {
+			rc = dg_target_phys_to_offset(t, ra->user[i].offset,
+						      &ra->ranges[ra->nr].offset);
+			if (rc)
+				return dg_lib_fail(ctx, dg_target_get_devname(t), rc);
+		}
+		ra->nr++;
+	}
+	if (ra->nr_bb) {
+		g = realloc(ra->ranges, (ra->nr + ra->nr_bb) * sizeof(*g));
+
+		if (!g) {
+			dg_errx("%s: out of memory", dg_target_get_devname(t));
+			return DG_EXIT_FAILURE;
+		}
+		ra->ranges = g;
+		memcpy(ra->ranges + ra->nr, ra->bb, ra->nr_bb * sizeof(*ra->ranges));
+		ra->nr += ra->nr_bb;
+	}
 	return 0;
 }
 
@@ -341,6 +409,8 @@ int range_args_getopt(struct range_args *ra, const char *cmd, int c, const char 
 		return range_args_opt(ra, cmd, RANGE_PHYS, arg);
 	case RANGE_OPT_PFN:
 		return range_args_opt(ra, cmd, RANGE_PFN, arg);
+	case RANGE_OPT_DPA:
+		return range_args_opt(ra, cmd, RANGE_DPA, arg);
 	case RANGE_OPT_BADBLOCKS:
 		return range_args_badblocks_opt(ra, cmd, arg);
 	case RANGE_OPT_RMAP:
@@ -462,4 +532,72 @@ void dg_json_end(struct dg_json_out *o)
 {
 	fputs(o->compact ? "}\n" : "\n}\n", o->f);
 	fflush(o->f);
+}
+
+json_object *dg_json_cxl_region(struct dg_cxl_region *r)
+{
+	json_object *jr = json_object_new_object(), *ja = json_object_new_array();
+	uint64_t serial;
+	size_t i;
+
+	json_object_object_add(jr, "region", dg_jstr(dg_cxl_region_get_name(r)));
+	json_object_object_add(jr, "decoder", dg_jstr(dg_cxl_region_get_decoder(r)));
+	json_object_object_add(jr, "uuid", dg_jstr(dg_cxl_region_get_uuid(r)));
+	json_object_object_add(jr, "mode", dg_jstr(dg_cxl_region_get_mode(r)));
+	json_object_object_add(jr, "resource",
+			       json_object_new_uint64(dg_cxl_region_get_resource(r)));
+	json_object_object_add(jr, "size", json_object_new_uint64(dg_cxl_region_get_size(r)));
+	json_object_object_add(jr, "interleave_ways",
+			       json_object_new_int((int)dg_cxl_region_get_interleave_ways(r)));
+	json_object_object_add(
+		jr, "interleave_granularity",
+		json_object_new_int((int)dg_cxl_region_get_interleave_granularity(r)));
+	json_object_object_add(jr, "state", dg_jstr(dg_cxl_region_get_state(r)));
+	for (i = 0; i < dg_cxl_region_get_nr_targets(r); i++) {
+		struct dg_cxl_target *ct = dg_cxl_region_get_target(r, i);
+		json_object *jm = json_object_new_object();
+
+		json_object_object_add(jm, "position",
+				       json_object_new_int((int)dg_cxl_target_get_position(ct)));
+		json_object_object_add(jm, "memdev", dg_jstr(dg_cxl_target_get_memdev(ct)));
+		if (!dg_cxl_target_get_serial(ct, &serial))
+			json_object_object_add(jm, "serial", json_object_new_uint64(serial));
+		json_object_object_add(jm, "host", dg_jstr(dg_cxl_target_get_host(ct)));
+		json_object_object_add(jm, "decoder", dg_jstr(dg_cxl_target_get_decoder(ct)));
+		json_object_object_add(jm, "dpa_start",
+				       json_object_new_uint64(dg_cxl_target_get_dpa_start(ct)));
+		json_object_object_add(jm, "dpa_size",
+				       json_object_new_uint64(dg_cxl_target_get_dpa_size(ct)));
+		json_object_array_add(ja, jm);
+	}
+	json_object_object_add(jr, "memdevs", ja);
+	return jr;
+}
+
+void dg_print_cxl_region(struct dg_cxl_region *r, const char *indent)
+{
+	uint64_t serial, start, size;
+	size_t i;
+
+	printf("%sCXL %s (%s): %#" PRIx64 "-%#" PRIx64
+	       ", %s, %u-way interleave every %u bytes, %s\n",
+	       indent, dg_cxl_region_get_name(r), dg_cxl_region_get_decoder(r),
+	       dg_cxl_region_get_resource(r),
+	       dg_cxl_region_get_resource(r) + dg_cxl_region_get_size(r) - 1,
+	       dg_cxl_region_get_mode(r), dg_cxl_region_get_interleave_ways(r),
+	       dg_cxl_region_get_interleave_granularity(r), dg_cxl_region_get_state(r));
+	for (i = 0; i < dg_cxl_region_get_nr_targets(r); i++) {
+		struct dg_cxl_target *ct = dg_cxl_region_get_target(r, i);
+
+		start = dg_cxl_target_get_dpa_start(ct);
+		size = dg_cxl_target_get_dpa_size(ct);
+		printf("%s  position %u: %s", indent, dg_cxl_target_get_position(ct),
+		       dg_cxl_target_get_memdev(ct));
+		if (!dg_cxl_target_get_serial(ct, &serial))
+			printf(", serial %#" PRIx64, serial);
+		if (dg_cxl_target_get_host(ct))
+			printf(", PCI %s", dg_cxl_target_get_host(ct));
+		printf(", %s, DPA %#" PRIx64 "-%#" PRIx64 "\n", dg_cxl_target_get_decoder(ct),
+		       start, start + size - (size ? 1 : 0));
+	}
 }

@@ -609,8 +609,9 @@ bool dg_device_is_below(struct dg_device *dev, const char *syspath);
 struct dg_cxl_region;
 struct dg_cxl_target;
 
-/* the CXL region that @target lies on, or NULL */
+/* the CXL region that @target, or @dev, lies on, or NULL */
 struct dg_cxl_region *dg_target_get_cxl_region(struct dg_target *target);
+struct dg_cxl_region *dg_device_get_cxl_region(struct dg_device *dev);
 
 /* "region0", its root decoder "decoder0.0", its UUID (or NULL), "pmem" or "ram" */
 const char *dg_cxl_region_get_name(struct dg_cxl_region *region);
