@@ -1,0 +1,175 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# cxl-ARG: the CXL tier (run.sh's machine_args: two type-3 pmem devices,
+# serials 0x1 and 0x2, on one host bridge).  ARG picks the scenario:
+#   sysfs        a 2-way region and a namespace; the sysfs tree recorded
+#                (DGVM-SYSFS lines: tests/fixtures/sysfs/mktree.sh)
+#   interleave   a 2-way region (granularity 256) with XFS: a unique
+#                pattern written at a device offset; who -J names the
+#                memdev and DPA of it; who --dpa of that DPA names the
+#                file page; the host reads the pattern from that memdev's
+#                backing file at that DPA after the guest is off
+#                (DGVM-HOSTREAD).  Then fail --dpa -a kill (as cxl-fail),
+#                and bad --dpa input.
+#   fail         only the fail --dpa part of interleave
+. /dgvm/lib.sh
+. /dgvm/cxl.sh
+ARG=${1:-sysfs}
+fact kernel "$(uname -r)"
+
+step "CXL devices"
+cxl_wait_memdevs 2 || die "two CXL memdevs with endpoint decoders"
+M1=$(cxl_memdev_of 0x1)
+M2=$(cxl_memdev_of 0x2)
+echo "serial 0x1 is $M1, serial 0x2 is $M2"
+
+# a file page, a unique pattern in it, and its place on the memdevs
+interleave_setup() {
+	step "setup: 2-way region, XFS"
+	cxl_region 2 256 "$M1" "$M2" || die "a 2-way region of $M1 and $M2"
+	cxl_namespace || die "an fsdax namespace"
+	[ "$BLK" = /dev/pmem0 ] || die "the namespace is $BLK, not /dev/pmem0"
+	mkfs_mount xfs || die "XFS on /dev/pmem0 with dax=always"
+	fill "$MNT/victim.bin" $((4 << 20)) || die "victim.bin"
+	fill "$MNT/other.bin" $((1 << 20)) || die "other.bin"
+	PAGE=100
+	# 16 bytes inside one 256-byte granule, not at its start
+	POFF=$((PAGE * 4096 + 0x123))
+	PATTERN="DGCXL$(head -c 5 /dev/urandom | od -An -tx1 | tr -d ' \n')x"
+	printf '%s' "$PATTERN" | dd of="$MNT/victim.bin" bs=1 seek=$POFF conv=notrunc 2>/dev/null ||
+		die "write the pattern"
+	xfs_io -c fsync "$MNT/victim.bin"
+	PHEX=$(printf '%s' "$PATTERN" | od -An -v -tx1 | tr -d ' \n')
+	DEVOFF=$(dev_offset "$MNT/victim.bin" $POFF) || die "FIEMAP of victim.bin"
+	echo "pattern $PATTERN ($PHEX) at victim.bin offset $POFF, /dev/pmem0 offset $DEVOFF"
+}
+
+interleave() {
+	step "who: where the pattern is on the memdevs"
+	dg_json where "who --offset" who /dev/pmem0 --offset "$DEVOFF" --length 16 --no-users -J
+	json_vars /tmp/where.json '
+		"region=\(.target.cxl.region)",
+		"ways=\(.target.cxl.interleave_ways)",
+		"gran=\(.target.cxl.interleave_granularity)",
+		"state=\(.target.cxl.state)",
+		"order=\([.target.cxl.memdevs[] | "\(.position):\(.memdev):\(.serial)"] | join(" "))",
+		"pieces=\(.ranges[0].cxl | length)",
+		"memdev=\(.ranges[0].cxl[0].memdev)",
+		"serial=\(.ranges[0].cxl[0].serial)",
+		"dpa=\(.ranges[0].cxl[0].dpa)",
+		"dlen=\(.ranges[0].cxl[0].length)",
+		"owner=\([.owners[] | "\(.path)@\(.file_offset)"] | join(" "))"' || die "who printed JSON"
+	check_eq "target.cxl names the region" "$REGION" "$J_region"
+	check_eq "2-way interleave every 256 bytes, enabled" "2 256 enabled" "$J_ways $J_gran $J_state"
+	check_eq "memdevs in interleave order" "0:$M1:1 1:$M2:2" "$J_order"
+	check_eq "16 bytes inside one granule are on one memdev" "1 16" "$J_pieces $J_dlen"
+	check_eq "who names the file offset of the pattern" "$MNT/victim.bin@$POFF" "$J_owner"
+	fact pattern_dpa "$J_memdev:$J_dpa (serial $J_serial)"
+
+	step "who --dpa: the DPA daxguard reported names the file page"
+	dg_json dpa "who --dpa" who /dev/pmem0 --dpa "$J_memdev:$J_dpa" --no-users -J
+	json_vars /tmp/dpa.json '
+		"owner=\([.owners[] | "\(.path)@\(.file_offset)+\(.length)"] | join(" "))",
+		"ranges=\([.ranges[] | "\(.offset)+\(.length)"] | join(" "))",
+		"back=\([.ranges[0].cxl[] | "\(.memdev):\(.length)"] | join(" "))"' || die "who --dpa printed JSON"
+	check_eq "who --dpa $J_memdev:$J_dpa names the page of victim.bin" \
+		"$MNT/victim.bin@$((PAGE * 4096))+4096" "$J_owner"
+	check_eq "the range is the page of the DPA's host address" \
+		"$((DEVOFF / 4096 * 4096))+4096" "$J_ranges"
+	check_eq "that page is half on each memdev" "$M1:2048 $M2:2048" "$J_back"
+	# the other memdev at the same DPA is the neighbouring granule
+	other=$M2
+	[ "$J_memdev" = "$M2" ] && other=$M1
+	dg_json dpa2 "who --dpa (other memdev)" who /dev/pmem0 --dpa "$other:$J_dpa" --length 16 --no-users -J
+	check_eq "the same DPA of the other memdev is the next or previous granule" 256 \
+		"$(jq -r '(.ranges[0].offset - '"$DEVOFF"') | if . < 0 then -. else . end' /tmp/dpa2.json)"
+	echo "DGVM-HOSTREAD $J_serial $J_dpa $PHEX pattern at $J_memdev:$J_dpa, as daxguard translated it"
+
+	step "bad --dpa input changes nothing"
+	daxguard who /dev/pmem0 --dpa mem9:0x1000 >/tmp/b1.out 2>&1
+	check_eq "an unknown memdev: exit 1" 1 $?
+	check "... named, with the cause" grep -q "mem9: no such CXL memdev" /tmp/b1.out
+	daxguard who /dev/pmem0 --dpa "$M1:0x10000000" >/tmp/b2.out 2>&1
+	check_eq "a DPA past the decoder: exit 1" 1 $?
+	check "... names the memdev and its mapped ranges" \
+		grep -q "$M1: DPA 0x10000000 is outside every committed decoder; its mapped ranges: 0x0-0xfffffff" /tmp/b2.out
+	daxguard who /dev/pmem0 --dpa "$M1:0x1000" >/tmp/b3.out 2>&1
+	check_eq "a DPA in the namespace's metadata: exit 1" 1 $?
+	check "... says it is not on /dev/pmem0" grep -q "not on /dev/pmem0" /tmp/b3.out
+	daxguard who /dev/pmem0 --dpa "$M1" >/tmp/b4.out 2>&1
+	check_eq "a malformed --dpa: exit 2" 2 $?
+	cat /tmp/b1.out /tmp/b2.out /tmp/b3.out /tmp/b4.out | sed 's/^/    /'
+	check "still mounted, nothing changed" grep -q " $MNT " /proc/mounts
+
+	step "daxguard list"
+	daxguard list -J >/tmp/list.json 2>&1
+	check_eq "list shows pmem0 on the region, memdevs in order" "$REGION $M1,$M2" \
+		"$(jq -r '.devices[] | select(.device == "/dev/pmem0") | "\(.cxl.region) \([.cxl.memdevs[].memdev] | join(","))"' /tmp/list.json)"
+	daxguard list -o NAME,CXL-REGION,MEMDEVS,INTERLEAVE
+}
+
+# fail --dpa -a kill: exactly the mappers of the page die
+cxl_fail() {
+	step "fail --dpa --action kill"
+	off=$((PAGE * 4096))
+	spawn whole dgvm-probe -r /tmp/ready/whole map "$MNT/victim.bin" 0 0 shared-ro 0
+	spawn page dgvm-probe -r /tmp/ready/page map "$MNT/victim.bin" $off 4096 private-ro 0
+	spawn around dgvm-probe -r /tmp/ready/around map "$MNT/victim.bin" $((off - 16384)) 49152 shared-ro 0
+	spawn below dgvm-probe -r /tmp/ready/below map "$MNT/victim.bin" 0 $off shared-ro 0
+	spawn above dgvm-probe -r /tmp/ready/above map "$MNT/victim.bin" $((off + 4096)) 0 shared-ro 0
+	spawn other dgvm-probe -r /tmp/ready/other map "$MNT/other.bin" 0 0 shared-ro 0
+	spawn fd dg-mapper -r /tmp/ready/fd hold:"$MNT/victim.bin"
+	wait_ready /tmp/ready/whole /tmp/ready/page /tmp/ready/around /tmp/ready/below \
+		/tmp/ready/above /tmp/ready/other /tmp/ready/fd || die "users ready"
+	HIT="whole page around"
+	SPARED="below above other fd"
+	dpa=$(jq -r '.ranges[0].cxl[0].dpa' /tmp/where.json)
+	memdev=$(jq -r '.ranges[0].cxl[0].memdev' /tmp/where.json)
+	daxguard fail /dev/pmem0 --dpa "$memdev:$dpa" -a kill -J >/tmp/fail.json 2>/tmp/fail.err
+	rc=$?
+	cat /tmp/fail.json
+	sed 's/^/    stderr| /' /tmp/fail.err
+	check_eq "fail --dpa exit status" 0 "$rc"
+	json_vars /tmp/fail.json '
+		"owners=\([.owners[] | "\(.path)@\(.file_offset)+\(.length)"] | unique | join(" "))",
+		"killed=\([.processes[] | select(.signals | index("KILL")) | .pid] | unique | sort | map(tostring) | join(" "))"' ||
+		die "fail printed JSON"
+	check_eq "fail --dpa names the page of victim.bin" "$MNT/victim.bin@$off+4096" "$J_owners"
+	sleep 0.5
+	reap $HIT $SPARED
+	want=$(for r in $HIT; do pid_of "$r"; done | sort -n | tr '\n' ' ')
+	check_eq "fail --dpa killed exactly the mappers of the page" "${want% }" "$J_killed"
+	for r in $SPARED; do
+		check "$r: not hit, still alive" alive "$(pid_of "$r")"
+	done
+	fact kill "fail --dpa $memdev:$dpa: killed $HIT; spared $SPARED"
+	check "kernel log clean" kernel_clean "fail --dpa --action kill"
+	kill_all_spawned
+}
+
+case $ARG in
+interleave)
+	interleave_setup
+	interleave
+	cxl_fail
+	cxl_record_sysfs >/tmp/sysfs.txt
+	grep -c . /tmp/sysfs.txt
+	cat /tmp/sysfs.txt
+	umount "$MNT"
+	;;
+fail)
+	interleave_setup
+	daxguard who /dev/pmem0 --offset "$DEVOFF" --length 16 --no-users -J >/tmp/where.json
+	cxl_fail
+	umount "$MNT"
+	;;
+sysfs)
+	cxl_region 2 256 "$M1" "$M2" || die "a 2-way region"
+	cxl_namespace || die "an fsdax namespace"
+	cxl list -vvv -M -D -R -P -E 2>&1 | head -150
+	cxl_record_sysfs
+	ls -la /sys/bus/cxl/devices/ /sys/bus/nd/devices/
+	cat /sys/bus/cxl/devices/"$M1"/trigger_poison_list 2>&1
+	ls /sys/kernel/tracing/events/cxl/ 2>&1
+	;;
+esac
+finish
