@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Messages, columns and formats that every subcommand uses. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -188,6 +189,7 @@ void range_args_free(struct range_args *ra)
 	free(ra->phys);
 	free(ra->memdev);
 	free(ra->page);
+	free(ra->poison);
 	free(ra->bb);
 	free(ra->ranges);
 }
@@ -309,6 +311,23 @@ int range_args_resolve(struct range_args *ra, struct dg_target *t, struct dg_ctx
 		if (rc)
 			return dg_lib_fail(ctx, dg_target_get_devname(t), rc);
 	}
+	if (ra->from_cxl) {
+		rc = dg_target_get_cxl_poison(t, &ra->bb, &ra->nr_bb);
+		if (rc)
+			return dg_lib_fail(ctx, dg_target_get_devname(t), rc);
+	}
+	if (ra->nr_poison) {
+		size_t skipped = 0;
+
+		rc = dg_target_cxl_poison_ranges(t, ra->poison, ra->nr_poison, &ra->bb, &ra->nr_bb,
+						 &skipped);
+		if (rc)
+			return dg_lib_fail(ctx, dg_target_get_devname(t), rc);
+		if (skipped)
+			dg_notex(
+				"%s: %zu of %zu CXL poison record(s) are not on it (another memdev, region or namespace, or unmapped capacity)",
+				dg_target_get_devname(t), skipped, ra->nr_poison);
+	}
 	/* the pairs as given, then the lists */
 	free(ra->ranges);
 	ra->nr = 0;
@@ -354,20 +373,94 @@ int range_args_resolve(struct range_args *ra, struct dg_target *t, struct dg_ctx
 	return 0;
 }
 
+/* a whole file or stdin into memory: lists are small, and the format is told by the content */
+static int slurp(int fd, char **out, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap);
+	ssize_t r;
+
+	if (!buf)
+		return -ENOMEM;
+	while ((r = read(fd, buf + n, cap - n)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			return -errno;
+		}
+		n += (size_t)r;
+		if (n == cap) {
+			char *g = cap >= (256u << 20) ? NULL : realloc(buf, cap * 2);
+
+			if (!g) {
+				free(buf);
+				return cap >= (256u << 20) ? -EFBIG : -ENOMEM;
+			}
+			buf = g;
+			cap *= 2;
+		}
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* cxl_poison trace lines: every record; a malformed one is an error */
+static int read_poison_lines(struct range_args *ra, const char *name, const char *buf, size_t len)
+{
+	size_t lineno = 0;
+	const char *p = buf;
+
+	while (p < buf + len) {
+		const char *nl = memchr(p, '\n', (size_t)(buf + len - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(buf + len - p);
+		struct dg_cxl_poison rec, *g;
+		int rc = dg_parse_cxl_poison_line(p, n, &rec);
+
+		lineno++;
+		p += n + 1;
+		if (rc == 0)
+			continue;
+		if (rc < 0) {
+			dg_errx("%s:%zu: %s", name, lineno,
+				rc == -EILSEQ ?
+					"a NUL byte inside the line" :
+					"a cxl_poison record without a memdev, dpa or dpa_length, or with a bad value");
+			return DG_EXIT_USAGE;
+		}
+		g = reallocarray(ra->poison, ra->nr_poison + 1, sizeof(*g));
+		if (!g) {
+			dg_errx("%s: out of memory", name);
+			return DG_EXIT_FAILURE;
+		}
+		ra->poison = g;
+		ra->poison[ra->nr_poison++] = rec;
+	}
+	return 0;
+}
+
 /*
- * --badblocks FILE, - (stdin) or sysfs (the target's own list, read once
- * the target is known).  A list that cannot be read, or has a bad line,
- * is an error: nothing is acted on.
+ * --badblocks FILE, - (stdin), sysfs (the target's own list, read once
+ * the target is known) or cxl (the poison lists of its memdevs).  A FILE
+ * holds a kernel badblocks list, cxl_poison trace lines, or the JSON of
+ * `cxl list --media-errors`: the content tells which.  A list that
+ * cannot be read, or has a bad line, is an error: nothing is acted on.
  */
 int range_args_badblocks_opt(struct range_args *ra, const char *cmd, const char *arg)
 {
-	const char *name = arg;
-	size_t lineno;
+	const char *name = arg, *p;
+	size_t lineno, len = 0;
+	char *buf = NULL;
 	int fd, rc;
 
 	ra->badblocks = true;
 	if (!strcmp(arg, "sysfs")) {
 		ra->from_sysfs = true;
+		return 0;
+	}
+	if (!strcmp(arg, "cxl")) {
+		ra->from_cxl = true;
 		return 0;
 	}
 	if (!strcmp(arg, "-")) {
@@ -380,9 +473,33 @@ int range_args_badblocks_opt(struct range_args *ra, const char *cmd, const char 
 			return DG_EXIT_FAILURE;
 		}
 	}
-	rc = dg_read_badblocks(fd, &ra->bb, &ra->nr_bb, &lineno);
+	rc = slurp(fd, &buf, &len);
 	if (fd != STDIN_FILENO)
 		close(fd);
+	if (rc) {
+		dg_errx("%s: cannot read the badblocks list: %s", name, strerror(-rc));
+		return DG_EXIT_FAILURE;
+	}
+	for (p = buf; p < buf + len && isspace((unsigned char)*p); p++)
+		;
+	if (p < buf + len && (*p == '[' || *p == '{')) {
+		rc = dg_parse_cxl_media_errors(buf, len, &ra->poison, &ra->nr_poison);
+		free(buf);
+		if (!rc)
+			return 0;
+		dg_errx("%s: %s", name,
+			rc == -EILSEQ ? "a NUL byte in the JSON" :
+			rc == -ENOMEM ? "out of memory" :
+					"not the JSON of 'cxl list --media-errors'");
+		return rc == -ENOMEM ? DG_EXIT_FAILURE : DG_EXIT_USAGE;
+	}
+	if (memmem(buf, len, "cxl_poison: ", 12)) {
+		rc = read_poison_lines(ra, name, buf, len);
+		free(buf);
+		return rc;
+	}
+	rc = dg_parse_badblocks(buf, len, &ra->bb, &ra->nr_bb, &lineno);
+	free(buf);
 	if (!rc)
 		return 0;
 	if (!lineno) {

@@ -59,6 +59,10 @@ struct range_args {
 	size_t nr_bb;
 	bool badblocks; /* a badblocks list was given (maybe empty) */
 	bool from_sysfs;
+	bool from_cxl; /* --badblocks cxl: the memdevs' poison lists */
+	/* CXL poison records (trace lines, cxl list JSON), placed on the target later */
+	struct dg_cxl_poison *poison;
+	size_t nr_poison;
 	/* every range, pairs first, once range_args_resolve() succeeded */
 	struct dg_range *ranges;
 	size_t nr;
@@ -89,7 +93,7 @@ enum {
  * option.
  */
 int range_args_getopt(struct range_args *ra, const char *cmd, int c, const char *arg);
-/* --badblocks FILE, - (stdin) or sysfs (the target's own list) */
+/* --badblocks FILE, - (stdin), sysfs (the target's own list) or cxl */
 int range_args_badblocks_opt(struct range_args *ra, const char *cmd, const char *arg);
 int range_args_init(struct range_args *ra, int argc);
 void range_args_free(struct range_args *ra);

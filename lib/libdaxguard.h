@@ -405,6 +405,19 @@ enum dg_mf_flags {
 	DG_MF_NO_RELEASE = 1 << 4, /* pre-remove: unmount, keep the device */
 	DG_MF_INCLUDE_ANCESTORS = 1 << 5, /* signal our own ancestors too */
 	DG_MF_FORCE = 1 << 6, /* remove the device holding / or daxguard */
+	/*
+	 * Pre-remove of a target on a CXL region (LIBDAXGUARD_4).  The
+	 * default release disables the namespace, then the region (`cxl
+	 * disable-region`); these change how far it goes:
+	 */
+	DG_MF_RELEASE_NAMESPACE = 1 << 7, /* the namespace only: the region stays */
+	DG_MF_RELEASE_MEMDEV = 1 << 8, /* destroy the region, disable each memdev */
+	/*
+	 * The region's other namespaces go with it: without this the
+	 * removal refuses, naming them; with it their filesystems are
+	 * taken in (users stopped, unmounted) and their namespaces disabled.
+	 */
+	DG_MF_WHOLE_REGION = 1 << 9,
 };
 
 enum dg_action {
@@ -690,6 +703,57 @@ int dg_target_dpa_to_ranges(struct dg_target *target, const char *memdev, uint64
  */
 int dg_target_range_to_dpa(struct dg_target *target, uint64_t offset, uint64_t length, size_t idx,
 			   uint64_t *dpa, uint64_t *dpa_length);
+
+/*
+ * CXL poison: a record of what a memdev, or a region, says is bad.  From
+ * the cxl_poison trace event (Linux 6.4+; the memdev and the DPA, and the
+ * host address when the DPA is in a region), or from `cxl list
+ * --media-errors` (ndctl v80+; by memdev the offset is the DPA, by region
+ * it is from the region's resource).
+ */
+struct dg_cxl_poison {
+	char memdev[32]; /* "" when the record names a region only */
+	char region[32]; /* "" when unknown or in none */
+	uint64_t dpa; /* when has_dpa */
+	uint64_t hpa; /* when has_hpa */
+	uint64_t region_offset; /* when has_region_offset */
+	uint64_t length; /* bytes, > 0 */
+	char source[16]; /* "Injected", "Internal", ... or "" */
+	bool has_dpa, has_hpa, has_region_offset;
+};
+
+/*
+ * One line of tracefs output (the trace file, trace_pipe, or dmesg with
+ * tp_printk), @len bytes, not NUL-terminated (a final '\n' is allowed):
+ * 1 and @rec for a cxl_poison record that names poison (trace_type List
+ * or Inject), 0 for any other line (and for Clear), -EINVAL for a
+ * cxl_poison line without a memdev, dpa or dpa_length or with a bad
+ * value, -ERANGE past 64 bits, -EILSEQ for a NUL byte.
+ */
+int dg_parse_cxl_poison_line(const char *line, size_t len, struct dg_cxl_poison *rec);
+/*
+ * The JSON of `cxl list --media-errors` (with or without -u, nested or
+ * not): every media error appended to *@recs (malloc()ed, *@nr of them);
+ * -EINVAL for text that is not JSON or a media_errors array that is not
+ * the tool's, and then nothing is appended.
+ */
+int dg_parse_cxl_media_errors(const char *buf, size_t len, struct dg_cxl_poison **recs, size_t *nr);
+/*
+ * Poison records as ranges of @target, appended to *@ranges (as
+ * dg_target_dpa_to_ranges() does); *@skipped counts the records that are
+ * not on it (other memdevs or regions, unmapped capacity, another
+ * namespace).  -ENXIO for a target with no physical range.
+ */
+int dg_target_cxl_poison_ranges(struct dg_target *target, const struct dg_cxl_poison *recs,
+				size_t nr, struct dg_range **ranges, size_t *nr_ranges,
+				size_t *skipped);
+/*
+ * The poison lists of the memdevs under @target's CXL region, read now
+ * (trigger_poison_list, collected through a private tracefs instance),
+ * as ranges of @target appended to *@ranges.  -ENXIO for a target on no
+ * CXL region, -EOPNOTSUPP when a memdev or the kernel cannot list poison.
+ */
+int dg_target_get_cxl_poison(struct dg_target *target, struct dg_range **ranges, size_t *nr);
 
 /* ------------------------------------------------------------------ */
 /* Events: the user-space callers of dax_holder_notify_failure()      */

@@ -545,9 +545,31 @@ unsigned int dg_victims_wait(struct dg_ctx *ctx, struct dg_report *rep, unsigned
 /* how many victims of the last round still run */
 unsigned int dg_victims_survivors(struct dg_report *rep);
 
-/* unmount.c */
+/* unmount.c; @flags: DG_MF_RELEASE_* */
 int dg_unmount_all(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, bool dry_run);
-int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, bool dry_run);
+int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, unsigned int flags,
+	       bool dry_run);
+
+/*
+ * release-cxl.c: before a pre-remove changes anything, whether the CXL
+ * release @flags ask for can be done: 0 with the other active namespace
+ * devices of the region in *@peers ("/dev/pmem1", to take in under
+ * DG_MF_WHOLE_REGION; free each and the array), or a refusal that names
+ * the cause (a region not enabled or committed, other namespaces without
+ * DG_MF_WHOLE_REGION, a memdev serving another region, --release memdev
+ * on a target not on CXL).
+ */
+int dg_cxl_release_check(struct dg_ctx *ctx, struct dg_target *t, unsigned int flags, char ***peers,
+			 size_t *nr);
+/*
+ * After the target's namespace is disabled: the other namespaces of the
+ * nd region @ndregion (as dg_nd_region_of() named it before), the CXL
+ * region, and the memdevs.
+ */
+int dg_cxl_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t,
+		   unsigned int flags, const char *ndregion, bool dry_run);
+/* the nd region ("region0") of a pmem block device or nd dax device */
+int dg_nd_region_of(struct dg_target *t, char *name, size_t size);
 
 /*
  * handle.c: open the file @o names (the inode, by handle where the

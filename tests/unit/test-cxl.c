@@ -375,12 +375,205 @@ static void uncommitted(struct dg_ctx *ctx, const char *root)
 	CHECK(system(cmd) == 0, "%s", cmd);
 }
 
+static char *slurp(const char *dir, const char *name, size_t *len)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	if (!f) {
+		CHECK(0, "%s: %m", path);
+		return NULL;
+	}
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	if (buf)
+		buf[n] = '\0';
+	*len = (size_t)n;
+	return buf;
+}
+
+/* the target of topology(): pmem0 on the fixture's region0 */
+static void fake_target(struct dg_ctx *ctx, const char *root, struct dg_target *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->ctx = ctx;
+	t->devname = (char *)"/dev/pmem0";
+	t->phys_start = 0x250a00000ULL;
+	t->phys_size = 526385152;
+	if (dg_cxl_region_find(ctx, root, t->phys_start, &t->cxl))
+		CHECK(0, "no region in %s", root);
+}
+
+static void poison_lines(struct dg_ctx *ctx, const char *root, const char *fixtures)
+{
+	struct dg_cxl_poison *recs = NULL, rec;
+	struct dg_range *rg = NULL;
+	struct dg_target t;
+	size_t len, nr = 0, nrg = 0, skipped = 0;
+	char *buf = slurp(fixtures, "trace-poison.txt", &len), *p, *nl;
+	int lists = 0, others = 0;
+
+	if (!buf)
+		return;
+	for (p = buf; p < buf + len; p = nl + 1) {
+		int rc;
+
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = buf + len;
+		rc = dg_parse_cxl_poison_line(p, (size_t)(nl - p + 1), &rec);
+		CHECK(rc >= 0, "line '%.*s': %d", (int)(nl - p), p, rc);
+		if (rc == 1) {
+			recs = reallocarray(recs, nr + 1, sizeof(*recs));
+			recs[nr++] = rec;
+			lists++;
+		} else {
+			others++;
+		}
+	}
+	free(buf);
+	CHECK(lists == 4, "4 poison records (List x3, Inject; a Clear is none): %d", lists);
+	if (nr == 4) {
+		CHECK(!strcmp(recs[0].memdev, "mem0") && recs[0].dpa == 0x500000 &&
+			      recs[0].length == 0x40 && recs[0].has_hpa &&
+			      recs[0].hpa == 0x250a00100ULL && !strcmp(recs[0].region, "region0") &&
+			      !strcmp(recs[0].source, "Injected"),
+		      "record 0: %s %#" PRIx64 "+%#" PRIx64 " hpa %#" PRIx64 " %s %s",
+		      recs[0].memdev, recs[0].dpa, recs[0].length, recs[0].hpa, recs[0].region,
+		      recs[0].source);
+		CHECK(recs[1].dpa == 0x500100 && recs[1].length == 0x200 && recs[1].has_hpa,
+		      "record 1, with hpa_alias0: %#" PRIx64 "+%#" PRIx64, recs[1].dpa,
+		      recs[1].length);
+		CHECK(!recs[2].has_hpa && !recs[2].region[0] && recs[2].dpa == 0x30000000,
+		      "record 2: in no region, hpa all ones means none");
+		CHECK(recs[3].dpa == 0 && !strcmp(recs[3].memdev, "mem0"), "record 3, Inject");
+	}
+	fake_target(ctx, root, &t);
+	CHECK(!dg_target_cxl_poison_ranges(&t, recs, nr, &rg, &nrg, &skipped), "%s",
+	      dg_get_error(ctx));
+	CHECK(nrg == 3 && skipped == 2,
+	      "3 ranges; 2 records elsewhere (past the decoder, in the metadata): %zu, %zu", nrg,
+	      skipped);
+	if (nrg == 3) {
+		CHECK(rg[0].offset == 0x100 && rg[0].length == 0x40,
+		      "mem0 0x500000: %#" PRIx64 "+%#" PRIx64, rg[0].offset, rg[0].length);
+		CHECK(rg[1].offset == 0x200 && rg[1].length == 0x100 && rg[2].offset == 0x400 &&
+			      rg[2].length == 0x100,
+		      "mem1 0x500100+0x200 is two granules apart: %#" PRIx64 "+%#" PRIx64
+		      ", %#" PRIx64 "+%#" PRIx64,
+		      rg[1].offset, rg[1].length, rg[2].offset, rg[2].length);
+	}
+	free(rg);
+	free(recs);
+	dg_cxl_region_free(t.cxl);
+	/* what is not a poison record */
+	{
+		static const char *const bad[] = {
+			"x: cxl_poison: host=a dpa=0x0 dpa_length=0x40",
+			"x: cxl_poison: memdev=mem0 dpa=0x0",
+			"x: cxl_poison: memdev=mem0 dpa=0x0 dpa_length=0x0",
+			"x: cxl_poison: memdev=mem0 dpa=12 dpa_length=0x40",
+			"x: cxl_poison: memdev=mem0 dpa=0xzz dpa_length=0x40",
+			"x: cxl_poison: memdev=mem0 dpa=0x10000000000000000 dpa_length=0x40",
+			"x: cxl_poison: memdev=mem0 dpa=0xffffffffffffffff dpa_length=0x40",
+			"x: cxl_poison: memdev=mem0 garbage dpa=0x0 dpa_length=0x40",
+			"x: cxl_poison: memdev=m\x1b[31m dpa=0x0 dpa_length=0x40",
+		};
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(bad); i++)
+			CHECK(dg_parse_cxl_poison_line(bad[i], strlen(bad[i]), &rec) < 0,
+			      "'%s' taken", bad[i]);
+		CHECK(dg_parse_cxl_poison_line(
+			      "x: cxl_poison: memdev=mem0\0 dpa=0x0 dpa_length=0x40", 45, &rec) ==
+			      -EILSEQ,
+		      "a NUL inside");
+		CHECK(dg_parse_cxl_poison_line("cxl_dram: memdev=mem0", 21, &rec) == 0,
+		      "another event");
+	}
+}
+
+static void media_errors(struct dg_ctx *ctx, const char *root, const char *fixtures)
+{
+	struct dg_cxl_poison *recs = NULL;
+	struct dg_range *rg = NULL;
+	struct dg_target t;
+	size_t len, nr = 0, nrg = 0, skipped = 0;
+	char *buf;
+	int rc;
+
+	buf = slurp(fixtures, "media-errors-memdev.json", &len);
+	rc = buf ? dg_parse_cxl_media_errors(buf, len, &recs, &nr) : -1;
+	free(buf);
+	CHECK(rc == 0 && nr == 2, "by memdev: rc %d, %zu records", rc, nr);
+	if (nr == 2)
+		CHECK(!strcmp(recs[0].memdev, "mem0") && recs[0].has_dpa &&
+			      recs[0].dpa == 0x500000 && recs[0].length == 64 &&
+			      !strcmp(recs[0].source, "Injected"),
+		      "by memdev: the offset is the DPA");
+	buf = slurp(fixtures, "media-errors-region-u.json", &len);
+	rc = buf ? dg_parse_cxl_media_errors(buf, len, &recs, &nr) : -1;
+	free(buf);
+	CHECK(rc == 0 && nr == 4, "by region, -u: rc %d, %zu records in all", rc, nr);
+	if (nr == 4)
+		CHECK(!strcmp(recs[2].region, "region0") && recs[2].has_region_offset &&
+			      recs[2].region_offset == 0x1400100 && recs[2].has_hpa &&
+			      recs[2].hpa == 0x251400100ULL,
+		      "by region: the offset is from the resource");
+	fake_target(ctx, root, &t);
+	CHECK(!dg_target_cxl_poison_ranges(&t, recs, nr, &rg, &nrg, &skipped), "%s",
+	      dg_get_error(ctx));
+	CHECK(nrg == 2 && skipped == 2, "2 ranges, 2 records elsewhere: %zu, %zu", nrg, skipped);
+	if (nrg == 2)
+		CHECK(rg[0].offset == 0x100 && rg[1].offset == 0xa00100, "%#" PRIx64 ", %#" PRIx64,
+		      rg[0].offset, rg[1].offset);
+	free(rg);
+	dg_cxl_region_free(t.cxl);
+
+	buf = slurp(fixtures, "media-errors-bad.json", &len);
+	rc = buf ? dg_parse_cxl_media_errors(buf, len, &recs, &nr) : -1;
+	free(buf);
+	CHECK(rc == -EINVAL && nr == 4, "an error without a length: rc %d, %zu records", rc, nr);
+	{
+		static const char *const bad[] = {
+			"[",
+			"{}x",
+			"[{\"media_errors\":[]}]",
+			"{\"memdev\":\"mem0\",\"media_errors\":{}}",
+			"{\"memdev\":\"mem0\",\"media_errors\":[{\"offset\":-1,\"length\":64}]}",
+			"{\"memdev\":\"mem0\",\"media_errors\":[{\"offset\":\"0x\",\"length\":64}]}",
+			"{\"memdev\":\"mem0\",\"media_errors\":[{\"offset\":\"0xffffffffffffffff\",\"length\":64}]}",
+			"{\"memdev\":3,\"media_errors\":[]}",
+		};
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(bad); i++)
+			CHECK(dg_parse_cxl_media_errors(bad[i], strlen(bad[i]), &recs, &nr) < 0 &&
+				      nr == 4,
+			      "'%s' taken", bad[i]);
+		CHECK(dg_parse_cxl_media_errors("[]", 2, &recs, &nr) == 0 && nr == 4,
+		      "an empty list");
+	}
+	free(recs);
+}
+
 int main(int argc, char **argv)
 {
 	struct dg_ctx *ctx;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: test-cxl FIXTURES/sysfs/q35-cxl2\n");
+	if (argc != 3) {
+		fprintf(stderr, "usage: test-cxl FIXTURES/sysfs/q35-cxl2 FIXTURES/cxl\n");
 		return 2;
 	}
 	if (dg_new(&ctx))
@@ -392,6 +585,8 @@ int main(int argc, char **argv)
 	parse_dpa();
 	topology(ctx, argv[1]);
 	uncommitted(ctx, argv[1]);
+	poison_lines(ctx, argv[1], argv[2]);
+	media_errors(ctx, argv[1], argv[2]);
 	dg_unref(ctx);
 	if (failures)
 		fprintf(stderr, "%d check(s) failed\n", failures);

@@ -449,8 +449,9 @@ machine_args() {
 	APPEND=
 	case $1 in
 	cxl-*)
-		# Two CXL type-3 persistent-memory devices (256 MiB each, with
-		# their label storage areas) on two root ports of one host
+		# Two CXL type-3 persistent-memory devices (512 MiB each, with
+		# their label storage areas: XFS needs 300 MB, and a region
+		# holds two filesystems) on two root ports of one host
 		# bridge, and a 4 GiB fixed memory window on it: regions of
 		# one device or of both interleaved.  Non-zero serials: with
 		# the default one a region enabled again never gets its
@@ -464,13 +465,13 @@ machine_args() {
 		local i
 		for i in 1 2; do
 			rm -f "$2.cxl$i" "$2.lsa$i"
-			truncate -s 256M "$2.cxl$i"
+			truncate -s 512M "$2.cxl$i"
 			truncate -s 256M "$2.lsa$i"
 		done
 		MACHINE=(-machine q35,cxl=on -m 1G,slots=2,maxmem=4G
-			-object memory-backend-file,id=cxl-mem1,share=on,mem-path="$2.cxl1",size=256M
+			-object memory-backend-file,id=cxl-mem1,share=on,mem-path="$2.cxl1",size=512M
 			-object memory-backend-file,id=cxl-lsa1,share=on,mem-path="$2.lsa1",size=256M
-			-object memory-backend-file,id=cxl-mem2,share=on,mem-path="$2.cxl2",size=256M
+			-object memory-backend-file,id=cxl-mem2,share=on,mem-path="$2.cxl2",size=512M
 			-object memory-backend-file,id=cxl-lsa2,share=on,mem-path="$2.lsa2",size=256M
 			-device pxb-cxl,bus_nr=12,bus=pcie.0,id=cxl.1
 			-device cxl-rp,port=0,bus=cxl.1,id=root_port13,chassis=0,slot=2

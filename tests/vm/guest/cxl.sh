@@ -76,3 +76,49 @@ cxl_record_sysfs() {
 		echo "DGVM-SYSFS attr $(readlink -f "$_b")/size $(cat "$_b/size")"
 	done
 }
+
+# cxl_fs TAG FS SIZE: a namespace of SIZE (empty: the rest) with FS on it,
+# mounted dax=always on /mnt/TAG; its device in DEV_TAG
+cxl_fs() {
+	cxl_namespace "$3" || return 1
+	mkdir -p "/mnt/$1"
+	case $2 in
+	xfs) mkfs.xfs -f -m rmapbt=1,reflink=0 "$BLK" >/tmp/mkfs.log 2>&1 ;;
+	ext4) mkfs.ext4 -F -q -b 4096 -E lazy_itable_init=0,lazy_journal_init=0 "$BLK" >/tmp/mkfs.log 2>&1 ;;
+	esac || { cat /tmp/mkfs.log; return 1; }
+	mount -t "$2" -o dax=always "$BLK" "/mnt/$1" || return 1
+	eval "DEV_$1=$BLK FS_$1=$2"
+	echo x >"/mnt/$1/.daxcheck"
+	[ "$(dgvm-probe statx "/mnt/$1/.daxcheck")" = dax=1 ] || { echo "/mnt/$1 is not DAX"; return 1; }
+	rm -f "/mnt/$1/.daxcheck"
+}
+# cxl_workload TAG: on /mnt/TAG, roles TAGrw (shared-rw MAP_SYNC mapping,
+# rewritten every 500 ms), TAGwriter (checksummed records with write(2)),
+# TAGholder (cwd there, a file open); checksums of what reached the
+# filesystem in /tmp/sums.TAG, the writer's count in WMIN_TAG
+cxl_workload() {
+	_m=/mnt/$1
+	mkdir -p "$_m/data" || return 1
+	fill "$_m/data/static.bin" $((2 << 20)) || return 1
+	fill "$_m/data/maprw.bin" $((2 << 20)) || return 1
+	spawn "$1rw" dgvm-probe -r "/tmp/ready/$1rw" map "$_m/data/maprw.bin" 0 0 shared-rw 500
+	spawn "$1writer" dgvm-probe -r "/tmp/ready/$1writer" writer "$_m/data/log.bin"
+	spawn "$1holder" dg-mapper -r "/tmp/ready/$1holder" cwd:"$_m/data" hold:"$_m/data/static.bin"
+	wait_ready "/tmp/ready/$1rw" "/tmp/ready/$1writer" "/tmp/ready/$1holder" || return 1
+	grep -q map_sync=1 "$LOGS/$1rw.log" || { echo "$1rw is not MAP_SYNC"; return 1; }
+}
+# cxl_sums TAG: what reached the filesystem, taken once the workload runs
+cxl_sums() {
+	(cd "/mnt/$1/data" && sha256sum static.bin maprw.bin) >"/tmp/sums.$1" || return 1
+	eval "WMIN_$1=$(($(stat -c %s "/mnt/$1/data/log.bin") / 4096))"
+}
+# cxl_data TAG: "2/2 files intact; writer log N records (M before)"
+cxl_data() {
+	_ok=$(cd "/mnt/$1/data" 2>/dev/null && sha256sum -c "/tmp/sums.$1" 2>/dev/null | grep -c ': OK$')
+	eval "_min=\$WMIN_$1"
+	_w=$(dgvm-probe verify "/mnt/$1/data/log.bin" "$_min" 2>&1)
+	_wrc=$?
+	_recs=$(echo "$_w" | sed -n 's/^records //p' | tail -1)
+	echo "${_ok:-0}/2 files intact; writer log ${_recs:-unreadable} records ($_min before the release)$([ $_wrc = 0 ] || echo ', DAMAGED or SHORT')"
+	[ "${_ok:-0}" = 2 ] && [ $_wrc = 0 ]
+}

@@ -11,6 +11,17 @@
 #                (DGVM-HOSTREAD).  Then fail --dpa -a kill (as cxl-fail),
 #                and bad --dpa input.
 #   fail         only the fail --dpa part of interleave
+#   remove       a 2-way region with two namespaces, XFS (rmapbt=1) on one
+#                and ext4 on the other, each with mappers, a writer and a
+#                holder.  remove of one namespace refuses, naming the
+#                other; --dry-run changes nothing; remove --whole-region
+#                stops everyone, unmounts both, disables both namespaces
+#                and the region.  The region is then destroyed and made
+#                again on the same decoders, the namespaces come back,
+#                and the data is checked.  Last, remove --release memdev
+#                destroys the region and disables both memdevs.
+#   remove-xfs, remove-ext4   the same with one namespace and one
+#                filesystem (no refusal, no --whole-region)
 . /dgvm/lib.sh
 . /dgvm/cxl.sh
 ARG=${1:-sysfs}
@@ -88,10 +99,10 @@ interleave() {
 	daxguard who /dev/pmem0 --dpa mem9:0x1000 >/tmp/b1.out 2>&1
 	check_eq "an unknown memdev: exit 1" 1 $?
 	check "... named, with the cause" grep -q "mem9: no such CXL memdev" /tmp/b1.out
-	daxguard who /dev/pmem0 --dpa "$M1:0x10000000" >/tmp/b2.out 2>&1
+	daxguard who /dev/pmem0 --dpa "$M1:0x20000000" >/tmp/b2.out 2>&1
 	check_eq "a DPA past the decoder: exit 1" 1 $?
 	check "... names the memdev and its mapped ranges" \
-		grep -q "$M1: DPA 0x10000000 is outside every committed decoder; its mapped ranges: 0x0-0xfffffff" /tmp/b2.out
+		grep -q "$M1: DPA 0x20000000 is outside every committed decoder; its mapped ranges: 0x0-0x1fffffff" /tmp/b2.out
 	daxguard who /dev/pmem0 --dpa "$M1:0x1000" >/tmp/b3.out 2>&1
 	check_eq "a DPA in the namespace's metadata: exit 1" 1 $?
 	check "... says it is not on /dev/pmem0" grep -q "not on /dev/pmem0" /tmp/b3.out
@@ -146,7 +157,144 @@ cxl_fail() {
 	kill_all_spawned
 }
 
+# the remove scenarios: TAGS are the filesystems' mounts (/mnt/a: XFS,
+# /mnt/b: ext4)
+cxl_remove() {
+	step "setup: 2-way region, $TAGS"
+	cxl_region 2 256 "$M1" "$M2" || die "a 2-way region"
+	for tag in $TAGS; do
+		case $tag in a) fs=xfs ;; b) fs=ext4 ;; esac
+		size=
+		[ "$TAGS" = "a b" ] && [ $tag = a ] && size=400M
+		cxl_fs $tag $fs "$size" || die "$fs on a namespace of $REGION"
+		cxl_workload $tag || die "the workload on /mnt/$tag"
+	done
+	sleep 1
+	for tag in $TAGS; do cxl_sums $tag || die "checksums of /mnt/$tag"; done
+	ROLES=$(for tag in $TAGS; do echo "${tag}rw ${tag}writer ${tag}holder"; done | tr '\n' ' ')
+	# what remove is given: the first namespace's device
+	T1=${TAGS%% *}
+	eval "TDEV=\$DEV_$T1"
+	ndctl list -N | tr -d '\n' | sed 's/  */ /g'
+	echo
+
+	if [ "$TAGS" = "a b" ]; then
+		step "remove of one namespace of the region refuses"
+		daxguard remove "$DEV_a" -g 5 -J >/tmp/refuse.json 2>/tmp/refuse.err
+		rc=$?
+		cat /tmp/refuse.err
+		check_eq "remove $DEV_a without --whole-region: exit 1" 1 "$rc"
+		check "... names the other namespace's device" grep -q "also holds $DEV_b" /tmp/refuse.err
+		still=0
+		for r in $ROLES; do alive "$(pid_of "$r")" && still=$((still + 1)); done
+		check_eq "... every process still runs" "$(echo $ROLES | wc -w)" "$still"
+		check "... both still mounted" sh -c "grep -q ' /mnt/a ' /proc/mounts && grep -q ' /mnt/b ' /proc/mounts"
+		fact refuse "$(head -1 /tmp/refuse.err)"
+		WR=--whole-region
+	fi
+
+	step "remove --dry-run"
+	dg_json dry "remove --dry-run" remove $WR "$TDEV" -n -J
+	check "the plan disables the region" \
+		jq -e '[.steps[] | select(.stage == "release" and .object == "'"$REGION"'")] | length == 1' /tmp/dry.json
+	still=0
+	for r in $ROLES; do alive "$(pid_of "$r")" && still=$((still + 1)); done
+	check_eq "--dry-run: every process still runs" "$(echo $ROLES | wc -w)" "$still"
+	check "--dry-run: the region is still enabled" test -e "/sys/bus/cxl/devices/$REGION/driver"
+
+	step "daxguard remove"
+	t0=$(up)
+	daxguard remove $WR "$TDEV" -g 5 -J >/tmp/remove.json 2>/tmp/remove.err
+	rc=$?
+	t1=$(up)
+	cat /tmp/remove.json
+	sed 's/^/    stderr| /' /tmp/remove.err
+	fact release "daxguard remove $WR -g 5: exit $rc after $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')s"
+	check_eq "daxguard remove exit status" 0 "$rc"
+	json_vars /tmp/remove.json '
+		"complete=\(.complete)",
+		"pids=\([.processes[].pid] | unique | map(tostring) | join(" "))",
+		"badsteps=\([.steps[] | select(.ok != true) | "\(.stage) \(.object): \(.message)"] | join("; "))",
+		"release=\([.steps[] | select(.stage == "release") | "\(.object): \(.message)"] | join("; "))"' ||
+		die "remove printed JSON"
+	check_eq "remove reports complete" true "$J_complete"
+	check_eq "every remove step ok" "" "$J_badsteps"
+	echo "release steps: $J_release"
+	fact release_steps "$J_release"
+	if [ "$TAGS" = "a b" ]; then
+		check "the release disabled the other namespace (namespace0.1) before the region" \
+			sh -c "echo '$J_release' | grep -q 'namespace0.1: namespace namespace0.1 disabled; $REGION: CXL region disabled'"
+	fi
+	sleep 0.5
+	reap $ROLES
+	want=$(for r in $ROLES; do pid_of "$r"; done | sort -n | tr '\n' ' ')
+	check_eq "remove acted on exactly the workload processes" "${want% }" "$J_pids"
+	for r in $ROLES; do
+		out=$(role_outcome "$r")
+		fact "proc.$r" "$out"
+		check_eq "$r stopped by SIGTERM, no SIGBUS" "SIGTERM; SIGBUS codes: none" "$out"
+	done
+	for tag in $TAGS; do
+		check "/mnt/$tag is no longer mounted" sh -c "! grep -q ' /mnt/$tag ' /proc/mounts"
+		eval "d=\$DEV_$tag"
+		check "$d is gone" sh -c "! [ -e $d ]"
+	done
+	check "the region is disabled (no driver)" sh -c "! [ -e /sys/bus/cxl/devices/$REGION/driver ]"
+	check_eq "the region stays committed" 1 "$(cat /sys/bus/cxl/devices/$REGION/commit)"
+	fact kernel_log "$(kernel_summary "daxguard remove")"
+	check "no Oops, warning, shutdown or corruption in the kernel log" kernel_clean "daxguard remove"
+	show_dmesg "daxguard remove"
+
+	step "the region and namespaces again, on the same decoders"
+	decoders=$(cat /sys/bus/cxl/devices/$REGION/target0 /sys/bus/cxl/devices/$REGION/target1 | tr '\n' ' ')
+	cxl destroy-region "$REGION" 2>&1 || fail "cxl destroy-region $REGION"
+	cxl_region 2 256 "$M1" "$M2" || die "the region again"
+	check_eq "the region is on the same endpoint decoders" "$decoders" \
+		"$(cat /sys/bus/cxl/devices/$REGION/target0 /sys/bus/cxl/devices/$REGION/target1 | tr '\n' ' ')"
+	# the namespaces come back from the labels (non-zero serials)
+	for tag in $TAGS; do
+		eval "d=\$DEV_$tag fs=\$FS_$tag"
+		wait_ready "$d" || { ndctl list -N; fail "$d back from the labels"; continue; }
+		mount -t "$fs" -o dax=always "$d" "/mnt/$tag" || { fail "mount $d again"; continue; }
+		data=$(cxl_data $tag)
+		drc=$?
+		echo "$fs: $data"
+		fact "data.$fs" "$data"
+		check "$fs: data written before the remove is intact: $data" test $drc = 0
+	done
+	fact reenable "cxl destroy-region, cxl create-region on $decoders: the namespaces came back from their labels"
+
+	step "remove --release memdev"
+	spawn last dgvm-probe -r /tmp/ready/last map "/mnt/$T1/data/static.bin" 0 0 shared-ro 500
+	wait_ready /tmp/ready/last || die "a mapper for --release memdev"
+	daxguard remove $WR --release memdev "$TDEV" -g 2 -J >/tmp/memdev.json 2>/tmp/memdev.err
+	rc=$?
+	sed 's/^/    stderr| /' /tmp/memdev.err
+	check_eq "remove --release memdev exit status" 0 "$rc"
+	jq -r '.steps[] | select(.stage == "release") | "    release| \(.object): \(.message)"' /tmp/memdev.json
+	check "the region is destroyed" sh -c "! [ -e /sys/bus/cxl/devices/$REGION ]"
+	for m in $M1 $M2; do
+		check "$m is disabled (no driver)" sh -c "! [ -e /sys/bus/cxl/devices/$m/driver ]"
+	done
+	reap last
+	check_eq "the mapper was stopped by SIGTERM" 143 "$(exit_status last)"
+	check "kernel log clean after --release memdev" kernel_clean "remove --release memdev"
+	show_dmesg "remove --release memdev"
+}
+
 case $ARG in
+remove)
+	TAGS="a b"
+	cxl_remove
+	;;
+remove-xfs)
+	TAGS=a
+	cxl_remove
+	;;
+remove-ext4)
+	TAGS=b
+	cxl_remove
+	;;
 interleave)
 	interleave_setup
 	interleave
