@@ -44,6 +44,17 @@
 #   pciehp                     q35 with PCIe root ports: a virtio-pmem device's
 #                              sysfs tree, and the attention button pressed by
 #                              device_del on the monitor, as daxguard watch sees it
+#   cxl-remove                 q35 with two CXL type-3 devices: XFS and ext4 on
+#                              two namespaces of a 2-way region; remove refuses,
+#                              --dry-run, --whole-region, the region made again
+#                              and the data checked, --release memdev
+#   cxl-remove-xfs cxl-remove-ext4  the same with one filesystem
+#   cxl-interleave             a pattern's DPA as daxguard reports it, who --dpa,
+#                              the host reads the pattern back; fail --dpa
+#   cxl-fail                   fail --dpa -a kill alone
+#   cxl-disable-baseline-region cxl-disable-baseline-memdev  the baselines:
+#                              raw cxl disable-region / disable-memdev -f
+#   cxl-sysfs                  records the CXL sysfs tree (unit-test fixtures)
 #
 # Environment: DAXGUARD (daxguard binary; default: build /work tree's build/),
 # DGVM_CACHE, DGVM_JOBS (-j), DGVM_SMP (guest CPUs, default 1),
@@ -59,7 +70,7 @@ SMP=${DGVM_SMP:-1}
 KERNEL_ARG=all
 WRITE_DOC=0
 REFRESH=0
-DEFAULT_SCENARIOS="remove-xfs remove-ext4 unbind-xfs unbind-ext4 badblocks-xfs badblocks-ext4 badblocks-xfs_normap hwpoison-xfs hwpoison-ext4 devdax dm-xfs watch-xfs pciehp"
+DEFAULT_SCENARIOS="remove-xfs remove-ext4 unbind-xfs unbind-ext4 badblocks-xfs badblocks-ext4 badblocks-xfs_normap hwpoison-xfs hwpoison-ext4 devdax dm-xfs watch-xfs pciehp cxl-remove cxl-interleave cxl-disable-baseline-region cxl-disable-baseline-memdev"
 # scenarios expected to fail (space-separated, padded with spaces): printed
 # XFAIL; an unexpected pass fails the run.
 XFAIL=" "
@@ -88,7 +99,7 @@ while [ $# -gt 0 ]; do
 	--write-doc) WRITE_DOC=1; shift ;;
 	--refresh) REFRESH=1; shift ;;
 	--no-xfail) XFAIL=" "; shift ;;
-	--list) for s in $DEFAULT_SCENARIOS smoke-xfs smoke-ext4 ndrelease; do echo "$s"; done; exit 0 ;;
+	--list) for s in $DEFAULT_SCENARIOS smoke-xfs smoke-ext4 ndrelease cxl-remove-xfs cxl-remove-ext4 cxl-fail cxl-sysfs; do echo "$s"; done; exit 0 ;;
 	-h|--help) usage; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	*) break ;;

@@ -22,6 +22,11 @@
 #                destroys the region and disables both memdevs.
 #   remove-xfs, remove-ext4   the same with one namespace and one
 #                filesystem (no refusal, no --whole-region)
+#   disable-baseline-region, disable-baseline-memdev   the baselines: the
+#                workload of remove, released by a raw `cxl disable-region`
+#                or `cxl disable-memdev -f` with no daxguard.  Records what
+#                the kernel does alone (DGVM-FACT lines for
+#                doc/without-daxguard.md); fails only when it cannot record.
 . /dgvm/lib.sh
 . /dgvm/cxl.sh
 ARG=${1:-sysfs}
@@ -282,7 +287,129 @@ cxl_remove() {
 	show_dmesg "remove --release memdev"
 }
 
+# what the kernel does alone: $1 is region or memdev
+cxl_baseline() {
+	how=$1
+	TAGS="a b"
+	step "setup: 2-way region, XFS and ext4"
+	cxl_region 2 256 "$M1" "$M2" || die "a 2-way region"
+	cxl_fs a xfs 400M || die "XFS on a namespace"
+	cxl_workload a || die "the workload on /mnt/a"
+	cxl_fs b ext4 "" || die "ext4 on a namespace"
+	cxl_workload b || die "the workload on /mnt/b"
+	sleep 1
+	cxl_sums a && cxl_sums b || die "checksums"
+	ROLES="arw awriter aholder brw bwriter bholder"
+	case $how in
+	region) cmd="cxl disable-region $REGION" ;;
+	memdev) cmd="cxl disable-memdev -f $M1" ;;
+	esac
+	fact method "raw $cmd"
+
+	step "raw release"
+	t0=$(up)
+	( timeout 60 $cmd >/tmp/raw.log 2>&1; echo "$? $(up)" >/tmp/raw.done ) &
+	i=0
+	while [ ! -e /tmp/raw.done ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	cat /tmp/raw.log
+	if read -r rrc t1 </tmp/raw.done 2>/dev/null; then
+		res="$cmd: exit $rrc after $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')s"
+	else
+		res="$cmd: still blocked after 60s"
+	fi
+	fact release "$res"
+	pass "raw release recorded: $res"
+	sleep 3
+	reap $ROLES
+	still=
+	for r in $ROLES; do alive "$(pid_of "$r")" && still="$still $r"; done
+	fact alive_after "${still# }"
+	fact kernel_log "$(kernel_summary "raw release")"
+	show_dmesg "raw release"
+	for tag in a b; do
+		eval "fs=\$FS_$tag"
+		fact "$fs.writer_error" "$(sed -n 's/^writer pid=[0-9]* write of record [0-9]*: //p' "$LOGS/${tag}writer.log" | head -1)"
+		a_ls=$(timeout 10 ls "/mnt/$tag/data" >/dev/null 2>&1; echo $?)
+		a_read=$(timeout 10 cat "/mnt/$tag/data/static.bin" >/dev/null 2>&1; echo $?)
+		a_create=$(timeout 10 sh -c "echo x > /mnt/$tag/new" 2>/dev/null; echo $?)
+		fact "$fs.access" "ls exit $a_ls, read exit $a_read, create exit $a_create"
+	done
+	kill_all_spawned
+	for r in $ROLES; do fact "proc.$r" "$(role_outcome "$r")"; done
+	k=$(kernel_summary "raw release")
+	for tag in a b; do
+		eval "fs=\$FS_$tag d=\$DEV_$tag"
+		case $k in
+		*"$fs-shutdown"*) after="$fs shut down, still mounted" ;;
+		*remounted-ro*) after="remounted read-only, still mounted" ;;
+		*) after="still mounted, no filesystem error logged" ;;
+		esac
+		[ -e "$d" ] || after="$after; $d is gone"
+		fact "$fs.fs_after" "$after"
+	done
+
+	for tag in a b; do
+		eval "fs=\$FS_$tag"
+		step "umount $fs"
+		timeout 20 umount "/mnt/$tag" >/tmp/umount.log 2>&1
+		urc=$?
+		cat /tmp/umount.log
+		case $urc in
+		0) um="exit 0" ;;
+		124|143) um="hung (killed after 20 s)" ;;
+		*) um="exit $urc" ;;
+		esac
+		fact "$fs.umount" "$um; kernel: $(kernel_summary "umount $fs")"
+		show_dmesg "umount $fs"
+		echo "3 4 1 3" >/proc/sys/kernel/printk
+	done
+
+	step "bring it back and read the data"
+	case $how in
+	region) timeout 30 cxl enable-region "$REGION" >/tmp/back.log 2>&1 ;;
+	memdev) timeout 30 cxl enable-memdev "$M1" >/tmp/back.log 2>&1 &&
+		timeout 30 cxl enable-region "$REGION" >>/tmp/back.log 2>&1 ;;
+	esac
+	brc=$?
+	cat /tmp/back.log
+	for tag in a b; do
+		eval "fs=\$FS_$tag d=\$DEV_$tag"
+		if [ $brc != 0 ] || ! wait_ready "$d" >/dev/null; then
+			fact "$fs.data" "not checked: the region could not be enabled again in this boot ($(tail -1 /tmp/back.log | cut -c1-100))"
+			continue
+		fi
+		via=
+		if ! timeout 30 mount -t "$fs" -o dax=always "$d" "/mnt/$tag" >/tmp/mount.log 2>&1; then
+			# the dead superblock of an Oopsed unmount holds the name:
+			# read the data through a loop device on the namespace
+			why=$(head -1 /tmp/mount.log)
+			opt=
+			[ "$fs" = xfs ] && opt="-o nouuid"
+			loop=$(losetup -f 2>/dev/null)
+			if [ -n "$loop" ] && losetup "$loop" "$d" &&
+				timeout 30 mount -t "$fs" $opt "$loop" "/mnt/$tag" >/tmp/mount.log 2>&1; then
+				via=" (read through a loop device: mounting $d failed: $why)"
+			else
+				fact "$fs.data" "not checked: mount failed ($why), through a loop device too ($(head -1 /tmp/mount.log))"
+				continue
+			fi
+		fi
+		data=$(cxl_data $tag)
+		timeout 20 umount "/mnt/$tag"
+		[ -n "$via" ] && losetup -d "$loop"
+		fact "$fs.data" "$data$via"
+	done
+	fact kernel_log_after "$(kernel_summary "bring it back and read the data")"
+	show_dmesg "bring it back and read the data"
+}
+
 case $ARG in
+disable-baseline-region)
+	cxl_baseline region
+	;;
+disable-baseline-memdev)
+	cxl_baseline memdev
+	;;
 remove)
 	TAGS="a b"
 	cxl_remove
