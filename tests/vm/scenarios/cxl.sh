@@ -99,6 +99,14 @@ interleave() {
 	check_eq "the same DPA of the other memdev is the next or previous granule" 256 \
 		"$(jq -r '(.ranges[0].offset - '"$DEVOFF"') | if . < 0 then -. else . end' /tmp/dpa2.json)"
 	echo "DGVM-HOSTREAD $J_serial $J_dpa $PHEX pattern at $J_memdev:$J_dpa, as daxguard translated it"
+	daxguard who /dev/pmem0 --offset "$DEVOFF" --length 16 --no-users >/tmp/human.out 2>&1
+	sed 's/^/    who| /' /tmp/human.out
+	check "who names the region and each memdev in interleave order" \
+		sh -c "grep -q 'CXL $REGION (decoder0.0): .*2-way interleave every 256 bytes, enabled' /tmp/human.out &&
+			grep -q 'position 0: $M1, serial 0x1, PCI' /tmp/human.out &&
+			grep -q 'position 1: $M2, serial 0x2, PCI' /tmp/human.out"
+	check "who's range line names the memdev and DPA of the pattern" \
+		grep -q "; $J_memdev DPA $(printf '%#x' "$J_dpa")+0x10" /tmp/human.out
 
 	step "bad --dpa input changes nothing"
 	daxguard who /dev/pmem0 --dpa mem9:0x1000 >/tmp/b1.out 2>&1
