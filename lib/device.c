@@ -842,26 +842,11 @@ bool dg_path_is_below(const char *path, const char *dir)
 
 DG_EXPORT bool dg_device_is_below(struct dg_device *d, const char *syspath)
 {
-	size_t i;
-
 	/*
 	 * The device's own sysfs path holds every bus it hangs off.  A CXL
 	 * pmem region does not hang off its memdevs (the nd region sits
 	 * under the ACPI0017 root): it goes with any of their PCI devices.
 	 */
-	if (dg_path_is_below(d->syspath, syspath))
-		return true;
-	for (i = 0; d->cxl && i < d->cxl->nr_targets; i++) {
-		char path[PATH_MAX], *real;
-		bool below;
-
-		snprintf(path, sizeof(path), "%s/bus/cxl/devices/%s", d->cxl->sysroot,
-			 d->cxl->targets[i].memdev);
-		real = realpath(path, NULL);
-		below = dg_path_is_below(real, syspath);
-		free(real);
-		if (below)
-			return true;
-	}
-	return false;
+	return dg_path_is_below(d->syspath, syspath) ||
+	       (d->cxl && dg_cxl_region_below(d->cxl, syspath));
 }

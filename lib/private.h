@@ -190,6 +190,8 @@ int dg_cxl_memdev_mapped(const char *sysroot, const char *memdev, char *buf, siz
  */
 int dg_cxl_region_dpa_to_hpa(const struct dg_cxl_region *r, const char *object, const char *memdev,
 			     uint64_t dpa, uint64_t *hpa);
+/* one of @r's memdevs lies below the sysfs directory @syspath (a PCIe port) */
+bool dg_cxl_region_below(const struct dg_cxl_region *r, const char *syspath);
 /* the CXL region of @t's physical range, into t->cxl, if there is one */
 void dg_target_find_cxl(struct dg_target *t);
 

@@ -747,3 +747,22 @@ DG_EXPORT int dg_target_range_to_dpa(struct dg_target *t, uint64_t offset, uint6
 	*dpa = r->targets[idx].dpa_start + doff;
 	return 0;
 }
+
+bool dg_cxl_region_below(const struct dg_cxl_region *r, const char *syspath)
+{
+	size_t i;
+
+	for (i = 0; i < r->nr_targets; i++) {
+		char path[PATH_MAX], *real;
+		bool below;
+
+		snprintf(path, sizeof(path), "%s/bus/cxl/devices/%s", r->sysroot,
+			 r->targets[i].memdev);
+		real = realpath(path, NULL);
+		below = dg_path_is_below(real, syspath);
+		free(real);
+		if (below)
+			return true;
+	}
+	return false;
+}

@@ -335,6 +335,28 @@ static void topology(struct dg_ctx *ctx, const char *root)
 		      !strcmp(buf, "0x0-0xfffffff (decoder3.0, region0)"),
 	      "mem1 maps '%s'", buf);
 	CHECK(dg_cxl_memdev_mapped(root, "mem9", buf, sizeof(buf)) == -ENODEV, "mem9");
+	/* a slot that powers off takes the region with it (the pciehp source) */
+	{
+		char path[PATH_MAX + 64], *p0, *p1, *other;
+
+		snprintf(path, sizeof(path), "%s/devices/pci0000:0c/0000:0c:00.0", root);
+		p0 = realpath(path, NULL);
+		snprintf(path, sizeof(path), "%s/devices/pci0000:0c/0000:0c:01.0", root);
+		p1 = realpath(path, NULL);
+		snprintf(path, sizeof(path), "%s/devices/pci0000:0c/0000:0c:00.0/0000:0d:00.0",
+			 root);
+		other = realpath(path, NULL);
+
+		CHECK(p0 && dg_cxl_region_below(r, p0),
+		      "region0 is below root port 0c:00.0 (mem1)");
+		CHECK(p1 && dg_cxl_region_below(r, p1),
+		      "region0 is below root port 0c:01.0 (mem0)");
+		CHECK(other && dg_cxl_region_below(r, other), "region0 is below mem1's 0d:00.0");
+		CHECK(!dg_cxl_region_below(r, "/sys/devices/pci0000:00"), "not below another bus");
+		free(p0);
+		free(p1);
+		free(other);
+	}
 	dg_cxl_region_free(r);
 }
 
