@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * CXL poison input (lib/badblocks-cxl.c), as --badblocks FILE takes it:
- * the JSON of `cxl list --media-errors` when the input starts with [ or
- * {, else cxl_poison trace lines one by one.  Every record taken must be
- * a sane range of a named memdev or region; a rejected JSON document
- * appends nothing.
+ * The CXL parsers of outside input, in one harness (one fuzzing slot in
+ * CI):
+ *  - poison input (lib/badblocks-cxl.c), as --badblocks FILE takes it: the
+ *    JSON of `cxl list --media-errors` when the input starts with [ or {,
+ *    else cxl_poison trace lines one by one.  Every record taken must be a
+ *    sane range of a named memdev or region; a rejected JSON document
+ *    appends nothing;
+ *  - --dpa MEMDEV:DPA (dg_parse_dpa) on the whole input: what is taken
+ *    reads back as itself, and nothing is written on failure.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "libdaxguard.h"
@@ -31,6 +38,30 @@ static void check_rec(const struct dg_cxl_poison *r)
 			   "region end past 64 bits");
 }
 
+static void check_dpa(const uint8_t *data, size_t size)
+{
+	char *s = fuzz_cstr(data, size), memdev[32] = "untouched", again[32], buf[80];
+	uint64_t dpa = 0xdeadbeef, v;
+	int rc = dg_parse_dpa(s, memdev, sizeof(memdev), &dpa);
+	size_t i;
+
+	FUZZ_CHECK(rc == 0 || rc == -EINVAL || rc == -ERANGE || rc == -ENAMETOOLONG, "dpa rc %d",
+		   rc);
+	if (!rc) {
+		FUZZ_CHECK(!strncmp(memdev, "mem", 3) && memdev[3], "memdev '%s'", memdev);
+		for (i = 3; memdev[i]; i++)
+			FUZZ_CHECK(isdigit((unsigned char)memdev[i]), "memdev '%s'", memdev);
+		snprintf(buf, sizeof(buf), "%s:%#" PRIx64, memdev, dpa);
+		FUZZ_CHECK(!dg_parse_dpa(buf, again, sizeof(again), &v) && v == dpa &&
+				   !strcmp(again, memdev),
+			   "'%s' does not read back", buf);
+	} else {
+		FUZZ_CHECK(dpa == 0xdeadbeef && !strcmp(memdev, "untouched"),
+			   "--dpa written on failure");
+	}
+	free(s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data, *end = p + size;
@@ -38,6 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t nr = 0, i;
 	int rc;
 
+	check_dpa(data, size);
 	while (p < end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
 		p++;
 	if (p < end && (*p == '[' || *p == '{')) {
