@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Messages, columns and formats that every subcommand uses. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -178,24 +179,40 @@ int range_args_init(struct range_args *ra, int argc)
 	ra->cap = (size_t)argc;
 	ra->user = calloc(ra->cap ? ra->cap : 1, sizeof(*ra->user));
 	ra->phys = calloc(ra->cap ? ra->cap : 1, sizeof(*ra->phys));
-	return ra->user && ra->phys ? 0 : -ENOMEM;
+	ra->memdev = calloc(ra->cap ? ra->cap : 1, sizeof(*ra->memdev));
+	ra->page = calloc(ra->cap ? ra->cap : 1, sizeof(*ra->page));
+	return ra->user && ra->phys && ra->memdev && ra->page ? 0 : -ENOMEM;
 }
 
 void range_args_free(struct range_args *ra)
 {
 	free(ra->user);
 	free(ra->phys);
+	free(ra->memdev);
+	free(ra->page);
+	free(ra->poison);
 	free(ra->bb);
 	free(ra->ranges);
 }
 
 int range_args_opt(struct range_args *ra, const char *cmd, enum range_opt which, const char *arg)
 {
-	static const char *const names[] = { "--offset", "--length", "--phys", "--pfn" };
+	static const char *const names[] = { "--offset", "--length", "--phys", "--pfn", "--dpa" };
+	char memdev[32] = "";
 	uint64_t v;
 	int rc;
 
-	if (which == RANGE_PFN) {
+	if (which == RANGE_DPA) {
+		rc = dg_parse_dpa(arg, memdev, sizeof(memdev), &v);
+		if (rc)
+			return dg_usage_error(
+				cmd, "--dpa '%s': %s", arg,
+				rc == -ERANGE ?
+					"the address is too large for 64 bits" :
+				rc == -ENAMETOOLONG ?
+					"the memdev name is too long" :
+					"not MEMDEV:DPA (a CXL memdev such as mem0, a colon, and a device physical address)");
+	} else if (which == RANGE_PFN) {
 		rc = dg_parse_pfn(arg, &v);
 		if (rc)
 			return dg_usage_error(
@@ -218,6 +235,9 @@ int range_args_opt(struct range_args *ra, const char *cmd, enum range_opt which,
 			return dg_usage_error(cmd, "--length '%s': a range cannot be empty", arg);
 		ra->user[ra->nr_len++].length = v;
 		break;
+	case RANGE_DPA:
+		memcpy(ra->memdev[ra->nr_off], memdev, sizeof(memdev));
+		/* fall through */
 	case RANGE_PHYS:
 	case RANGE_PFN:
 		ra->phys[ra->nr_off] = true;
@@ -239,15 +259,17 @@ int range_args_check(struct range_args *ra, const char *cmd, bool required)
 		for (i = 0; i < ra->nr_off && ra->phys[i]; i++)
 			;
 		if (i == ra->nr_off) {
-			for (i = 0; i < ra->nr_off; i++)
+			for (i = 0; i < ra->nr_off; i++) {
 				ra->user[i].length = (uint64_t)sysconf(_SC_PAGESIZE);
+				ra->page[i] = true;
+			}
 			ra->nr_len = ra->nr_off;
 		}
 	}
 	if (ra->nr_off != ra->nr_len)
 		return dg_usage_error(
 			cmd,
-			"give --offset (or --phys, --pfn) and --length together (%zu and %zu given)",
+			"give --offset (or --phys, --pfn, --dpa) and --length together (%zu and %zu given)",
 			ra->nr_off, ra->nr_len);
 	if (required && !ra->nr_off && !ra->badblocks)
 		return dg_usage_error(cmd,
@@ -255,8 +277,33 @@ int range_args_check(struct range_args *ra, const char *cmd, bool required)
 	return 0;
 }
 
+/*
+ * A --dpa pair: the memdev's DPA range as pieces of the target, appended
+ * to ra->ranges; an address alone is the page its host address is in,
+ * since memory fails a page at a time.
+ */
+static int resolve_dpa(struct range_args *ra, size_t i, struct dg_target *t, struct dg_ctx *ctx)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), len = ra->page[i] ? 1 : ra->user[i].length;
+	size_t first = ra->nr;
+	int rc;
+
+	rc = dg_target_dpa_to_ranges(t, ra->memdev[i], ra->user[i].offset, len, &ra->ranges,
+				     &ra->nr);
+	if (rc)
+		return dg_lib_fail(ctx, ra->memdev[i], rc);
+	if (ra->page[i] && ra->nr == first + 1) {
+		struct dg_range *r = &ra->ranges[first];
+
+		r->offset &= ~(page - 1);
+		r->length = DG_MIN(page, dg_target_get_size(t) - r->offset);
+	}
+	return 0;
+}
+
 int range_args_resolve(struct range_args *ra, struct dg_target *t, struct dg_ctx *ctx)
 {
+	struct dg_range *g;
 	size_t i;
 	int rc;
 
@@ -265,42 +312,156 @@ int range_args_resolve(struct range_args *ra, struct dg_target *t, struct dg_ctx
 		if (rc)
 			return dg_lib_fail(ctx, dg_target_get_devname(t), rc);
 	}
-	for (i = 0; i < ra->nr_off; i++) {
-		if (!ra->phys[i])
-			continue;
-		rc = dg_target_phys_to_offset(t, ra->user[i].offset, &ra->user[i].offset);
+	if (ra->from_cxl) {
+		rc = dg_target_get_cxl_poison(t, &ra->bb, &ra->nr_bb);
 		if (rc)
 			return dg_lib_fail(ctx, dg_target_get_devname(t), rc);
 	}
+	if (ra->nr_poison) {
+		size_t skipped = 0;
+
+		rc = dg_target_cxl_poison_ranges(t, ra->poison, ra->nr_poison, &ra->bb, &ra->nr_bb,
+						 &skipped);
+		if (rc)
+			return dg_lib_fail(ctx, dg_target_get_devname(t), rc);
+		if (skipped)
+			dg_notex(
+				"%s: %zu of %zu CXL poison record(s) are not on it (another memdev, region or namespace, or unmapped capacity)",
+				dg_target_get_devname(t), skipped, ra->nr_poison);
+	}
 	/* the pairs as given, then the lists */
 	free(ra->ranges);
-	ra->nr = ra->nr_off + ra->nr_bb;
-	ra->ranges = calloc(ra->nr ? ra->nr : 1, sizeof(*ra->ranges));
+	ra->nr = 0;
+	ra->ranges = calloc(ra->nr_off + ra->nr_bb + 1, sizeof(*ra->ranges));
 	if (!ra->ranges) {
 		dg_errx("%s: out of memory", dg_target_get_devname(t));
 		return DG_EXIT_FAILURE;
 	}
-	if (ra->nr_off)
-		memcpy(ra->ranges, ra->user, ra->nr_off * sizeof(*ra->ranges));
-	if (ra->nr_bb)
-		memcpy(ra->ranges + ra->nr_off, ra->bb, ra->nr_bb * sizeof(*ra->ranges));
+	for (i = 0; i < ra->nr_off; i++) {
+		if (ra->memdev[i][0]) {
+			rc = resolve_dpa(ra, i, t, ctx);
+			if (rc)
+				return rc;
+			continue;
+		}
+		/* a --dpa before may have grown the array to fit exactly */
+		g = realloc(ra->ranges, (ra->nr + 1) * sizeof(*g));
+		if (!g) {
+			dg_errx("%s: out of memory", dg_target_get_devname(t));
+			return DG_EXIT_FAILURE;
+		}
+		ra->ranges = g;
+		ra->ranges[ra->nr] = ra->user[i];
+		if (ra->phys[i]) {
+			rc = dg_target_phys_to_offset(t, ra->user[i].offset,
+						      &ra->ranges[ra->nr].offset);
+			if (rc)
+				return dg_lib_fail(ctx, dg_target_get_devname(t), rc);
+		}
+		ra->nr++;
+	}
+	if (ra->nr_bb) {
+		g = realloc(ra->ranges, (ra->nr + ra->nr_bb) * sizeof(*g));
+
+		if (!g) {
+			dg_errx("%s: out of memory", dg_target_get_devname(t));
+			return DG_EXIT_FAILURE;
+		}
+		ra->ranges = g;
+		memcpy(ra->ranges + ra->nr, ra->bb, ra->nr_bb * sizeof(*ra->ranges));
+		ra->nr += ra->nr_bb;
+	}
+	return 0;
+}
+
+/* a whole file or stdin into memory: lists are small, and the format is told by the content */
+static int slurp(int fd, char **out, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap);
+	ssize_t r;
+
+	if (!buf)
+		return -ENOMEM;
+	while ((r = read(fd, buf + n, cap - n)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			return -errno;
+		}
+		n += (size_t)r;
+		if (n == cap) {
+			char *g = cap >= (256u << 20) ? NULL : realloc(buf, cap * 2);
+
+			if (!g) {
+				free(buf);
+				return cap >= (256u << 20) ? -EFBIG : -ENOMEM;
+			}
+			buf = g;
+			cap *= 2;
+		}
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* cxl_poison trace lines: every record; a malformed one is an error */
+static int read_poison_lines(struct range_args *ra, const char *name, const char *buf, size_t len)
+{
+	size_t lineno = 0;
+	const char *p = buf;
+
+	while (p < buf + len) {
+		const char *nl = memchr(p, '\n', (size_t)(buf + len - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(buf + len - p);
+		struct dg_cxl_poison rec, *g;
+		int rc = dg_parse_cxl_poison_line(p, n, &rec);
+
+		lineno++;
+		p += n + 1;
+		if (rc == 0)
+			continue;
+		if (rc < 0) {
+			dg_errx("%s:%zu: %s", name, lineno,
+				rc == -EILSEQ ?
+					"a NUL byte inside the line" :
+					"a cxl_poison record without a memdev, dpa or dpa_length, or with a bad value");
+			return DG_EXIT_USAGE;
+		}
+		g = reallocarray(ra->poison, ra->nr_poison + 1, sizeof(*g));
+		if (!g) {
+			dg_errx("%s: out of memory", name);
+			return DG_EXIT_FAILURE;
+		}
+		ra->poison = g;
+		ra->poison[ra->nr_poison++] = rec;
+	}
 	return 0;
 }
 
 /*
- * --badblocks FILE, - (stdin) or sysfs (the target's own list, read once
- * the target is known).  A list that cannot be read, or has a bad line,
- * is an error: nothing is acted on.
+ * --badblocks FILE, - (stdin), sysfs (the target's own list, read once
+ * the target is known) or cxl (the poison lists of its memdevs).  A FILE
+ * holds a kernel badblocks list, cxl_poison trace lines, or the JSON of
+ * `cxl list --media-errors`: the content tells which.  A list that
+ * cannot be read, or has a bad line, is an error: nothing is acted on.
  */
 int range_args_badblocks_opt(struct range_args *ra, const char *cmd, const char *arg)
 {
-	const char *name = arg;
-	size_t lineno;
+	const char *name = arg, *p;
+	size_t lineno, len = 0;
+	char *buf = NULL;
 	int fd, rc;
 
 	ra->badblocks = true;
 	if (!strcmp(arg, "sysfs")) {
 		ra->from_sysfs = true;
+		return 0;
+	}
+	if (!strcmp(arg, "cxl")) {
+		ra->from_cxl = true;
 		return 0;
 	}
 	if (!strcmp(arg, "-")) {
@@ -313,9 +474,33 @@ int range_args_badblocks_opt(struct range_args *ra, const char *cmd, const char 
 			return DG_EXIT_FAILURE;
 		}
 	}
-	rc = dg_read_badblocks(fd, &ra->bb, &ra->nr_bb, &lineno);
+	rc = slurp(fd, &buf, &len);
 	if (fd != STDIN_FILENO)
 		close(fd);
+	if (rc) {
+		dg_errx("%s: cannot read the badblocks list: %s", name, strerror(-rc));
+		return DG_EXIT_FAILURE;
+	}
+	for (p = buf; p < buf + len && isspace((unsigned char)*p); p++)
+		;
+	if (p < buf + len && (*p == '[' || *p == '{')) {
+		rc = dg_parse_cxl_media_errors(buf, len, &ra->poison, &ra->nr_poison);
+		free(buf);
+		if (!rc)
+			return 0;
+		dg_errx("%s: %s", name,
+			rc == -EILSEQ ? "a NUL byte in the JSON" :
+			rc == -ENOMEM ? "out of memory" :
+					"not the JSON of 'cxl list --media-errors'");
+		return rc == -ENOMEM ? DG_EXIT_FAILURE : DG_EXIT_USAGE;
+	}
+	if (memmem(buf, len, "cxl_poison: ", 12)) {
+		rc = read_poison_lines(ra, name, buf, len);
+		free(buf);
+		return rc;
+	}
+	rc = dg_parse_badblocks(buf, len, &ra->bb, &ra->nr_bb, &lineno);
+	free(buf);
 	if (!rc)
 		return 0;
 	if (!lineno) {
@@ -342,6 +527,8 @@ int range_args_getopt(struct range_args *ra, const char *cmd, int c, const char 
 		return range_args_opt(ra, cmd, RANGE_PHYS, arg);
 	case RANGE_OPT_PFN:
 		return range_args_opt(ra, cmd, RANGE_PFN, arg);
+	case RANGE_OPT_DPA:
+		return range_args_opt(ra, cmd, RANGE_DPA, arg);
 	case RANGE_OPT_BADBLOCKS:
 		return range_args_badblocks_opt(ra, cmd, arg);
 	case RANGE_OPT_RMAP:
@@ -463,4 +650,72 @@ void dg_json_end(struct dg_json_out *o)
 {
 	fputs(o->compact ? "}\n" : "\n}\n", o->f);
 	fflush(o->f);
+}
+
+json_object *dg_json_cxl_region(struct dg_cxl_region *r)
+{
+	json_object *jr = json_object_new_object(), *ja = json_object_new_array();
+	uint64_t serial;
+	size_t i;
+
+	json_object_object_add(jr, "region", dg_jstr(dg_cxl_region_get_name(r)));
+	json_object_object_add(jr, "decoder", dg_jstr(dg_cxl_region_get_decoder(r)));
+	json_object_object_add(jr, "uuid", dg_jstr(dg_cxl_region_get_uuid(r)));
+	json_object_object_add(jr, "mode", dg_jstr(dg_cxl_region_get_mode(r)));
+	json_object_object_add(jr, "resource",
+			       json_object_new_uint64(dg_cxl_region_get_resource(r)));
+	json_object_object_add(jr, "size", json_object_new_uint64(dg_cxl_region_get_size(r)));
+	json_object_object_add(jr, "interleave_ways",
+			       json_object_new_int((int)dg_cxl_region_get_interleave_ways(r)));
+	json_object_object_add(
+		jr, "interleave_granularity",
+		json_object_new_int((int)dg_cxl_region_get_interleave_granularity(r)));
+	json_object_object_add(jr, "state", dg_jstr(dg_cxl_region_get_state(r)));
+	for (i = 0; i < dg_cxl_region_get_nr_targets(r); i++) {
+		struct dg_cxl_target *ct = dg_cxl_region_get_target(r, i);
+		json_object *jm = json_object_new_object();
+
+		json_object_object_add(jm, "position",
+				       json_object_new_int((int)dg_cxl_target_get_position(ct)));
+		json_object_object_add(jm, "memdev", dg_jstr(dg_cxl_target_get_memdev(ct)));
+		if (!dg_cxl_target_get_serial(ct, &serial))
+			json_object_object_add(jm, "serial", json_object_new_uint64(serial));
+		json_object_object_add(jm, "host", dg_jstr(dg_cxl_target_get_host(ct)));
+		json_object_object_add(jm, "decoder", dg_jstr(dg_cxl_target_get_decoder(ct)));
+		json_object_object_add(jm, "dpa_start",
+				       json_object_new_uint64(dg_cxl_target_get_dpa_start(ct)));
+		json_object_object_add(jm, "dpa_size",
+				       json_object_new_uint64(dg_cxl_target_get_dpa_size(ct)));
+		json_object_array_add(ja, jm);
+	}
+	json_object_object_add(jr, "memdevs", ja);
+	return jr;
+}
+
+void dg_print_cxl_region(struct dg_cxl_region *r, const char *indent)
+{
+	uint64_t serial, start, size;
+	size_t i;
+
+	printf("%sCXL %s (%s): %#" PRIx64 "-%#" PRIx64
+	       ", %s, %u-way interleave every %u bytes, %s\n",
+	       indent, dg_cxl_region_get_name(r), dg_cxl_region_get_decoder(r),
+	       dg_cxl_region_get_resource(r),
+	       dg_cxl_region_get_resource(r) + dg_cxl_region_get_size(r) - 1,
+	       dg_cxl_region_get_mode(r), dg_cxl_region_get_interleave_ways(r),
+	       dg_cxl_region_get_interleave_granularity(r), dg_cxl_region_get_state(r));
+	for (i = 0; i < dg_cxl_region_get_nr_targets(r); i++) {
+		struct dg_cxl_target *ct = dg_cxl_region_get_target(r, i);
+
+		start = dg_cxl_target_get_dpa_start(ct);
+		size = dg_cxl_target_get_dpa_size(ct);
+		printf("%s  position %u: %s", indent, dg_cxl_target_get_position(ct),
+		       dg_cxl_target_get_memdev(ct));
+		if (!dg_cxl_target_get_serial(ct, &serial))
+			printf(", serial %#" PRIx64, serial);
+		if (dg_cxl_target_get_host(ct))
+			printf(", PCI %s", dg_cxl_target_get_host(ct));
+		printf(", %s, DPA %#" PRIx64 "-%#" PRIx64 "\n", dg_cxl_target_get_decoder(ct),
+		       start, start + size - (size ? 1 : 0));
+	}
 }

@@ -42,19 +42,27 @@ int dg_lib_fail(struct dg_ctx *ctx, const char *object, int rc);
 int dg_bad_option(const char *cmd, int c, char **argv);
 int dg_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* --offset, --length, --phys, --pfn, --badblocks and --rmap, as who and fail take them */
-enum range_opt { RANGE_OFFSET, RANGE_LENGTH, RANGE_PHYS, RANGE_PFN };
+/* --offset, --length, --phys, --pfn, --dpa, --badblocks and --rmap, as who and fail take them */
+enum range_opt { RANGE_OFFSET, RANGE_LENGTH, RANGE_PHYS, RANGE_PFN, RANGE_DPA };
 struct range_args {
-	/* --offset (--phys, --pfn) and --length, paired in the order given */
+	/* --offset (--phys, --pfn, --dpa) and --length, paired in the order given */
 	struct dg_range *user;
 	bool *phys;
 	bool any_phys;
+	/* --dpa: the memdev of each pair ("" for the others) */
+	char (*memdev)[32];
+	/* a length of one page was implied: an address alone is its page */
+	bool *page;
 	size_t nr_off, nr_len, cap;
 	/* the --badblocks lists, apart, so that they never shift the pairs */
 	struct dg_range *bb;
 	size_t nr_bb;
 	bool badblocks; /* a badblocks list was given (maybe empty) */
 	bool from_sysfs;
+	bool from_cxl; /* --badblocks cxl: the memdevs' poison lists */
+	/* CXL poison records (trace lines, cxl list JSON), placed on the target later */
+	struct dg_cxl_poison *poison;
+	size_t nr_poison;
 	/* every range, pairs first, once range_args_resolve() succeeded */
 	struct dg_range *ranges;
 	size_t nr;
@@ -67,12 +75,14 @@ enum {
 	RANGE_OPT_PFN,
 	RANGE_OPT_RMAP,
 	RANGE_OPT_BADBLOCKS,
+	RANGE_OPT_DPA,
 };
 #define RANGE_LONGOPTS                                                    \
 	{ "offset", required_argument, NULL, RANGE_OPT_OFFSET },          \
 		{ "length", required_argument, NULL, RANGE_OPT_LENGTH },  \
 		{ "phys", required_argument, NULL, RANGE_OPT_PHYS },      \
 		{ "pfn", required_argument, NULL, RANGE_OPT_PFN },        \
+		{ "dpa", required_argument, NULL, RANGE_OPT_DPA },        \
 		{ "rmap", required_argument, NULL, RANGE_OPT_RMAP },      \
 	{                                                                 \
 		"badblocks", required_argument, NULL, RANGE_OPT_BADBLOCKS \
@@ -83,7 +93,7 @@ enum {
  * option.
  */
 int range_args_getopt(struct range_args *ra, const char *cmd, int c, const char *arg);
-/* --badblocks FILE, - (stdin) or sysfs (the target's own list) */
+/* --badblocks FILE, - (stdin), sysfs (the target's own list) or cxl */
 int range_args_badblocks_opt(struct range_args *ra, const char *cmd, const char *arg);
 int range_args_init(struct range_args *ra, int argc);
 void range_args_free(struct range_args *ra);
@@ -145,6 +155,10 @@ void dg_print_warnings(struct dg_result *res);
 void dg_json_who(struct dg_json_out *o, struct dg_target *t, struct dg_result *res);
 void dg_print_who(const struct dg_output_opts *out, struct dg_target *t, struct dg_result *res,
 		  bool owners);
+
+/* common.c: a CXL region, as who and list show it */
+json_object *dg_json_cxl_region(struct dg_cxl_region *r);
+void dg_print_cxl_region(struct dg_cxl_region *r, const char *indent);
 
 /* a size for a table cell: human unless --bytes */
 char *dg_fmt_size(const struct dg_output_opts *o, uint64_t bytes);

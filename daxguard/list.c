@@ -32,6 +32,9 @@ enum {
 	COL_BB_META,
 	COL_USERS,
 	COL_IDENTITY,
+	COL_CXL_REGION,
+	COL_MEMDEVS,
+	COL_INTERLEAVE,
 };
 
 static const struct dg_column list_columns[] = {
@@ -52,6 +55,10 @@ static const struct dg_column list_columns[] = {
 	[COL_BB_META] = { "BB-META", 0.05, SCOLS_FL_RIGHT, "of those, how many hit metadata" },
 	[COL_USERS] = { "USERS", 0.04, SCOLS_FL_RIGHT, "processes that use the device" },
 	[COL_IDENTITY] = { "IDENTITY", 0.2, 0, "what daxguard watch keeps state by" },
+	[COL_CXL_REGION] = { "CXL-REGION", 0.06, 0, "the CXL region it lies on" },
+	[COL_MEMDEVS] = { "MEMDEVS", 0.1, 0, "the region's CXL memdevs, in interleave order" },
+	[COL_INTERLEAVE] = { "INTERLEAVE", 0.06, 0,
+			     "the region's interleave: ways x granularity (bytes)" },
 };
 
 static const char *const default_columns =
@@ -192,9 +199,22 @@ static char *xstrdup(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* "mem1,mem0" */
+static char *memdev_list(struct dg_cxl_region *cr)
+{
+	size_t i, len = 0, n = dg_cxl_region_get_nr_targets(cr);
+	char *s = calloc(n ? n : 1, 33);
+
+	for (i = 0; s && i < n; i++)
+		len += (size_t)sprintf(s + len, "%s%.31s", i ? "," : "",
+				       dg_cxl_target_get_memdev(dg_cxl_region_get_target(cr, i)));
+	return s;
+}
+
 static char *dev_cell(const struct dg_output_opts *out, struct dev_info *di, int col)
 {
 	struct dg_device *d = di->dev;
+	struct dg_cxl_region *cr = dg_device_get_cxl_region(d);
 	uint64_t start, size;
 	char *s;
 
@@ -230,6 +250,17 @@ static char *dev_cell(const struct dg_output_opts *out, struct dev_info *di, int
 		return di->users >= 0 ? fmt_u64((uint64_t)di->users) : NULL;
 	case COL_IDENTITY:
 		return strdup(dg_device_get_identity(d));
+	case COL_CXL_REGION:
+		return cr ? strdup(dg_cxl_region_get_name(cr)) : NULL;
+	case COL_MEMDEVS:
+		return cr ? memdev_list(cr) : NULL;
+	case COL_INTERLEAVE:
+		if (!cr)
+			return NULL;
+		return asprintf(&s, "%ux%u", dg_cxl_region_get_interleave_ways(cr),
+				dg_cxl_region_get_interleave_granularity(cr)) < 0 ?
+			       NULL :
+			       s;
 	}
 	return NULL;
 }
@@ -381,6 +412,8 @@ static json_object *json_device(struct dev_info *di)
 	for (i = 0; i < dg_device_get_nr_serials(d); i++)
 		json_object_array_add(ja, dg_jstr(dg_device_get_serial(d, i)));
 	json_object_object_add(jd, "serials", ja);
+	if (dg_device_get_cxl_region(d))
+		json_object_object_add(jd, "cxl", dg_json_cxl_region(dg_device_get_cxl_region(d)));
 	if (di->has_bb) {
 		json_object *jb = json_object_new_object(), *jr = json_object_new_array();
 

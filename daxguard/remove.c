@@ -27,6 +27,12 @@ static void usage(void)
 	       "                         kill, bus or report (signal nobody)\n"
 	       " -g, --grace <seconds>   time SIGTERM gets before SIGKILL (default 10)\n"
 	       "     --no-release        unmount, but leave the device attached\n"
+	       "     --release <level>   on a CXL region, how far the release goes:\n"
+	       "                         namespace (disable it; the region stays),\n"
+	       "                         region (default: then disable the region) or\n"
+	       "                         memdev (destroy the region, disable its memdevs)\n"
+	       "     --whole-region      take in the region's other namespaces, which its\n"
+	       "                         release takes down (without it, remove refuses)\n"
 	       "     --include-ancestors also signal daxguard's own ancestors\n"
 	       "     --freeze-timeout <seconds>  the longest a freeze may last: past\n"
 	       "                         it the guardian thaws (default 30)\n"
@@ -45,9 +51,11 @@ static void usage(void)
 
 int cmd_remove(int argc, char **argv, struct dg_ctx *ctx)
 {
-	enum { OPT_NO_RELEASE = 256 };
+	enum { OPT_NO_RELEASE = 256, OPT_RELEASE, OPT_WHOLE_REGION };
 	static const struct option longopts[] = {
 		{ "no-release", no_argument, NULL, OPT_NO_RELEASE },
+		{ "release", required_argument, NULL, OPT_RELEASE },
+		{ "whole-region", no_argument, NULL, OPT_WHOLE_REGION },
 		{ "force", no_argument, NULL, 'f' },
 		ACT_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
@@ -65,6 +73,22 @@ int cmd_remove(int argc, char **argv, struct dg_ctx *ctx)
 		switch (c) {
 		case OPT_NO_RELEASE:
 			mf.flags |= DG_MF_NO_RELEASE;
+			break;
+		case OPT_RELEASE:
+			mf.flags &= ~(unsigned int)(DG_MF_RELEASE_NAMESPACE | DG_MF_RELEASE_MEMDEV);
+			if (!strcmp(optarg, "namespace")) {
+				mf.flags |= DG_MF_RELEASE_NAMESPACE;
+			} else if (!strcmp(optarg, "memdev")) {
+				mf.flags |= DG_MF_RELEASE_MEMDEV;
+			} else if (strcmp(optarg, "region")) {
+				dg_usage_error("remove",
+					       "--release '%s': not namespace, region or memdev",
+					       optarg);
+				goto out;
+			}
+			break;
+		case OPT_WHOLE_REGION:
+			mf.flags |= DG_MF_WHOLE_REGION;
 			break;
 		case 'f':
 			mf.flags |= DG_MF_FORCE;
@@ -86,6 +110,10 @@ int cmd_remove(int argc, char **argv, struct dg_ctx *ctx)
 	}
 	if (optind != argc - 1) {
 		dg_usage_error("remove", optind == argc ? "no target given" : "too many arguments");
+		goto out;
+	}
+	if ((mf.flags & DG_MF_NO_RELEASE) && (mf.flags & DG_MF_RELEASE_MEMDEV)) {
+		dg_usage_error("remove", "--no-release and --release memdev contradict each other");
 		goto out;
 	}
 	ret = DG_EXIT_FAILURE;

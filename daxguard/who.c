@@ -84,8 +84,13 @@ static void usage(void)
 	      "                       alone it means the page there\n"
 	      "     --pfn <number>    a page frame number, as memory-failure logs\n"
 	      "                       print it: the page at that number (pmem)\n"
+	      "     --dpa <memdev:address>  a CXL memdev's device physical address\n"
+	      "                       instead of --offset (a target on a CXL region);\n"
+	      "                       alone it means the page there\n"
 	      "     --badblocks <file> ranges from a badblocks list (\"SECTOR COUNT\"\n"
-	      "                       lines); - for stdin, sysfs for the device's own\n"
+	      "                       lines, cxl_poison trace lines or the JSON of\n"
+	      "                       cxl list --media-errors); - for stdin, sysfs for\n"
+	      "                       the device's own, cxl for its memdevs' poison lists\n"
 	      "     --rmap <backend>  reverse map: xfs-rmapbt, xfs-bulkstat,\n"
 	      "                       ext4-libext2fs or fiemap (default: the best)\n"
 	      "     --no-paths        do not resolve inode numbers to paths\n"
@@ -326,6 +331,23 @@ static void print_safe(const char *prefix, const char *name, const char *suffix)
 	free(safe);
 }
 
+/* the memdevs' parts of a range of the target: "mem1 DPA 0x..+0x.., ..." */
+static void print_range_dpa(struct dg_target *t, const struct dg_range *r)
+{
+	struct dg_cxl_region *cr = dg_target_get_cxl_region(t);
+	uint64_t dpa, len;
+	size_t i;
+	bool first = true;
+
+	for (i = 0; cr && i < dg_cxl_region_get_nr_targets(cr); i++) {
+		if (dg_target_range_to_dpa(t, r->offset, r->length, i, &dpa, &len))
+			continue;
+		printf("%s%s DPA %#" PRIx64 "+%#" PRIx64, first ? "; " : ", ",
+		       dg_cxl_target_get_memdev(dg_cxl_region_get_target(cr, i)), dpa, len);
+		first = false;
+	}
+}
+
 static void print_topology(struct who_opts *opts, struct dg_target *t, struct dg_result *res)
 {
 	uint64_t pstart, psize;
@@ -344,6 +366,8 @@ static void print_topology(struct who_opts *opts, struct dg_target *t, struct dg
 	if (phys)
 		printf(", physical %#" PRIx64 "-%#" PRIx64, pstart, pstart + psize - 1);
 	putchar('\n');
+	if (dg_target_get_cxl_region(t))
+		dg_print_cxl_region(dg_target_get_cxl_region(t), "  ");
 	dg_fs_foreach(t, fs) {
 		struct dg_mount *m;
 
@@ -371,6 +395,7 @@ static void print_topology(struct who_opts *opts, struct dg_target *t, struct dg
 		printf("  range %#" PRIx64 "+%#" PRIx64, r->offset, r->length);
 		if (phys)
 			printf(", physical %#" PRIx64, pstart + r->offset);
+		print_range_dpa(t, r);
 		putchar('\n');
 	}
 	putchar('\n');
@@ -415,6 +440,8 @@ static json_object *json_target(struct dg_target *t)
 		json_object_object_add(jt, "phys_start", ju64(pstart));
 		json_object_object_add(jt, "phys_size", ju64(psize));
 	}
+	if (dg_target_get_cxl_region(t))
+		json_object_object_add(jt, "cxl", dg_json_cxl_region(dg_target_get_cxl_region(t)));
 	dg_fs_foreach(t, fs) {
 		json_object *jfs = json_object_new_object();
 		json_object *jms = json_object_new_array();
@@ -449,6 +476,33 @@ static json_object *json_target(struct dg_target *t)
 	}
 	json_object_object_add(jt, "filesystems", jfss);
 	return jt;
+}
+
+/* where a range of the target is on each memdev: which card to pull */
+static json_object *json_range_dpa(struct dg_target *t, const struct dg_range *r)
+{
+	struct dg_cxl_region *cr = dg_target_get_cxl_region(t);
+	json_object *ja = json_object_new_array();
+	uint64_t dpa, len, serial;
+	size_t i;
+
+	for (i = 0; i < dg_cxl_region_get_nr_targets(cr); i++) {
+		struct dg_cxl_target *ct = dg_cxl_region_get_target(cr, i);
+		json_object *jd;
+
+		if (dg_target_range_to_dpa(t, r->offset, r->length, i, &dpa, &len))
+			continue;
+		jd = json_object_new_object();
+		json_object_object_add(jd, "memdev", dg_jstr(dg_cxl_target_get_memdev(ct)));
+		if (!dg_cxl_target_get_serial(ct, &serial))
+			json_object_object_add(jd, "serial", ju64(serial));
+		json_object_object_add(jd, "host", dg_jstr(dg_cxl_target_get_host(ct)));
+		json_object_object_add(jd, "decoder", dg_jstr(dg_cxl_target_get_decoder(ct)));
+		json_object_object_add(jd, "dpa", ju64(dpa));
+		json_object_object_add(jd, "length", ju64(len));
+		json_object_array_add(ja, jd);
+	}
+	return ja;
 }
 
 static json_object *json_owner(struct dg_owner *o)
@@ -574,6 +628,8 @@ void dg_json_who(struct dg_json_out *o, struct dg_target *t, struct dg_result *r
 		json_object_object_add(jr, "length", ju64(r->length));
 		if (phys)
 			json_object_object_add(jr, "phys", ju64(pstart + r->offset));
+		if (dg_target_get_cxl_region(t))
+			json_object_object_add(jr, "cxl", json_range_dpa(t, r));
 		dg_json_element(o, jr);
 	}
 	dg_json_array_end(o);

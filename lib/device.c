@@ -42,6 +42,7 @@ struct dg_device {
 	char *bb_path, *region_bb_path;
 	/* nd devdax: the nd dax device the char device sits on ("dax0.0") */
 	char *nd_dax;
+	struct dg_cxl_region *cxl; /* the CXL region its physical range is on */
 	bool gone; /* not there at the last refresh */
 	bool added; /* by dg_device_list_add(): kept across refreshes */
 };
@@ -71,6 +72,7 @@ static void device_free(struct dg_device *d)
 	free(d->bb_path);
 	free(d->region_bb_path);
 	free(d->nd_dax);
+	dg_cxl_region_free(d->cxl);
 	free(d);
 }
 
@@ -163,6 +165,11 @@ static int fill_from_sysfs(struct dg_device *d)
 		}
 	}
 	close(dir);
+	/* its context is the list's, set when the device joins it */
+	if (d->phys_size && !d->cxl && dg_cxl_region_find(NULL, "/sys", d->phys_start, &d->cxl))
+		d->cxl = NULL;
+	if (d->cxl && !d->region_uuid && d->cxl->uuid[0])
+		d->region_uuid = strdup(d->cxl->uuid);
 	if (!d->identity) {
 		int rc;
 
@@ -185,6 +192,8 @@ static int fill_from_sysfs(struct dg_device *d)
 static void list_append(struct dg_device_list *list, struct dg_device *d)
 {
 	d->list = list;
+	if (d->cxl)
+		d->cxl->ctx = list->ctx;
 	*list->tail = d;
 	list->tail = &d->next;
 }
@@ -742,6 +751,11 @@ DG_EXPORT const char *dg_device_get_region_uuid(struct dg_device *d)
 	return d->region_uuid;
 }
 
+DG_EXPORT struct dg_cxl_region *dg_device_get_cxl_region(struct dg_device *d)
+{
+	return d->cxl;
+}
+
 DG_EXPORT size_t dg_device_get_nr_serials(struct dg_device *d)
 {
 	return d->nr_serials;
@@ -831,7 +845,8 @@ DG_EXPORT bool dg_device_is_below(struct dg_device *d, const char *syspath)
 	/*
 	 * The device's own sysfs path holds every bus it hangs off.  A CXL
 	 * pmem region does not hang off its memdevs (the nd region sits
-	 * under the ACPI0017 root): that takes the CXL topology.
+	 * under the ACPI0017 root): it goes with any of their PCI devices.
 	 */
-	return dg_path_is_below(d->syspath, syspath);
+	return dg_path_is_below(d->syspath, syspath) ||
+	       (d->cxl && dg_cxl_region_below(d->cxl, syspath));
 }

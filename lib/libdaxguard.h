@@ -409,6 +409,19 @@ enum dg_mf_flags {
 	DG_MF_NO_RELEASE = 1 << 4, /* pre-remove: unmount, keep the device */
 	DG_MF_INCLUDE_ANCESTORS = 1 << 5, /* signal our own ancestors too */
 	DG_MF_FORCE = 1 << 6, /* remove the device holding / or daxguard */
+	/*
+	 * Pre-remove of a target on a CXL region (LIBDAXGUARD_4).  The
+	 * default release disables the namespace, then the region (`cxl
+	 * disable-region`); these change how far it goes:
+	 */
+	DG_MF_RELEASE_NAMESPACE = 1 << 7, /* the namespace only: the region stays */
+	DG_MF_RELEASE_MEMDEV = 1 << 8, /* destroy the region, disable each memdev */
+	/*
+	 * The region's other namespaces go with it: without this the
+	 * removal refuses, naming them; with it their filesystems are
+	 * taken in (users stopped, unmounted) and their namespaces disabled.
+	 */
+	DG_MF_WHOLE_REGION = 1 << 9,
 };
 
 enum dg_action {
@@ -597,6 +610,154 @@ int dg_device_get_badblocks(struct dg_device *dev, struct dg_range **ranges, siz
  * bridge): what a slot powering off takes with it.
  */
 bool dg_device_is_below(struct dg_device *dev, const char *syspath);
+
+/* ------------------------------------------------------------------ */
+/* CXL memory (LIBDAXGUARD_4)                                          */
+
+/*
+ * A pmem namespace or device-dax device may lie on a CXL region: host
+ * physical addresses that the region's memdevs (type-3 memory devices)
+ * serve, interleaved.  A memdev names a failed byte by its device
+ * physical address (DPA): poison lists, the cxl_poison trace event,
+ * `cxl list --media-errors`.  The region is found by its host address
+ * range (sysfs has no link from the nd region to it); its memdevs come
+ * in interleave order, each with the endpoint decoder that maps its part.
+ */
+struct dg_cxl_region;
+struct dg_cxl_target;
+
+/* the CXL region that @target, or @dev, lies on, or NULL */
+struct dg_cxl_region *dg_target_get_cxl_region(struct dg_target *target);
+struct dg_cxl_region *dg_device_get_cxl_region(struct dg_device *dev);
+
+/* "region0", its root decoder "decoder0.0", its UUID (or NULL), "pmem" or "ram" */
+const char *dg_cxl_region_get_name(struct dg_cxl_region *region);
+const char *dg_cxl_region_get_decoder(struct dg_cxl_region *region);
+const char *dg_cxl_region_get_uuid(struct dg_cxl_region *region);
+const char *dg_cxl_region_get_mode(struct dg_cxl_region *region);
+/* the host physical address range */
+uint64_t dg_cxl_region_get_resource(struct dg_cxl_region *region);
+uint64_t dg_cxl_region_get_size(struct dg_cxl_region *region);
+unsigned int dg_cxl_region_get_interleave_ways(struct dg_cxl_region *region);
+unsigned int dg_cxl_region_get_interleave_granularity(struct dg_cxl_region *region);
+/*
+ * "enabled" (committed, its driver bound), "disabled" (committed, no
+ * driver) or "uncommitted" (its decoders reset, or being reset, or never
+ * committed: it maps nothing)
+ */
+const char *dg_cxl_region_get_state(struct dg_cxl_region *region);
+/* the memdevs' parts, in interleave order (position 0 first) */
+size_t dg_cxl_region_get_nr_targets(struct dg_cxl_region *region);
+struct dg_cxl_target *dg_cxl_region_get_target(struct dg_cxl_region *region, size_t idx);
+unsigned int dg_cxl_target_get_position(struct dg_cxl_target *ct);
+/* "mem0"; its serial number (-ENOENT if it has none); its PCI device */
+const char *dg_cxl_target_get_memdev(struct dg_cxl_target *ct);
+int dg_cxl_target_get_serial(struct dg_cxl_target *ct, uint64_t *serial);
+const char *dg_cxl_target_get_host(struct dg_cxl_target *ct);
+/* the endpoint decoder, and the DPA range it maps into the region */
+const char *dg_cxl_target_get_decoder(struct dg_cxl_target *ct);
+uint64_t dg_cxl_target_get_dpa_start(struct dg_cxl_target *ct);
+uint64_t dg_cxl_target_get_dpa_size(struct dg_cxl_target *ct);
+
+/*
+ * The interleave arithmetic (modulo; CXL 3.0 8.2.4.19.13): the region's
+ * host addresses go round @ways devices (1, 2, 3, 4, 6, 8, 12 or 16)
+ * @granularity bytes (a power of two, 256 to 16 KiB) at a time.  Offsets
+ * are from the start of the region (HPA) and of the decoder's DPA range.
+ * -EINVAL for ways, granularity or position out of bounds, -ERANGE when
+ * the address passes 64 bits.
+ */
+int dg_cxl_dpa_to_hpa(unsigned int ways, unsigned int granularity, unsigned int position,
+		      uint64_t dpa_offset, uint64_t *hpa_offset);
+int dg_cxl_hpa_to_dpa(unsigned int ways, unsigned int granularity, uint64_t hpa_offset,
+		      unsigned int *position, uint64_t *dpa_offset);
+/*
+ * What the host range [@hpa_offset, +@length) holds of the device at
+ * @position: always one contiguous DPA range, or -ENOENT for none.
+ */
+int dg_cxl_hpa_range_to_dpa(unsigned int ways, unsigned int granularity, uint64_t hpa_offset,
+			    uint64_t length, unsigned int position, uint64_t *dpa_offset,
+			    uint64_t *dpa_length);
+
+/*
+ * "MEMDEV:DPA" as --dpa takes it: a memdev name as the cxl bus gives it
+ * ("mem0") into @memdev (@size bytes), and an address in dg_parse_size()
+ * format.  -EINVAL for a malformed string, -ERANGE past 64 bits,
+ * -ENAMETOOLONG when the name does not fit.
+ */
+int dg_parse_dpa(const char *str, char *memdev, size_t size, uint64_t *dpa);
+
+/*
+ * The DPA range [@dpa, +@length) of @memdev as ranges of @target,
+ * appended to *@ranges (a malloc()ed array of *@nr, grown with realloc):
+ * one piece per interleave granule, each merged with the one before when
+ * they touch.  Fails (with dg_get_error() naming the memdev and what it
+ * maps) with -ENXIO for a target on no CXL region or a memdev not in it,
+ * -ENODEV for no such memdev, -ERANGE for a DPA that no committed decoder
+ * maps or that lies outside the target (another namespace, or the
+ * namespace's own metadata), -EBUSY for a region that is not committed.
+ */
+int dg_target_dpa_to_ranges(struct dg_target *target, const char *memdev, uint64_t dpa,
+			    uint64_t length, struct dg_range **ranges, size_t *nr);
+/*
+ * The reverse: what [@offset, +@length) of @target holds of the memdev
+ * at interleave index @idx (dg_cxl_region_get_target()), as one DPA
+ * range; -ENOENT when it holds none of it, -ERANGE when the range is not
+ * in the region, -EINVAL when @target has no CXL region.
+ */
+int dg_target_range_to_dpa(struct dg_target *target, uint64_t offset, uint64_t length, size_t idx,
+			   uint64_t *dpa, uint64_t *dpa_length);
+
+/*
+ * CXL poison: a record of what a memdev, or a region, says is bad.  From
+ * the cxl_poison trace event (Linux 6.4+; the memdev and the DPA, and the
+ * host address when the DPA is in a region), or from `cxl list
+ * --media-errors` (ndctl v80+; by memdev the offset is the DPA, by region
+ * it is from the region's resource).
+ */
+struct dg_cxl_poison {
+	char memdev[32]; /* "" when the record names a region only */
+	char region[32]; /* "" when unknown or in none */
+	uint64_t dpa; /* when has_dpa */
+	uint64_t hpa; /* when has_hpa */
+	uint64_t region_offset; /* when has_region_offset */
+	uint64_t length; /* bytes, > 0 */
+	char source[16]; /* "Injected", "Internal", ... or "" */
+	bool has_dpa, has_hpa, has_region_offset;
+};
+
+/*
+ * One line of tracefs output (the trace file, trace_pipe, or dmesg with
+ * tp_printk), @len bytes, not NUL-terminated (a final '\n' is allowed):
+ * 1 and @rec for a cxl_poison record that names poison (trace_type List
+ * or Inject), 0 for any other line (and for Clear), -EINVAL for a
+ * cxl_poison line without a memdev, dpa or dpa_length or with a bad
+ * value, -ERANGE past 64 bits, -EILSEQ for a NUL byte.
+ */
+int dg_parse_cxl_poison_line(const char *line, size_t len, struct dg_cxl_poison *rec);
+/*
+ * The JSON of `cxl list --media-errors` (with or without -u, nested or
+ * not): every media error appended to *@recs (malloc()ed, *@nr of them);
+ * -EINVAL for text that is not JSON or a media_errors array that is not
+ * the tool's, and then nothing is appended.
+ */
+int dg_parse_cxl_media_errors(const char *buf, size_t len, struct dg_cxl_poison **recs, size_t *nr);
+/*
+ * Poison records as ranges of @target, appended to *@ranges (as
+ * dg_target_dpa_to_ranges() does); *@skipped counts the records that are
+ * not on it (other memdevs or regions, unmapped capacity, another
+ * namespace).  -ENXIO for a target with no physical range.
+ */
+int dg_target_cxl_poison_ranges(struct dg_target *target, const struct dg_cxl_poison *recs,
+				size_t nr, struct dg_range **ranges, size_t *nr_ranges,
+				size_t *skipped);
+/*
+ * The poison lists of the memdevs under @target's CXL region, read now
+ * (trigger_poison_list, collected through a private tracefs instance),
+ * as ranges of @target appended to *@ranges.  -ENXIO for a target on no
+ * CXL region, -EOPNOTSUPP when a memdev or the kernel cannot list poison.
+ */
+int dg_target_get_cxl_poison(struct dg_target *target, struct dg_range **ranges, size_t *nr);
 
 /* ------------------------------------------------------------------ */
 /* Events: the user-space callers of dax_holder_notify_failure()      */

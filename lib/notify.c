@@ -347,7 +347,7 @@ static int check_self(struct dg_ctx *ctx, struct dg_target *t)
 	return 0;
 }
 
-static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep, const struct dg_mf_opts *o)
+static int pre_remove_one(struct dg_ctx *ctx, struct dg_report *rep, const struct dg_mf_opts *o)
 {
 	struct dg_target *t = rep->target;
 	bool dry = o->flags & DG_MF_DRY_RUN;
@@ -402,7 +402,7 @@ static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep, const struct dg
 	if (dry) {
 		dg_unmount_all(ctx, rep, t, true);
 		if (!(o->flags & DG_MF_NO_RELEASE))
-			dg_release(ctx, rep, t, true);
+			dg_release(ctx, rep, t, o->flags, true);
 		return 0;
 	}
 
@@ -457,7 +457,7 @@ static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep, const struct dg
 	}
 	if (!(o->flags & DG_MF_NO_RELEASE)) {
 		stage(ctx, "release", DG_STAGE_BEGIN);
-		rc = dg_release(ctx, rep, t, false);
+		rc = dg_release(ctx, rep, t, o->flags, false);
 		stage(ctx, "release", DG_STAGE_END);
 		if (rc)
 			return rc;
@@ -470,6 +470,84 @@ static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep, const struct dg
 	 */
 	rep->complete = true;
 	return 0;
+}
+
+/*
+ * Another namespace of the CXL region the target is on: its users are
+ * stopped and its filesystems unmounted as the target's are, without a
+ * release of its own (the region's release disables it).  What was done
+ * joins @rep.
+ */
+static int take_in(struct dg_ctx *ctx, struct dg_report *rep, const struct dg_mf_opts *o,
+		   const char *devname)
+{
+	struct dg_mf_opts po = *o;
+	struct dg_target *pt = NULL;
+	struct dg_report *sub;
+	struct dg_step *s;
+	int rc;
+
+	rc = dg_target_new(ctx, devname, &pt);
+	if (rc == -ENODEV) {
+		s = dg_step_begin(rep, "collect", devname);
+		dg_step_end(rep, s, 0, "no filesystem mounted: its namespace goes with the region");
+		dg_clear_error(ctx);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	/*
+	 * Not locked against another daxguard: the locks are the context's
+	 * (lock.c), held for the target alone.
+	 */
+	sub = dg_report_new(pt);
+	if (!sub) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	sub->t0 = rep->t0;
+	po.flags |= DG_MF_NO_RELEASE;
+	po.flags &= ~(unsigned int)DG_MF_WHOLE_REGION;
+	rc = pre_remove_one(ctx, sub, &po);
+	/* its steps and processes are the removal's */
+	if (sub->steps) {
+		*rep->steps_tail = sub->steps;
+		rep->steps_tail = sub->steps_tail;
+		sub->steps = NULL;
+	}
+	if (sub->victims) {
+		*rep->victims_tail = sub->victims;
+		rep->victims_tail = sub->victims_tail;
+		sub->victims = NULL;
+	}
+	if (!sub->complete)
+		rep->complete = false;
+	dg_report_free(sub);
+out:
+	dg_target_free(pt);
+	return rc;
+}
+
+/*
+ * A removal whose release takes a CXL region down takes every namespace
+ * of it: the checks come before anything changes, then the other
+ * namespaces are taken in, then the target itself.
+ */
+static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep, const struct dg_mf_opts *o)
+{
+	char **peers = NULL;
+	size_t nr = 0, i;
+	int rc;
+
+	rc = dg_cxl_release_check(ctx, rep->target, o->flags, &peers, &nr);
+	for (i = 0; !rc && i < nr; i++)
+		rc = take_in(ctx, rep, o, peers[i]);
+	for (i = 0; i < nr; i++)
+		free(peers[i]);
+	free(peers);
+	if (rc)
+		return rc;
+	return pre_remove_one(ctx, rep, o);
 }
 
 /*

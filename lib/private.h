@@ -136,8 +136,68 @@ struct dg_fs {
 	uint64_t dax_ino;
 };
 
+/* ------------------------------------------------------------------ */
+/* CXL: topology-cxl.c */
+
+#define DG_CXL_MAX_WAYS 16
+
+struct dg_cxl_region;
+
+/* one interleave position of a region: the endpoint decoder and its memdev */
+struct dg_cxl_target {
+	struct dg_cxl_region *region;
+	unsigned int position;
+	char decoder[32]; /* the endpoint decoder: "decoder2.0" */
+	char memdev[32]; /* "mem0" */
+	char host[64]; /* the memdev's PCI device: "0000:0d:00.0" */
+	char mode[16]; /* the decoder's: "pmem", "ram" */
+	uint64_t serial;
+	bool has_serial;
+	uint64_t dpa_start, dpa_size;
+};
+
+struct dg_cxl_region {
+	struct dg_ctx *ctx;
+	char *sysroot; /* "/sys", or a recorded tree */
+	char name[32]; /* "region0" */
+	char root_decoder[32]; /* "decoder0.0" */
+	char uuid[40];
+	char mode[16];
+	uint64_t resource, size; /* host physical addresses */
+	unsigned int ways, granularity;
+	bool committed; /* its decoders are committed (commit = 1) */
+	bool enabled; /* the cxl_region driver is bound */
+	size_t nr_targets;
+	struct dg_cxl_target targets[DG_CXL_MAX_WAYS]; /* in interleave order */
+};
+
+/* the region named @name below @sysroot: 0, -ENOENT, -EIO, -ENOMEM */
+int dg_cxl_region_read(struct dg_ctx *ctx, const char *sysroot, const char *name,
+		       struct dg_cxl_region **out);
+/* the region whose host address range holds @hpa: 0 or -ENOENT */
+int dg_cxl_region_find(struct dg_ctx *ctx, const char *sysroot, uint64_t hpa,
+		       struct dg_cxl_region **out);
+void dg_cxl_region_free(struct dg_cxl_region *r);
+const char *dg_cxl_region_state(const struct dg_cxl_region *r);
+const struct dg_cxl_target *dg_cxl_region_memdev(const struct dg_cxl_region *r, const char *memdev);
+/* @memdev's mapped DPA ranges, for a message; -ENODEV: no such memdev */
+int dg_cxl_memdev_mapped(const char *sysroot, const char *memdev, char *buf, size_t size);
+/*
+ * @memdev's @dpa as a host physical address in @r, or an error (with
+ * dg_fail) that names the memdev and its mapped ranges: -ENODEV unknown
+ * memdev, -ENXIO not in @r (@object: what lies on @r, for the message),
+ * -ERANGE in no committed decoder, -EBUSY the region is not committed.
+ */
+int dg_cxl_region_dpa_to_hpa(const struct dg_cxl_region *r, const char *object, const char *memdev,
+			     uint64_t dpa, uint64_t *hpa);
+/* one of @r's memdevs lies below the sysfs directory @syspath (a PCIe port) */
+bool dg_cxl_region_below(const struct dg_cxl_region *r, const char *syspath);
+/* the CXL region of @t's physical range, into t->cxl, if there is one */
+void dg_target_find_cxl(struct dg_target *t);
+
 struct dg_target {
 	struct dg_ctx *ctx;
+	struct dg_cxl_region *cxl; /* the CXL region it lies on, or NULL */
 	char *devname;
 	dev_t devnum;
 	uint64_t size;
@@ -620,9 +680,31 @@ unsigned int dg_victims_wait(struct dg_ctx *ctx, struct dg_report *rep, unsigned
 /* how many victims of the last round still run */
 unsigned int dg_victims_survivors(struct dg_report *rep);
 
-/* unmount.c */
+/* unmount.c; @flags: DG_MF_RELEASE_* */
 int dg_unmount_all(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, bool dry_run);
-int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, bool dry_run);
+int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, unsigned int flags,
+	       bool dry_run);
+
+/*
+ * release-cxl.c: before a pre-remove changes anything, whether the CXL
+ * release @flags ask for can be done: 0 with the other active namespace
+ * devices of the region in *@peers ("/dev/pmem1", to take in under
+ * DG_MF_WHOLE_REGION; free each and the array), or a refusal that names
+ * the cause (a region not enabled or committed, other namespaces without
+ * DG_MF_WHOLE_REGION, a memdev serving another region, --release memdev
+ * on a target not on CXL).
+ */
+int dg_cxl_release_check(struct dg_ctx *ctx, struct dg_target *t, unsigned int flags, char ***peers,
+			 size_t *nr);
+/*
+ * After the target's namespace is disabled: the other namespaces of the
+ * nd region @ndregion (as dg_nd_region_of() named it before), the CXL
+ * region, and the memdevs.
+ */
+int dg_cxl_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t,
+		   unsigned int flags, const char *ndregion, bool dry_run);
+/* the nd region ("region0") of a pmem block device or nd dax device */
+int dg_nd_region_of(struct dg_target *t, char *name, size_t size);
 
 /*
  * handle.c: open the file @o names (the inode, by handle where the

@@ -117,6 +117,7 @@ DG_EXPORT void dg_target_free(struct dg_target *t)
 	free(t->devname);
 	free(t->backing_file);
 	free(t->rmap);
+	dg_cxl_region_free(t->cxl);
 	dg_unref(t->ctx);
 	free(t);
 }
@@ -546,6 +547,7 @@ static int target_fill_device(struct dg_target *t, int devdir)
 	 */
 	dg_sysfs_phys_range(devdir, t->kind == DG_TARGET_PARTITION, t->size, &t->phys_start,
 			    &t->phys_size);
+	dg_target_find_cxl(t);
 
 	/* a loop device's backing file, also for a partition of one */
 	if (dg_read_text(devdir,
@@ -593,6 +595,7 @@ static int dax_target(struct dg_target *t, const char *spec)
 	if (rc)
 		return rc;
 	t->kind = DG_TARGET_DAX;
+	dg_target_find_cxl(t);
 	/* processes name the device by its node: match on that inode */
 	if (stat(spec[0] == '/' ? spec : t->devname, &st) < 0 || !S_ISCHR(st.st_mode) ||
 	    st.st_rdev != t->devnum)

@@ -206,6 +206,9 @@ out:
 	return rc;
 }
 
+static int release_device(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t,
+			  bool dry_run);
+
 /*
  * The device-mapper devices whose filesystems were unmounted stand between
  * the target and its release: remove them, as 'dmsetup remove' would (for
@@ -236,7 +239,24 @@ static int release_dm(struct dg_ctx *ctx, struct dg_report *rep, struct dg_targe
 	return 0;
 }
 
-int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, bool dry_run)
+int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, unsigned int flags,
+	       bool dry_run)
+{
+	char ndregion[64] = "";
+	int rc;
+
+	/* named now: the namespace's release takes its sysfs path to the region */
+	if (t->cxl && dg_nd_region_of(t, ndregion, sizeof(ndregion)))
+		ndregion[0] = '\0';
+	rc = release_device(ctx, rep, t, dry_run);
+	/* the CXL region, and its memdevs, once the namespace is gone */
+	if (!rc && t->cxl)
+		rc = dg_cxl_release(ctx, rep, t, flags, ndregion, dry_run);
+	return rc;
+}
+
+static int release_device(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t,
+			  bool dry_run)
 {
 	struct dg_step *s;
 	char msg[PATH_MAX + 64] = "";
@@ -249,11 +269,16 @@ int dg_release(struct dg_ctx *ctx, struct dg_report *rep, struct dg_target *t, b
 	if (dry_run) {
 		/* nothing was unmounted: whether it would be held cannot be known */
 		const char *how = t->backing_file ? " (detach the loop device)" : "";
+		char nsname[NAME_MAX + 1], buf[NAME_MAX + 64];
 
-		if (t->kind == DG_TARGET_DAX)
+		if (t->kind == DG_TARGET_DAX) {
 			how = " (unbind it from its driver)";
-		else if (t->kind == DG_TARGET_PARTITION)
+		} else if (t->kind == DG_TARGET_PARTITION) {
 			how = " (a partition: its disk stays)";
+		} else if (!t->backing_file && nd_namespace_name(t, nsname, sizeof(nsname)) == 0) {
+			snprintf(buf, sizeof(buf), " (disable namespace %s)", nsname);
+			how = buf;
+		}
 		dg_step_end(rep, s, 0, "would check that nothing holds it, then release it%s", how);
 		return 0;
 	}

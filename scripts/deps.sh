@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
 	build-essential meson ninja-build pkg-config
 	libmount-dev libsmartcols-dev libjson-c-dev libudev-dev libext2fs-dev
-	comerr-dev xfslibs-dev libndctl-dev libdevmapper-dev
+	comerr-dev xfslibs-dev libndctl-dev libcxl-dev libdevmapper-dev
 	xfsprogs e2fsprogs util-linux fdisk psmisc procps lsof jq groff-base attr
 )
 # watch: the config parser, sd_notify and the journal, and what its tests

@@ -100,6 +100,14 @@ bad "--phys on a loop device" "$(quote_ere "$DEV").*physical address" \
 bad "--pfn on a loop device" "$(quote_ere "$DEV").*physical address" \
 	who "$DEV" --pfn 0x100
 bad "--pfn with a suffix" "pfn '4K'" who "$DEV" --pfn 4K
+# a CXL device physical address: malformed, or on a device with no CXL region
+bad_cmdline "--dpa without an address" "dpa 'mem0'.*MEMDEV:DPA" who "$DEV" --dpa mem0
+bad_cmdline "--dpa with a malformed address" "dpa 'mem0:0xzz'" who "$DEV" --dpa mem0:0xzz
+bad_cmdline "--dpa with no memdev" "dpa 'pmem0:0x1000'" who "$DEV" --dpa pmem0:0x1000
+bad_cmdline "--dpa past 64 bits" "dpa 'mem0:0x1ffffffffffffffff'.*64 bits" \
+	who "$DEV" --dpa mem0:0x1ffffffffffffffff
+bad "--dpa on a loop device" "$(quote_ere "$DEV"): has no physical address range, so no CXL region" \
+	who "$DEV" --dpa mem0:0x1000
 bad "--pfn past 64 bits" "pfn '0xffffffffffffffff'.*64 bits" \
 	who "$DEV" --pfn 0xffffffffffffffff
 # badblocks lists: a list that cannot be read, or a line that is not an

@@ -115,6 +115,17 @@ bad "remove -g abc -J" 2 "--grace" "abc" -- \
 	remove -g abc -J "$DEV"
 bad "remove --action nosuch" 2 "--action" "nosuch" -- \
 	remove --action nosuch "$DEV"
+# the CXL release levels: a loop device is on no CXL region
+bad "remove --release memdev of a loop device" 1 "$DEV" "not on a CXL region" -- \
+	remove --release memdev "$DEV"
+bad "remove --release memdev --dry-run of a loop device" 1 "$DEV" "not on a CXL region" -- \
+	remove --release memdev --dry-run "$DEV"
+bad "remove --release nosuch" 2 "--release" "nosuch" -- \
+	remove --release nosuch "$DEV"
+bad "remove --no-release --release memdev" 2 "--no-release" "--release memdev" -- \
+	remove --no-release --release memdev "$DEV"
+bad "fail --dpa on a loop device" 1 "$DEV" "no CXL region" -- \
+	fail --dpa mem0:0x1000 -a kill "$DEV"
 
 # ------------------------------------------------------------------ #
 # fail

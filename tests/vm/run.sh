@@ -44,6 +44,17 @@
 #   pciehp                     q35 with PCIe root ports: a virtio-pmem device's
 #                              sysfs tree, and the attention button pressed by
 #                              device_del on the monitor, as daxguard watch sees it
+#   cxl-remove                 q35 with two CXL type-3 devices: XFS and ext4 on
+#                              two namespaces of a 2-way region; remove refuses,
+#                              --dry-run, --whole-region, the region made again
+#                              and the data checked, --release memdev
+#   cxl-remove-xfs cxl-remove-ext4  the same with one filesystem
+#   cxl-interleave             a pattern's DPA as daxguard reports it, who --dpa,
+#                              the host reads the pattern back; fail --dpa
+#   cxl-fail                   fail --dpa -a kill alone
+#   cxl-disable-baseline-region cxl-disable-baseline-memdev  the baselines:
+#                              raw cxl disable-region / disable-memdev -f
+#   cxl-sysfs                  records the CXL sysfs tree (unit-test fixtures)
 #
 # Environment: DAXGUARD (daxguard binary; default: build /work tree's build/),
 # DGVM_CACHE, DGVM_JOBS (-j), DGVM_SMP (guest CPUs, default 1),
@@ -59,7 +70,7 @@ SMP=${DGVM_SMP:-1}
 KERNEL_ARG=all
 WRITE_DOC=0
 REFRESH=0
-DEFAULT_SCENARIOS="remove-xfs remove-ext4 unbind-xfs unbind-ext4 badblocks-xfs badblocks-ext4 badblocks-xfs_normap hwpoison-xfs hwpoison-ext4 devdax dm-xfs watch-xfs pciehp"
+DEFAULT_SCENARIOS="remove-xfs remove-ext4 unbind-xfs unbind-ext4 badblocks-xfs badblocks-ext4 badblocks-xfs_normap hwpoison-xfs hwpoison-ext4 devdax dm-xfs watch-xfs pciehp cxl-remove cxl-interleave cxl-disable-baseline-region cxl-disable-baseline-memdev"
 # scenarios expected to fail (space-separated, padded with spaces): printed
 # XFAIL; an unexpected pass fails the run.
 XFAIL=" "
@@ -88,7 +99,7 @@ while [ $# -gt 0 ]; do
 	--write-doc) WRITE_DOC=1; shift ;;
 	--refresh) REFRESH=1; shift ;;
 	--no-xfail) XFAIL=" "; shift ;;
-	--list) for s in $DEFAULT_SCENARIOS smoke-xfs smoke-ext4 ndrelease; do echo "$s"; done; exit 0 ;;
+	--list) for s in $DEFAULT_SCENARIOS smoke-xfs smoke-ext4 ndrelease cxl-remove-xfs cxl-remove-ext4 cxl-fail cxl-sysfs; do echo "$s"; done; exit 0 ;;
 	-h|--help) usage; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	*) break ;;
@@ -264,15 +275,18 @@ extract_pvh() {
 }
 
 # ------------------------------------------------------------------ initramfs
-GUEST_TOOLS="/usr/bin/ndctl /usr/bin/daxctl /usr/sbin/mkfs.xfs /usr/sbin/xfs_io
+GUEST_TOOLS="/usr/bin/ndctl /usr/bin/daxctl /usr/bin/cxl /usr/sbin/mkfs.xfs /usr/sbin/xfs_io
 /usr/sbin/xfs_repair /usr/sbin/xfs_db /usr/sbin/mkfs.ext4 /usr/sbin/e2fsck
 /usr/sbin/debugfs /usr/sbin/dumpe2fs /usr/bin/kmod /usr/bin/jq /usr/sbin/dmsetup"
 # wanted modules: the first line must all be there (module or built in)
 GUEST_MODULES="nfit libnvdimm nd_pmem nd_btt dax_pmem device_dax xfs ext4 dm_mod"
 GUEST_MODULES_OPTIONAL="crc32c_generic crc32c_intel libcrc32c nd_e820 loop virtio_pci virtio_pmem"
+# the CXL tier (cxl-* scenarios): a type-3 device's driver stack, from the
+# ACPI0017 root to the nvdimm bridge of a pmem region; dax_cxl is 6.3+
+GUEST_MODULES_OPTIONAL="$GUEST_MODULES_OPTIONAL cxl_acpi cxl_pci cxl_port cxl_mem cxl_pmem cxl_core dax_cxl"
 # bump these when the way the initramfs parts are built changes
 BASE_VERSION=1
-MODULES_VERSION=2
+MODULES_VERSION=3
 
 # guest_path PATH: where a host file goes in the merged-/usr guest root
 guest_path() {
@@ -405,7 +419,7 @@ build_overlay() {
 	lib=$(ldd "$DAXGUARD" | awk '$1 ~ /^libdaxguard/ {print $3}')
 	[ -n "$lib" ] && [ -e "$lib" ] || { log "libdaxguard of $DAXGUARD not found (ldd)"; return 1; }
 	key=$(cat "$DAXGUARD" "$lib" "$HERE/dgvm-probe.c" "$SRCROOT/tests/helpers/dg-mapper.c" \
-		"$HERE/guest/init" "$HERE/guest/lib.sh" "$HERE"/scenarios/*.sh | sha256sum | cut -c1-16)
+		"$HERE/guest/init" "$HERE"/guest/*.sh "$HERE"/scenarios/*.sh | sha256sum | cut -c1-16)
 	OVERLAY=$CACHE/build/overlay-$key.cpio.gz
 	[ -s "$OVERLAY" ] && return 0
 	r=$CACHE/build/overlay-root-$$
@@ -419,7 +433,7 @@ build_overlay() {
 	gcc -O2 -static -pthread -D_GNU_SOURCE -Wall -o "$r/usr/bin/dg-mapper" "$SRCROOT/tests/helpers/dg-mapper.c" || return 1
 	cp "$HERE/guest/init" "$r/init"
 	chmod 755 "$r/init"
-	cp "$HERE/guest/lib.sh" "$r/dgvm/lib.sh"
+	cp "$HERE"/guest/*.sh "$r/dgvm/"
 	cp "$HERE"/scenarios/*.sh "$r/dgvm/scenarios/"
 	make_cpio "$r" "$OVERLAY"
 	rm -rf "$r"
@@ -432,16 +446,52 @@ build_overlay() {
 watchdog_for() {
 	[ -n "${DGVM_WATCHDOG:-}" ] && { echo "$DGVM_WATCHDOG"; return; }
 	case $1 in
-	unbind-*) echo 150 ;;
+	unbind-*|cxl-disable-*) echo 150 ;;
 	*) echo 120 ;;
 	esac
 }
 
 # machine_args SCENARIO IMAGE: the machine, memory and devices, into MACHINE
-# (an array); MONITOR names the monitor's pipe when the host must drive it
+# (an array); MONITOR names the monitor's pipe when the host must drive it;
+# CPU and APPEND (kernel arguments) when the machine needs others
 machine_args() {
 	MONITOR=
+	CPU=max
+	APPEND=
 	case $1 in
+	cxl-*)
+		# Two CXL type-3 persistent-memory devices (512 MiB each, with
+		# their label storage areas: XFS needs 300 MB, and a region
+		# holds two filesystems) on two root ports of one host
+		# bridge, and a 4 GiB fixed memory window on it: regions of
+		# one device or of both interleaved.  Non-zero serials: with
+		# the default one a region enabled again never gets its
+		# namespace back ("invalid interleave-set-cookie").  6.12
+		# refuses to commit a region when it sees a hypervisor ("Failed
+		# to synchronize CPU cache state"), and cxl_pci fails without
+		# pcie_ports=compat (QEMU 7.2 has no event interrupts); 6.1
+		# needs the second root port, or reads of the region return 0.
+		CPU=max,hypervisor=off
+		APPEND=pcie_ports=compat
+		local i
+		for i in 1 2; do
+			rm -f "$2.cxl$i" "$2.lsa$i"
+			truncate -s 512M "$2.cxl$i"
+			truncate -s 256M "$2.lsa$i"
+		done
+		MACHINE=(-machine q35,cxl=on -m 1G,slots=2,maxmem=4G
+			-object memory-backend-file,id=cxl-mem1,share=on,mem-path="$2.cxl1",size=512M
+			-object memory-backend-file,id=cxl-lsa1,share=on,mem-path="$2.lsa1",size=256M
+			-object memory-backend-file,id=cxl-mem2,share=on,mem-path="$2.cxl2",size=512M
+			-object memory-backend-file,id=cxl-lsa2,share=on,mem-path="$2.lsa2",size=256M
+			-device pxb-cxl,bus_nr=12,bus=pcie.0,id=cxl.1
+			-device cxl-rp,port=0,bus=cxl.1,id=root_port13,chassis=0,slot=2
+			-device cxl-rp,port=1,bus=cxl.1,id=root_port14,chassis=0,slot=3
+			-device cxl-type3,bus=root_port13,memdev=cxl-mem1,lsa=cxl-lsa1,id=cxl-pmem1,sn=0x1
+			-device cxl-type3,bus=root_port14,memdev=cxl-mem2,lsa=cxl-lsa2,id=cxl-pmem2,sn=0x2
+			-M cxl-fmw.0.targets.0=cxl.1,cxl-fmw.0.size=4G
+			-monitor none)
+		;;
 	pciehp)
 		# native PCIe hotplug (pciehp), not ACPI's: the attention button
 		MONITOR=$RUNDIR/monitor-$label-$1
@@ -485,9 +535,36 @@ monitor_driver() {
 	rm -f "$mon.in" "$mon.out"
 }
 
+# host_checks LOG IMAGE: what the guest asked the host to check once it is
+# off, in lines "DGVM-HOSTREAD SERIAL OFFSET HEX TEXT": the bytes HEX must
+# be at OFFSET of the backing file of the CXL type-3 device with that
+# serial (machine_args: serial 0x1 is IMAGE.cxl1, 0x2 IMAGE.cxl2); with no
+# volatile capacity, device physical address 0 is the file's first byte.
+# Each check is appended to LOG as a DGVM-CHECK line; returns 1 if any
+# failed.
+host_checks() {
+	local log=$1 img=$2 bad=0 serial off hex text file got
+	while read -r _tag serial off hex text; do
+		file=$img.cxl$((serial))
+		if [ ! -r "$file" ]; then
+			echo "DGVM-CHECK FAIL host: no backing file for serial $serial: $text" >>"$log"
+			bad=1
+			continue
+		fi
+		got=$(dd if="$file" bs=1 skip=$((off)) count=$((${#hex} / 2)) 2>/dev/null | od -An -v -tx1 | tr -d ' \n')
+		if [ "$got" = "$hex" ]; then
+			echo "DGVM-CHECK PASS host: $text (serial $serial file offset $off holds $got)" >>"$log"
+		else
+			echo "DGVM-CHECK FAIL host: $text: serial $serial file offset $off holds '$got', not '$hex'" >>"$log"
+			bad=1
+		fi
+	done < <(grep -a '^DGVM-HOSTREAD ' "$log" | tr -d '\r')
+	return $bad
+}
+
 # boot LABEL SCENARIO: one guest; writes $RUNDIR/LABEL-SCENARIO.{log,result}
 boot() {
-	local label=$1 sc=$2 kimage log img wd t0 rc verdict line qpid
+	local label=$1 sc=$2 kimage log img wd t0 rc verdict line qpid hostfail=0
 	kimage=$(cat "$RUNDIR/kimage-$label")
 	log=$RUNDIR/$label-$sc.log
 	img=$RUNDIR/nvdimm-$label-$sc.img
@@ -498,10 +575,10 @@ boot() {
 	machine_args "$sc" "$img"
 	set +e
 	timeout -k 10 $((wd + 90)) qemu-system-x86_64 \
-		-accel tcg -cpu max -smp "$SMP" \
+		-accel tcg -cpu "$CPU" -smp "$SMP" \
 		"${MACHINE[@]}" \
 		-kernel "$kimage" -initrd "$RUNDIR/initrd-$label.img" \
-		-append "console=ttyS0 loglevel=3 panic=-1 printk.devkmsg=on log_buf_len=4M dgvm.scenario=$sc dgvm.watchdog=$wd" \
+		-append "console=ttyS0 loglevel=3 panic=-1 printk.devkmsg=on log_buf_len=4M dgvm.scenario=$sc dgvm.watchdog=$wd $APPEND" \
 		-display none -nodefaults -no-reboot -nic none \
 		-serial file:"$log" >"$log.qemu" 2>&1 </dev/null &
 	qpid=$!
@@ -509,9 +586,14 @@ boot() {
 	wait "$qpid"
 	rc=$?
 	set -e
-	[ "${DGVM_KEEP_IMAGES:-0}" = 1 ] || rm -f "$img"
+	host_checks "$log" "$img" || hostfail=1
+	[ "${DGVM_KEEP_IMAGES:-0}" = 1 ] || rm -f "$img" "$img".cxl* "$img".lsa*
 	line=$(grep -a '^DGVM-RESULT ' "$log" | tr -d '\r' | head -1 || true)
 	verdict=$(echo "$line" | awk '{print $3}')
+	if [ "$hostfail" = 1 ] && [ "$verdict" = PASS ]; then
+		verdict=FAIL
+		line="$line; a host-side check failed"
+	fi
 	case $verdict in
 	PASS|FAIL) ;;
 	ERROR) verdict=FAIL ;;
