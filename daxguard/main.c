@@ -50,6 +50,8 @@ static void print_version(void)
 	fputs("features:", stdout);
 	for (i = 0; (name = dg_feature_name(i)); i++)
 		printf("%s %s", i ? "," : "", name);
+	/* the command's own: watch logs to the journal and talks sd_notify */
+	printf("%s libsystemd", i ? "," : "");
 	fputs("\nreverse maps:", stdout);
 	for (i = 0; (name = dg_rmap_name(i)); i++)
 		printf("%s %s", i ? "," : "", name);

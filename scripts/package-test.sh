@@ -133,8 +133,8 @@ n_builddeps=$(newly_installed | wc -l)
 # the source package too, for lintian's source checks: the upstream
 # tarball is the tree without debian/
 source_pkg() {
-	tar -C "$tree" --exclude=./debian --transform "s,^\.,daxguard-$upstream," \
-		-cJf "$work/daxguard_$upstream.orig.tar.xz" .
+	tar -C "$work" --exclude="daxguard-$upstream/debian" \
+		-cJf "$work/daxguard_$upstream.orig.tar.xz" "daxguard-$upstream"
 	(cd "$tree" && dpkg-source -b .)
 }
 step source "the source package (dpkg-source -b)" source_pkg
@@ -173,6 +173,15 @@ first=$(/usr/sbin/daxguard --version | head -1)
 	exit 1
 }
 /usr/sbin/daxguard --version >>"$LOGS/install.log"
+# the watch daemon's unit: installed, runs the installed daxguard, and is
+# left for the administrator to enable (debian/rules)
+unit=/lib/systemd/system/daxguard-watch.service
+grep -qx 'ExecStart=/usr/sbin/daxguard watch' "$unit" ||
+	{ echo "package-test.sh: $unit: no ExecStart=/usr/sbin/daxguard watch" >&2; exit 1; }
+if [ -e /etc/systemd/system/multi-user.target.wants/daxguard-watch.service ]; then
+	echo "package-test.sh: daxguard-watch.service was enabled by the install" >&2
+	exit 1
+fi
 
 # owner_of PATH: the package that installed PATH; with /usr merged, dpkg
 # may know it under the other name (/lib/... for /usr/lib/...)
@@ -307,18 +316,21 @@ purge() {
 		[ "$f" != /. ] || continue
 		if [ -d "$f" ] && [ ! -L "$f" ]; then
 			dirs=$((dirs + 1))
-			# a directory stays when another package still owns it
-			dpkg-query -S "$f" >/dev/null 2>&1 && continue
-			echo "left: $f/ (no package owns it)"
-			left=$((left + 1))
-		elif [ -e "$f" ] || [ -L "$f" ]; then
-			files=$((files + 1))
-			echo "left: $f"
-			left=$((left + 1))
 		else
 			files=$((files + 1))
 		fi
+		[ -e "$f" ] || [ -L "$f" ] || continue
+		# what stays must be another package's: /usr/share/man, the
+		# /lib of a merged /usr
+		dpkg-query -S "$f" >/dev/null 2>&1 && continue
+		echo "left: $f (no package owns it)"
+		left=$((left + 1))
 	done <"$work/files"
+	# nor what the maintainer scripts made (unit state, symlinks)
+	while read -r f; do
+		echo "left: $f (made by a maintainer script?)"
+		left=$((left + 1))
+	done < <(find /etc /var/lib /lib/systemd /usr -name '*daxguard*' 2>/dev/null)
 	for p in "${pkgs[@]}"; do
 		if dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q .; then
 			echo "dpkg still knows $p: $(dpkg-query -W -f='${Status}' "$p")"

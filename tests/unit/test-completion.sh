@@ -82,7 +82,7 @@ check "$cmds" "$(comp '')" "commands"
 for c in who fail remove; do
 	[[ " $cmds " == *" $c "* ]] || check "$c among the commands" "$cmds" "daxguard --help"
 done
-check "who" "$(comp w)" "a command's prefix"
+check "who" "$(comp wh)" "a command's prefix"
 check "--help --version" "$(comp -)" "daxguard's own options"
 
 # options, per command
@@ -114,6 +114,20 @@ check "xfs-bulkstat xfs-rmapbt" "$(comp fail --offset 0 --length 4K --rmap x)" "
 check "bus kill report term" "$(comp fail --action '')" "fail --action"
 check "kill" "$(comp remove -a k)" "remove -a k"
 check "collect" "$(comp remove --pause-after co)" "remove --pause-after co"
+
+# list and watch (the daemon) take no target
+if [[ " $cmds " == *" list "* ]]; then
+	check "" "$(comp list '')" "list: no target"
+	check "NAME NAMESPACE" "$(comp list -o NA)" "list -o NA"
+	check "--all" "$(comp list --a)" "list --a"
+fi
+if [[ " $cmds " == *" watch "* ]]; then
+	check "" "$(comp watch --all '')" "watch: no target"
+	check "kill" "$(comp watch -a k)" "watch -a k"
+	check "act report" "$(comp watch --on-start '')" "watch --on-start"
+	check "kmsg,udev" "$(comp watch --sources kmsg,u)" "watch --sources kmsg,u"
+	check "" "$(comp watch --interval '')" "watch --interval: nothing"
+fi
 
 # numbers are not completed as targets
 check "" "$(comp who --offset '')" "who --offset: nothing"
