@@ -26,7 +26,10 @@
 #     package owns it);
 #  7. whatever this script installed is purged again, so that what runs
 #     next in the same system (CI: the test pass, after scripts/deps.sh)
-#     finds only what it installs itself.  DG_PKG_RESTORE=no skips that.
+#     finds only what it installs itself.  DG_PKG_RESTORE=deps keeps what
+#     scripts/deps.sh would install (and what that needs), which is as
+#     good for that and saves both the purge and deps.sh much work (CI
+#     wants this); DG_PKG_RESTORE=no keeps everything.
 #
 # One line per step on the terminal; each step's output goes to
 # out/package-test/STEP.log (fresh-chroot.sh copies /src/out back).
@@ -55,13 +58,24 @@ tree=$work/daxguard-$upstream
 dev='' mapper_pid='' restored=0
 dpkg-query -W -f='${Package}\n' | LC_ALL=C sort >"$work/packages.before"
 
-# restore: purge every package this script installed; "the system has the
-# packages it had before" is then checked
+# restore: purge the packages this script installed.  With
+# DG_PKG_RESTORE=deps, keep those that scripts/deps.sh installs anyway (and
+# what they need): CI runs deps.sh next, which then has less to do, and
+# still finds nothing that it would not install itself.
 restore() {
-	local extra
+	local extra keep
 
-	extra=$(dpkg-query -W -f='${Package}\n' | LC_ALL=C sort |
-		LC_ALL=C comm -13 "$work/packages.before" -)
+	extra=$(newly_installed)
+	if [ "${DG_PKG_RESTORE:-yes}" = deps ] && [ -n "$extra" ]; then
+		# shellcheck disable=SC2046 # one package a word
+		keep=$(apt-cache depends --recurse --installed --no-recommends --no-suggests \
+			--no-conflicts --no-breaks --no-replaces --no-enhances \
+			$(bash "$SRC/scripts/deps.sh" --list | LC_ALL=C sort -u |
+				LC_ALL=C comm -12 - <(printf '%s\n' "$extra")) 2>/dev/null |
+			grep -v '^[ <]' | sed 's/:.*//' | LC_ALL=C sort -u)
+		extra=$(LC_ALL=C comm -23 <(printf '%s\n' "$extra") <(printf '%s\n' "$keep"))
+		printf '%s\n' "$keep" | sed '/^$/d' >"$work/packages.kept"
+	fi
 	# shellcheck disable=SC2086 # one package a word
 	[ -z "$extra" ] || apt_get purge "${APT_OPTS[@]}" $extra >>"$LOGS/restore.log" 2>&1
 	restored=1
@@ -75,7 +89,7 @@ cleanup() {
 		umount "$work/mnt" 2>/dev/null || umount -l "$work/mnt"
 	fi
 	[ -z "$dev" ] || losetup -d "$dev" 2>/dev/null
-	[ $restored = 1 ] || [ "${DG_PKG_RESTORE:-yes}" = no ] || restore
+	[ $restored = 1 ] || [ "${DG_PKG_RESTORE:-yes}" = no ] || restore >/dev/null 2>&1
 	rm -rf --one-file-system "$work"
 	exit $rc
 }
@@ -344,16 +358,26 @@ step purge "apt-get purge, then nothing of theirs is left" purge
 purge_summary=$(tail -1 "$LOGS/purge.log")
 
 n_new=$(newly_installed | wc -l)
-if [ "${DG_PKG_RESTORE:-yes}" != no ]; then
+case ${DG_PKG_RESTORE:-yes} in
+no)
+	restore_summary="the $n_new packages it installed kept (DG_PKG_RESTORE=no)" ;;
+deps)
+	: >"$work/packages.kept"
+	step restore "purging what it installed that deps.sh would not" restore
+	left=$(LC_ALL=C comm -23 <(newly_installed) "$work/packages.kept")
+	if [ -n "$left" ]; then
+		echo "package-test.sh: still installed: $(paste -sd' ' <<<"$left")" >&2
+		exit 1
+	fi
+	restore_summary="$((n_new - $(wc -l <"$work/packages.kept"))) of the $n_new packages it installed purged; $(wc -l <"$work/packages.kept") kept that deps.sh installs anyway (DG_PKG_RESTORE=deps)" ;;
+*)
 	step restore "purging the $n_new packages this test installed" restore
 	if [ -n "$(newly_installed)" ]; then
 		echo "package-test.sh: still installed: $(newly_installed | paste -sd' ')" >&2
 		exit 1
 	fi
-	restore_summary="the $n_new packages it installed purged again"
-else
-	restore_summary="the $n_new packages it installed kept (DG_PKG_RESTORE=no)"
-fi
+	restore_summary="the $n_new packages it installed purged again" ;;
+esac
 
 cat <<EOF
 == package test: daxguard $version, passed in $((SECONDS - t_start)) s
