@@ -20,6 +20,13 @@ pkgs+=(libasan8 libubsan1)
 # not these, for a pass that runs no fuzzer: 400 MB less to unpack)
 [ -n "${DG_DEPS_NO_FUZZ:-}" ] || pkgs+=(clang libclang-rt-14-dev llvm)
 
+# --list: the packages, one a line, installing nothing (package-test.sh
+# keeps these when it purges what it installed)
+if [ "${1:-}" = --list ]; then
+	printf '%s\n' "${pkgs[@]}"
+	exit 0
+fi
+
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

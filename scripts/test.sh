@@ -20,7 +20,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# as root, or as a user who may sudo (README's commands work both ways)
 if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		exec sudo bash "$PWD/scripts/test.sh" "$@"
+	fi
 	echo "test.sh: run as root: the integration tests use loop devices and mounts" >&2
 	exit 1
 fi
