@@ -40,7 +40,7 @@ DG_EXPORT const char *dg_get_version(void)
 DG_EXPORT const char *dg_feature_name(unsigned int i)
 {
 	/* the libraries a build could leave out; each is linked in today */
-	static const char *const features[] = { "libndctl", "libdevmapper", "libudev" };
+	static const char *const features[] = { "libndctl", "libcxl", "libdevmapper", "libudev" };
 
 	return i < ARRAY_SIZE(features) ? features[i] : NULL;
 }

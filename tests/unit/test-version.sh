@@ -15,7 +15,7 @@ for opt in --version -V; do
 	grep -qx "libdaxguard $VERSION" <<<"$out" ||
 		bad "$opt: no line 'libdaxguard $VERSION'"
 	features=$(sed -n 's/^features: //p' <<<"$out")
-	for f in libndctl libdevmapper libudev libsystemd; do
+	for f in libndctl libcxl libdevmapper libudev libsystemd; do
 		grep -qw -- "$f" <<<"$features" || bad "$opt: features '$features' lack $f"
 	done
 	rmaps=$(sed -n 's/^reverse maps: //p' <<<"$out")
