@@ -735,7 +735,8 @@ int dg_shutdown_fs(struct dg_report *rep, struct dg_fs *fs);
 int dg_open_fs_root(struct dg_fs *fs);
 /* dg_who(), with a hook for the collect (users.c) */
 int dg_who_hooked(struct dg_target *t, const struct dg_range *ranges, size_t nr_ranges,
-		  unsigned int flags, const struct dg_collect_hook *hook, struct dg_result **result);
+		  unsigned int flags, const struct dg_collect_hook *hook,
+		  struct dg_result **result);
 /* check ranges against the target; sorted and merged into *out */
 int dg_normalize_ranges(struct dg_target *t, const struct dg_range *in, size_t nr,
 			struct dg_range **out, size_t *nr_out);
