@@ -688,6 +688,13 @@ if [ "$WRITE_DOC" = 1 ]; then
 		echo "wrote $SRCROOT/doc/without-daxguard.md"
 fi
 rm -f "$RUNDIR"/initrd-*.img
-# keep the last 10 runs
-ls -1d "$CACHE"/runs/*/ 2>/dev/null | head -n -10 | xargs -r rm -rf
+# keep the last 10 runs, and every run whose run.sh still runs (its pid
+# ends the name): parallel runs (CI's two, a bench beside them) must not
+# lose their logs to each other
+ls -1d "$CACHE"/runs/*/ 2>/dev/null | head -n -10 | while read -r d; do
+	pid=${d%/}
+	pid=${pid##*-}
+	case $pid in '' | *[!0-9]*) ;; *) kill -0 "$pid" 2>/dev/null && continue ;; esac
+	rm -rf "$d"
+done
 exit $status
