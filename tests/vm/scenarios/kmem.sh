@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# kmem: a device-dax device onlined as system RAM (the kmem driver).  The
+# machine (run.sh machine_args kmem-*) puts the NVDIMM on NUMA node 1,
+# which has no other memory; node 0 holds the guest's 1 GiB.
+#   devdax namespace -> daxctl reconfigure-device --mode=system-ram
+#   (online_movable): node 1 gets the device's memory blocks;
+#   processes: membind (numactl --membind=1, 64 MiB there), preferred
+#   (numactl --preferred=1, 64 MiB there), other (numactl --membind=0,
+#   nothing there);
+#   who -J names membind and preferred with page counts within 5% of
+#   numastat -p, and neither other nor anybody else;
+#   remove --dry-run changes nothing;
+#   remove migrates preferred (alive, no page left on node 1), stops
+#   membind (SIGTERM), leaves other alone, offlines every block and leaves
+#   dax0.0 in devdax mode, disabled.
+# No long-term pin: the blocks are in ZONE_MOVABLE, where the kernel
+# migrates a page out of the zone before it pins it (FOLL_LONGTERM), so an
+# io_uring registered buffer never stays on node 1.
+. /dgvm/lib.sh
+fact kernel "$(uname -r)"
+MB64=$((64 << 20))
+
+step "setup kmem"
+ndctl create-namespace -f -e namespace0.0 -m devdax >/tmp/ns.json 2>&1 || { cat /tmp/ns.json; die "devdax namespace"; }
+wait_ready /dev/dax0.0 || die "/dev/dax0.0 appears"
+# Debian's kernels online hot-added memory themselves: daxctl refuses then
+echo offline >/sys/devices/system/memory/auto_online_blocks
+daxctl reconfigure-device --mode=system-ram dax0.0 >/tmp/reconf.json 2>&1 || { cat /tmp/reconf.json; die "reconfigure-device --mode=system-ram"; }
+cat /tmp/reconf.json
+NODE=$(cat /sys/bus/dax/devices/dax0.0/target_node)
+fact target_node "$NODE"
+check_eq "dax0.0 is on node 1" 1 "$NODE"
+BLOCKS=$(daxctl list -D -d dax0.0 | jq -r '.[0].total_memblocks')
+fact kmem_online "$(daxctl list -D -d dax0.0 | tr -d ' \n')"
+node_total() { awk '/MemTotal/ {print $4}' /sys/devices/system/node/node1/meminfo; }
+fact node1_memtotal_kb "$(node_total)"
+check "node 1 has memory" test "$(node_total)" -gt 0
+
+spawn membind numactl --membind=1 dgvm-probe -r /tmp/ready/membind map /dev/zero 0 $MB64 private-cow 0
+spawn preferred numactl --preferred=1 dgvm-probe -r /tmp/ready/preferred map /dev/zero 0 $MB64 private-cow 0
+spawn other numactl --membind=0 dgvm-probe -r /tmp/ready/other map /dev/zero 0 $MB64 private-cow 0
+ROLES="membind preferred other"
+for r in $ROLES; do wait_ready "/tmp/ready/$r" || die "$r ready"; done
+for r in $ROLES; do
+	echo "$r: $(grep -E 'N[01]=' /proc/$(pid_of "$r")/numa_maps | grep -m1 zero)"
+done
+# numastat -p PID: the "Total" line, one column per node, MB
+node_mb() { numastat -p "$1" | awk -v c=$(($2 + 2)) '/^Total/ {print $c}'; }
+for r in $ROLES; do
+	fact "numastat_${r}_node1_mb" "$(node_mb "$(pid_of "$r")" 1)"
+done
+
+step "daxguard who on a kmem device"
+daxguard who /dev/dax0.0 -J >/tmp/who.json 2>/tmp/who.err
+rc=$?
+head -c 4000 /tmp/who.json
+sed 's/^/    stderr| /' /tmp/who.err
+check_eq "who /dev/dax0.0 exit status" 0 "$rc"
+check_eq "who -J: the target's node" "$NODE" "$(json /tmp/who.json '.target.kmem.node // "none"')"
+check_eq "who -J: every block of dax0.0" "$BLOCKS" "$(json /tmp/who.json '[.target.kmem.blocks[]? | select(.state == "online")] | length')"
+check_eq "who -J: the blocks are movable" "Movable" "$(json /tmp/who.json '[.target.kmem.blocks[]?.zone] | unique | join(",")')"
+pids=$(json /tmp/who.json '[.users[]? | select(.use == "node") | .pid] | unique | sort | map(tostring) | join(" ")')
+who_roles=
+for r in $ROLES; do echo " $pids " | grep -q " $(pid_of "$r") " && who_roles="$who_roles $r"; done
+check_eq "who names the processes with pages on node $NODE" "membind preferred" "${who_roles# }"
+for r in membind preferred; do
+	p=$(pid_of "$r")
+	mb=$(json /tmp/who.json "[.users[]? | select(.pid == $p and .use == \"node\") | .node_bytes] | add // 0 | . / 1048576")
+	ref=$(node_mb "$p" 1)
+	fact "who_${r}_mb" "$mb (numastat $ref)"
+	check "who's count for $r ($mb MB) within 5% of numastat -p ($ref MB)" \
+		awk -v a="$mb" -v b="$ref" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= b * 0.05) }'
+done
+check_eq "who: membind's policy binds it to node $NODE alone" "true" \
+	"$(json /tmp/who.json "[.users[]? | select(.pid == $(pid_of membind)) | .bound] | length > 0 and all")"
+check_eq "who: preferred's policy" "prefer:1" \
+	"$(json /tmp/who.json "[.users[]? | select(.pid == $(pid_of preferred)) | .policy] | unique | join(\",\")")"
+daxguard who /dev/dax0.0 >/tmp/who.txt 2>&1
+head -30 /tmp/who.txt
+
+step "daxguard remove --dry-run on a kmem device"
+pref_before=$(node_mb "$(pid_of preferred)" 1)
+daxguard remove /dev/dax0.0 --dry-run -J >/tmp/dry.json 2>/tmp/dry.err
+rc=$?
+head -c 3000 /tmp/dry.json
+sed 's/^/    stderr| /' /tmp/dry.err
+check_eq "remove --dry-run exit status" 0 "$rc"
+check_eq "--dry-run: every block still online" "$BLOCKS" "$(daxctl list -D -d dax0.0 | jq -r '.[0].online_memblocks')"
+check_eq "--dry-run: preferred keeps its pages on node 1" "$pref_before" "$(node_mb "$(pid_of preferred)" 1)"
+reap $ROLES
+for r in $ROLES; do check_eq "--dry-run: $r untouched" alive "$(exit_status "$r")"; done
+
+step "daxguard remove on a kmem device"
+free_before=$(node_total)
+t0=$(up)
+daxguard remove /dev/dax0.0 -g 3 -J >/tmp/remove.json 2>/tmp/remove.err
+rc=$?
+t1=$(up)
+cat /tmp/remove.json
+sed 's/^/    stderr| /' /tmp/remove.err
+fact remove "exit $rc in $(echo "$t1 - $t0" | bc) s: $(head -c 300 /tmp/remove.err | tr '\n' ' ')"
+check_eq "remove /dev/dax0.0 exit status" 0 "$rc"
+sleep 0.5
+reap $ROLES
+check_eq "membind (bound to node 1 alone) stopped by SIGTERM" 143 "$(exit_status membind)"
+check_eq "preferred keeps running" alive "$(exit_status preferred)"
+check_eq "other keeps running" alive "$(exit_status other)"
+check_eq "preferred has no page left on node 1" 0 "$(grep -o 'N1=[0-9]*' /proc/$(pid_of preferred)/numa_maps | cut -d= -f2 | awk '{s += $1} END {print s + 0}')"
+check_eq "other never had a page on node 1" 0 "$(grep -o 'N1=[0-9]*' /proc/$(pid_of other)/numa_maps | cut -d= -f2 | awk '{s += $1} END {print s + 0}')"
+fact node1_memtotal_after_kb "$(node_total) (before $free_before)"
+check_eq "node 1 has no memory left" 0 "$(node_total)"
+daxctl list -D -d dax0.0 >/tmp/after.json 2>&1
+cat /tmp/after.json
+fact after_remove "$(tr -d ' \n' </tmp/after.json | cut -c1-200)"
+check_eq "dax0.0 back in devdax mode" devdax "$(jq -r '.[0].mode' /tmp/after.json)"
+check_eq "dax0.0 disabled" disabled "$(jq -r '.[0].state // "enabled"' /tmp/after.json)"
+check "kernel log clean after the remove" kernel_clean "daxguard remove on a kmem device"
+kill_all_spawned
+finish
