@@ -608,6 +608,40 @@ bool dg_maps_line_dev(const char *line, dev_t *dev);
  */
 ssize_t dg_maps_unescape_path(const char *path, char *buf, size_t size, bool *ambiguous);
 
+/* numa-maps.c: one line of /proc/PID/numa_maps */
+#define DG_NUMA_MAX_NODES 1024 /* CONFIG_NODES_SHIFT=10 */
+enum dg_mpol {
+	DG_MPOL_DEFAULT = 1,
+	DG_MPOL_PREFERRED,
+	DG_MPOL_BIND,
+	DG_MPOL_INTERLEAVE,
+	DG_MPOL_LOCAL,
+	DG_MPOL_PREFERRED_MANY,
+	DG_MPOL_WEIGHTED_INTERLEAVE,
+};
+struct dg_numa_maps_entry {
+	uint64_t start;
+	char policy[64]; /* as printed: "bind:1", "prefer=static:0-1", ... */
+	enum dg_mpol mode;
+	bool has_nodes;
+	uint64_t nodes[DG_NUMA_MAX_NODES / 64]; /* the policy's node list */
+	bool has_file, huge;
+	uint64_t node_pages; /* on the node asked for */
+	uint64_t total_pages; /* on every node */
+	uint64_t page_kb; /* kernelpagesize_kB: the unit of the counts; 0 with no page */
+};
+/*
+ * @len bytes at @line (a final newline allowed), pages counted for @node.
+ * 0, -EINVAL for a malformed line, -ERANGE for a number past its bounds.
+ */
+int dg_parse_numa_maps_line(const char *line, size_t len, unsigned int node,
+			    struct dg_numa_maps_entry *e);
+const char *dg_mpol_name(enum dg_mpol mode);
+/* the policy lets the mapping allocate on @node and nowhere else */
+bool dg_numa_maps_binds_to(const struct dg_numa_maps_entry *e, unsigned int node);
+/* the policy's node list holds @node */
+bool dg_numa_maps_names(const struct dg_numa_maps_entry *e, unsigned int node);
+
 /* ------------------------------------------------------------------ */
 /* Flows: report.c, kill.c, invalidate.c, unmount.c, notify.c */
 
