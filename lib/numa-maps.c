@@ -138,6 +138,18 @@ static int parse_nodelist(struct cursor *c, uint64_t *nodes)
 	}
 }
 
+int dg_parse_nodelist(const char *str, size_t len, uint64_t *nodes)
+{
+	struct cursor c = { str, str + len };
+	int rc;
+
+	memset(nodes, 0, DG_NUMA_MAX_NODES / 8);
+	rc = parse_nodelist(&c, nodes);
+	if (!rc && !at_end(&c))
+		rc = -EINVAL;
+	return rc;
+}
+
 static bool word_is(struct cursor *c, const char *w)
 {
 	size_t n = strlen(w);

@@ -198,6 +198,7 @@ void dg_target_find_cxl(struct dg_target *t);
 struct dg_target {
 	struct dg_ctx *ctx;
 	struct dg_cxl_region *cxl; /* the CXL region it lies on, or NULL */
+	struct dg_kmem *kmem; /* device-dax in system-ram mode, or NULL */
 	char *devname;
 	dev_t devnum;
 	uint64_t size;
@@ -245,6 +246,12 @@ struct dg_user {
 	int fd;
 	uint64_t vm_start, vm_end, vm_pgoff;
 	uint64_t file_offset, file_length;
+	/* DG_USE_NODE: the mapping's pages on the kmem target's node */
+	uint64_t node_bytes;
+	char policy[64];
+	bool bound; /* its policy allows that node alone */
+	uint64_t vm_pin_kb; /* the process's VmPin */
+	char pin_hint[96]; /* io_uring or vfio descriptors, or "" */
 };
 
 struct dg_warning {
@@ -608,6 +615,32 @@ bool dg_maps_line_dev(const char *line, dev_t *dev);
  */
 ssize_t dg_maps_unescape_path(const char *path, char *buf, size_t size, bool *ambiguous);
 
+/* topology-kmem.c: a device-dax device in system-ram mode */
+struct dg_kmem_block {
+	uint64_t id; /* memoryN */
+	char state[24]; /* online, offline, going-offline */
+	char zone[64]; /* valid_zones */
+	int removable; /* -1: the kernel no longer says */
+};
+struct dg_kmem {
+	unsigned int node;
+	uint64_t block_size;
+	struct dg_kmem_block *blocks;
+	size_t nr_blocks;
+	size_t node_blocks; /* the node's blocks, the device's and any other */
+	bool only_memory; /* no other node has memory */
+};
+int dg_target_find_kmem(struct dg_target *t, int devdir);
+void dg_kmem_free(struct dg_kmem *k);
+int dg_kmem_block_read(struct dg_kmem_block *b);
+/* @has_memory (a node mask) has no node but @node */
+bool dg_kmem_only_memory(const uint64_t *has_memory, unsigned int node);
+struct dg_report;
+struct dg_mf_opts;
+int dg_kmem_remove(struct dg_ctx *ctx, struct dg_report *rep, const struct dg_mf_opts *o);
+/* "0-3,5" into a node mask of DG_NUMA_MAX_NODES bits: 0, -EINVAL, -ERANGE */
+int dg_parse_nodelist(const char *str, size_t len, uint64_t *nodes);
+
 /* numa-maps.c: one line of /proc/PID/numa_maps */
 #define DG_NUMA_MAX_NODES 1024 /* CONFIG_NODES_SHIFT=10 */
 enum dg_mpol {
@@ -767,7 +800,8 @@ int dg_shutdown_fs(struct dg_report *rep, struct dg_fs *fs);
 int dg_open_fs_root(struct dg_fs *fs);
 /* dg_who(), with a hook for the collect (users.c) */
 int dg_who_hooked(struct dg_target *t, const struct dg_range *ranges, size_t nr_ranges,
-		  unsigned int flags, const struct dg_collect_hook *hook, struct dg_result **result);
+		  unsigned int flags, const struct dg_collect_hook *hook,
+		  struct dg_result **result);
 /* check ranges against the target; sorted and merged into *out */
 int dg_normalize_ranges(struct dg_target *t, const struct dg_range *in, size_t nr,
 			struct dg_range **out, size_t *nr_out);

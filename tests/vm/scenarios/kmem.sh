@@ -32,7 +32,14 @@ fact target_node "$NODE"
 check_eq "dax0.0 is on node 1" 1 "$NODE"
 BLOCKS=$(daxctl list -D -d dax0.0 | jq -r '.[0].total_memblocks')
 fact kmem_online "$(daxctl list -D -d dax0.0 | tr -d ' \n')"
-node_total() { awk '/MemTotal/ {print $4}' /sys/devices/system/node/node1/meminfo; }
+# node1 goes away with its last block (its meminfo too): no memory, 0
+node_total() {
+	if [ -r /sys/devices/system/node/node1/meminfo ]; then
+		awk '/MemTotal/ {print $4}' /sys/devices/system/node/node1/meminfo
+	else
+		echo 0
+	fi
+}
 fact node1_memtotal_kb "$(node_total)"
 check "node 1 has memory" test "$(node_total)" -gt 0
 
@@ -77,6 +84,21 @@ check_eq "who: preferred's policy" "prefer:1" \
 	"$(json /tmp/who.json "[.users[]? | select(.pid == $(pid_of preferred)) | .policy] | unique | join(\",\")")"
 daxguard who /dev/dax0.0 >/tmp/who.txt 2>&1
 head -30 /tmp/who.txt
+check "who's table shows membind's node memory and policy" \
+	grep -qE "^ *$(pid_of membind) +dgvm-probe +node +0x[0-9a-f]+ +64(\.0)? MiB +bind:1 \(bound\)" /tmp/who.txt
+daxguard who /dev/dax0.0 --offset 0 --length 4096 >/tmp/whorange.txt 2>&1
+rc=$?
+cat /tmp/whorange.txt
+check_eq "who with a range on a kmem device: exit status" 1 "$rc"
+check "who with a range names the device and the cause" grep -q '/dev/dax0.0: in system-ram mode' /tmp/whorange.txt
+
+step "daxguard remove -a report on a kmem device: refuses"
+daxguard remove /dev/dax0.0 -a report >/tmp/report.txt 2>&1
+rc=$?
+cat /tmp/report.txt
+check_eq "remove -a report with a bound process: exit status" 1 "$rc"
+check "remove -a report names the cause" grep -q 'bound to node 1 alone, and the policy is report' /tmp/report.txt
+check_eq "remove -a report: every block still online" "$BLOCKS" "$(daxctl list -D -d dax0.0 | jq -r '.[0].online_memblocks')"
 
 step "daxguard remove --dry-run on a kmem device"
 pref_before=$(node_mb "$(pid_of preferred)" 1)
