@@ -757,8 +757,11 @@ void dg_print_who(const struct dg_output_opts *out, struct dg_target *t, struct 
 		.out = *out, .cols = { .all = who_columns, .nr_all = ARRAY_SIZE(who_columns) }
 	};
 
+	opts.kmem = dg_target_is_kmem(t);
 	/* a removal is about processes; the files in use are in PATH */
-	if (dg_columns_parse(&opts.cols, owners ? default_columns : "PID,COMMAND,USE,MODE,PATH"))
+	if (dg_columns_parse(&opts.cols, opts.kmem ? kmem_columns :
+					 owners	   ? default_columns :
+						     "PID,COMMAND,USE,MODE,PATH"))
 		return;
 	print_topology(&opts, t, res);
 	print_tables(&opts, res);
