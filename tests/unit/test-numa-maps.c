@@ -172,6 +172,35 @@ static void bad(void)
 	CHECK(dg_parse_numa_maps_line("7f00 default\0x", 14, 0, &e) == -EINVAL, "NUL");
 }
 
+/* the refusal of a node that holds the only memory of the system */
+static void only_memory(void)
+{
+	static const struct {
+		const char *has_memory; /* /sys/devices/system/node/has_memory */
+		unsigned int node;
+		bool only;
+	} cases[] = {
+		{ "0-1", 1, false }, /* the kmem scenario's machine */
+		{ "1", 1, true },	{ "0", 1, false }, /* another node has it all */
+		{ "0,2", 2, false },	{ "2", 2, true },	{ "64", 64, true },
+		{ "62,64", 64, false }, { "63-64", 64, false },
+	};
+	uint64_t nodes[DG_NUMA_MAX_NODES / 64];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = dg_parse_nodelist(cases[i].has_memory, strlen(cases[i].has_memory), nodes);
+
+		CHECK(rc == 0, "has_memory '%s': %d", cases[i].has_memory, rc);
+		CHECK(dg_kmem_only_memory(nodes, cases[i].node) == cases[i].only,
+		      "has_memory '%s', node %u: only %d", cases[i].has_memory, cases[i].node,
+		      !cases[i].only);
+	}
+	CHECK(dg_parse_nodelist("", 0, nodes) == -EINVAL, "empty node list");
+	CHECK(dg_parse_nodelist("0-1\n", 4, nodes) == -EINVAL, "newline in a node list");
+	CHECK(dg_parse_nodelist("1-0", 3, nodes) == -EINVAL, "descending range");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -182,6 +211,7 @@ int main(int argc, char **argv)
 	fixture(argv[1], "vm-kmem");
 	good();
 	bad();
+	only_memory();
 	if (failures)
 		fprintf(stderr, "%d check(s) failed\n", failures);
 	return failures ? 1 : 0;
