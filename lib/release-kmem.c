@@ -188,10 +188,11 @@ static int migrate_one(struct dg_report *rep, struct dg_user *u, const uint64_t 
 	close(pidfd);
 	if (before > 0 && after >= 0 && after < before)
 		*moved += (uint64_t)(before - after);
-	dg_step_end(rep, s, after > 0 ? -EBUSY : 0, "%s on node %u moved to node %s; %s left%s",
-		    mib(before > 0 ? (uint64_t)before : 0, a, sizeof(a)), node, dest,
-		    mib(after > 0 ? (uint64_t)after : 0, b, sizeof(b)),
-		    left > 0 ? " (the kernel could not move some)" : "");
+	dg_step_end(
+		rep, s, after > 0 ? -EBUSY : 0, "%s moved from node %u to node %s; %s left%s",
+		mib(before > after && after >= 0 ? (uint64_t)(before - after) : 0, a, sizeof(a)),
+		node, dest, mib(after > 0 ? (uint64_t)after : 0, b, sizeof(b)),
+		left > 0 ? " (the kernel could not move some)" : "");
 	return 0;
 }
 
@@ -204,19 +205,19 @@ static int migrate_one(struct dg_report *rep, struct dg_user *u, const uint64_t 
 static int offline_block_once(uint64_t id, unsigned int timeout_ms)
 {
 	struct pollfd pfd;
+	char path[96];
 	siginfo_t si;
 	pid_t pid;
 	int pidfd, rc;
 
+	/* the child does nothing but async-signal-safe calls */
+	snprintf(path, sizeof(path), "/sys/devices/system/memory/memory%" PRIu64 "/state", id);
 	pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		char path[96];
 		int fd, err = 0;
 
-		snprintf(path, sizeof(path), "/sys/devices/system/memory/memory%" PRIu64 "/state",
-			 id);
 		fd = open(path, O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, "offline", 7) != 7)
 			err = errno;
@@ -282,30 +283,126 @@ static int offline_block(struct dg_report *rep, struct dg_kmem_block *b)
 	return rc;
 }
 
-/* who still has pages on the node, for the failure report */
-static void blockers(struct dg_ctx *ctx, struct dg_report *rep, char *buf, size_t size)
+/* the end of the mapping that starts at @start, from /proc/PID/maps */
+static uint64_t vma_end(pid_t pid, uint64_t start)
 {
+	char path[64], line[512];
+	uint64_t a, b, end = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64, &a, &b) == 2 && a == start) {
+			end = b;
+			break;
+		}
+	fclose(f);
+	return end;
+}
+
+/*
+ * How many of the pages mapped at [@start, @end) of @pid lie in the
+ * physical range of memory block @b: their frame numbers, from
+ * /proc/PID/pagemap (root reads them; others see zeros).
+ */
+static uint64_t pages_in_block(int pagemap, uint64_t start, uint64_t end, uint64_t pfn0,
+			       uint64_t pfn1)
+{
+	uint64_t entries[512], n = 0, page = (uint64_t)sysconf(_SC_PAGESIZE), va;
+
+	for (va = start; va < end;) {
+		size_t want = (size_t)DG_MIN((end - va) / page, (uint64_t)ARRAY_SIZE(entries)), i;
+		ssize_t got = pread(pagemap, entries, want * sizeof(entries[0]),
+				    (off_t)(va / page * sizeof(entries[0])));
+
+		if (got <= 0)
+			break;
+		for (i = 0; i < (size_t)got / sizeof(entries[0]); i++) {
+			uint64_t pfn = entries[i] & ((1ULL << 55) - 1);
+
+			if ((entries[i] >> 63 & 1) && pfn >= pfn0 && pfn < pfn1)
+				n++;
+		}
+		va += (uint64_t)got / sizeof(entries[0]) * page;
+	}
+	return n;
+}
+
+/*
+ * Who holds the pages of the block that would not go offline: the
+ * processes with pages on the node, each with how many of them are in
+ * that very block (pagemap) and the kernel's hints of a pin; or, when no
+ * process has a page there, the kernel's own allocations.
+ */
+static void blockers(struct dg_ctx *ctx, struct dg_report *rep, const struct dg_kmem_block *b,
+		     char *buf, size_t size)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t pfn0 = b->id * rep->target->kmem->block_size / page;
+	uint64_t pfn1 = pfn0 + rep->target->kmem->block_size / page;
 	struct dg_result *res = NULL;
-	struct dg_user *u;
+	struct dg_user *u, *v;
 	size_t len = 0;
-	pid_t last = 0;
+	unsigned int named = 0;
 
 	buf[0] = '\0';
 	if (dg_who(rep->target, NULL, 0, DG_WHO_NO_PATHS, &res) == 0) {
 		dg_user_foreach(res, u) {
-			if (u->pid == last || !u->node_bytes || len >= size)
+			uint64_t in_block = 0, on_node = 0;
+			char path[64], a[32];
+			int pm;
+
+			/* once per process: the first of its uses */
+			for (v = res->users; v != u && v->pid != u->pid; v = v->next)
+				;
+			if (v != u)
 				continue;
-			last = u->pid;
-			len += (size_t)snprintf(buf + len, size - len, "%s%d (%s)", len ? ", " : "",
-						u->pid, u->comm ? u->comm : "?");
+			snprintf(path, sizeof(path), "/proc/%d/pagemap", u->pid);
+			pm = open(path, O_RDONLY | O_CLOEXEC);
+			for (v = u; v; v = v->next) {
+				uint64_t end;
+
+				if (v->pid != u->pid)
+					continue;
+				on_node += v->node_bytes;
+				if (pm >= 0 && v->node_bytes &&
+				    (end = vma_end(v->pid, v->vm_start)))
+					in_block +=
+						pages_in_block(pm, v->vm_start, end, pfn0, pfn1);
+			}
+			if (pm >= 0)
+				close(pm);
+			if (!on_node || len >= size)
+				continue;
+			/* pagemap read: only those with pages in the block */
+			if (pm >= 0 && !in_block)
+				continue;
+			named++;
+			len += (size_t)snprintf(buf + len, size - len,
+						"%s%d (%s): ", len ? "; " : "", u->pid,
+						u->comm ? u->comm : "?");
+			if (pm >= 0)
+				len += (size_t)snprintf(buf + len, size - len,
+							"%" PRIu64 " pages in memory%" PRIu64 ", ",
+							in_block, b->id);
+			if (len < size)
+				len += (size_t)snprintf(buf + len, size - len, "%s on the node",
+							mib(on_node, a, sizeof(a)));
+			if (len < size && (u->vm_pin_kb || u->pin_hint[0]))
+				len += (size_t)snprintf(buf + len, size - len,
+							" (VmPin %" PRIu64 " kB%s%s)", u->vm_pin_kb,
+							u->pin_hint[0] ? ", " : "", u->pin_hint);
 		}
 	}
 	dg_result_free(res);
 	dg_clear_error(ctx);
-	if (!buf[0])
+	if (!named)
 		snprintf(buf, size, "no process has pages there: unmovable kernel allocations");
 	else if (len < size)
-		snprintf(buf + len, size - len, " still hold pages there");
+		snprintf(buf + len, size - len, " still hold%s pages there", named == 1 ? "s" : "");
 }
 
 static struct daxctl_dev *find_daxctl_dev(struct daxctl_ctx *dctx, const char *devname)
@@ -364,7 +461,7 @@ int dg_kmem_remove(struct dg_ctx *ctx, struct dg_report *rep, const struct dg_mf
 	struct dg_result *bound = NULL;
 	uint64_t moved = 0, t_mig;
 	unsigned int nbound = 0, nmove = 0, i;
-	char buf[1024], a[32];
+	char buf[2048], a[32];
 	struct dg_step *s;
 	struct dg_user *u;
 	pid_t last;
@@ -505,15 +602,16 @@ int dg_kmem_remove(struct dg_ctx *ctx, struct dg_report *rep, const struct dg_mf
 		rc = offline_block(rep, &k->blocks[i]);
 	dg_stage_notify(ctx, "offline", DG_STAGE_END, 0, 0);
 	if (rc) {
+		const struct dg_kmem_block *stuck = &k->blocks[i - 1];
 		size_t off = 0;
 
 		for (i = 0; i < k->nr_blocks; i++)
 			off += !strcmp(k->blocks[i].state, "offline");
-		blockers(ctx, rep, buf, sizeof(buf));
+		blockers(ctx, rep, stuck, buf, sizeof(buf));
 		rc = dg_fail(ctx, rc,
 			     "%s: memory%" PRIu64 " of node %u will not go offline: %s (%zu of %zu "
 			     "blocks offline; 'daxctl online-memory %s' brings them back)",
-			     t->devname, k->blocks[i - 1].id, k->node, buf, off, k->nr_blocks,
+			     t->devname, stuck->id, k->node, buf, off, k->nr_blocks,
 			     strrchr(t->devname, '/') ? strrchr(t->devname, '/') + 1 : t->devname);
 		goto out;
 	}

@@ -58,6 +58,8 @@
 #   kmem                       device-dax onlined as system RAM on node 1:
 #                              who names the processes with pages there,
 #                              remove migrates, stops the bound one, offlines
+#   kmem-pin                   the same in ZONE_NORMAL with an io_uring pin:
+#                              remove stops, bounded, naming the pinned process
 #
 # Environment: DAXGUARD (daxguard binary; default: build /work tree's build/),
 # DGVM_CACHE, DGVM_JOBS (-j), DGVM_SMP (guest CPUs, default 1),
@@ -102,7 +104,7 @@ while [ $# -gt 0 ]; do
 	--write-doc) WRITE_DOC=1; shift ;;
 	--refresh) REFRESH=1; shift ;;
 	--no-xfail) XFAIL=" "; shift ;;
-	--list) for s in $DEFAULT_SCENARIOS smoke-xfs smoke-ext4 ndrelease cxl-remove-xfs cxl-remove-ext4 cxl-fail cxl-sysfs; do echo "$s"; done; exit 0 ;;
+	--list) for s in $DEFAULT_SCENARIOS smoke-xfs smoke-ext4 ndrelease cxl-remove-xfs cxl-remove-ext4 cxl-fail cxl-sysfs kmem-pin; do echo "$s"; done; exit 0 ;;
 	-h|--help) usage; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	*) break ;;
@@ -452,7 +454,7 @@ build_overlay() {
 watchdog_for() {
 	[ -n "${DGVM_WATCHDOG:-}" ] && { echo "$DGVM_WATCHDOG"; return; }
 	case $1 in
-	unbind-*|cxl-disable-*) echo 150 ;;
+	unbind-*|cxl-disable-*|kmem-pin) echo 150 ;;
 	*) echo 120 ;;
 	esac
 }

@@ -13,10 +13,18 @@
 #   remove migrates preferred (alive, no page left on node 1), stops
 #   membind (SIGTERM), leaves other alone, offlines every block and leaves
 #   dax0.0 in devdax mode, disabled.
-# No long-term pin: the blocks are in ZONE_MOVABLE, where the kernel
+# No long-term pin there: the blocks are in ZONE_MOVABLE, where the kernel
 # migrates a page out of the zone before it pins it (FOLL_LONGTERM), so an
-# io_uring registered buffer never stays on node 1.
+# io_uring registered buffer never stays on node 1.  kmem-pin onlines the
+# device in ZONE_NORMAL (--no-movable) instead, where a pin stays:
+#   pinned (numactl --preferred=1, 64 MiB registered as an io_uring fixed
+#   buffer) and movable (--preferred=1, 64 MiB);
+#   who shows pinned's VmPin and its io_uring descriptor;
+#   remove moves movable, cannot move pinned, gives up on the first block
+#   that will not go offline after its bounded attempts, exits 1 naming
+#   pinned, leaves it running, and nothing hangs.
 . /dgvm/lib.sh
+MODE=${1:-movable}
 fact kernel "$(uname -r)"
 MB64=$((64 << 20))
 
@@ -25,7 +33,9 @@ ndctl create-namespace -f -e namespace0.0 -m devdax >/tmp/ns.json 2>&1 || { cat 
 wait_ready /dev/dax0.0 || die "/dev/dax0.0 appears"
 # Debian's kernels online hot-added memory themselves: daxctl refuses then
 echo offline >/sys/devices/system/memory/auto_online_blocks
-daxctl reconfigure-device --mode=system-ram dax0.0 >/tmp/reconf.json 2>&1 || { cat /tmp/reconf.json; die "reconfigure-device --mode=system-ram"; }
+NOMOVABLE=
+[ "$MODE" = pin ] && NOMOVABLE=--no-movable
+daxctl reconfigure-device --mode=system-ram $NOMOVABLE dax0.0 >/tmp/reconf.json 2>&1 || { cat /tmp/reconf.json; die "reconfigure-device --mode=system-ram"; }
 cat /tmp/reconf.json
 NODE=$(cat /sys/bus/dax/devices/dax0.0/target_node)
 fact target_node "$NODE"
@@ -43,6 +53,42 @@ node_total() {
 fact node1_memtotal_kb "$(node_total)"
 check "node 1 has memory" test "$(node_total)" -gt 0
 
+if [ "$MODE" = pin ]; then
+	spawn pinned numactl --preferred=1 dgvm-probe -r /tmp/ready/pinned pin $MB64
+	spawn movable numactl --preferred=1 dgvm-probe -r /tmp/ready/movable map /dev/zero 0 $MB64 private-cow 0
+	for r in pinned movable; do wait_ready "/tmp/ready/$r" || die "$r ready"; done
+	for r in pinned movable; do fact "numastat_${r}_node1_mb" "$(numastat -p "$(pid_of "$r")" | awk '/^Total/ {print $3}')"; done
+
+	step "daxguard who on a kmem device with a pin"
+	daxguard who /dev/dax0.0 -J >/tmp/who.json 2>/tmp/who.err
+	check_eq "who exit status" 0 "$?"
+	daxguard who /dev/dax0.0
+	p=$(pid_of pinned)
+	check "who: pinned's VmPin covers its 64 MiB" test "$(json /tmp/who.json "[.users[] | select(.pid == $p) | .vm_pin_kb] | max // 0")" -ge 65536
+	check_eq "who: pinned's io_uring descriptor" "io_uring fd 3" "$(json /tmp/who.json "[.users[] | select(.pid == $p) | .pin_hint] | unique | join(\",\")")"
+	check_eq "who: movable pins nothing" "0" "$(json /tmp/who.json "[.users[] | select(.pid == $(pid_of movable)) | .vm_pin_kb] | max // 0")"
+
+	step "daxguard remove on a kmem device with a pin"
+	t0=$(up)
+	daxguard remove /dev/dax0.0 -g 3 >/tmp/remove.txt 2>&1
+	rc=$?
+	t1=$(up)
+	cat /tmp/remove.txt
+	fact remove_pinned "exit $rc in $(echo "$t1 - $t0" | bc) s: $(grep '^daxguard:' /tmp/remove.txt | head -c 400)"
+	check_eq "remove with a pin: exit status" 1 "$rc"
+	check "remove with a pin: bounded (under 60 s)" awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 60) }'
+	check "remove names the pinned process as the one holding pages there" \
+		grep -qE "^daxguard: /dev/dax0.0: memory[0-9]+ of node 1 will not go offline: $p \(dgvm-probe\): [1-9][0-9]* pages in memory[0-9]+, 64\.[0-9] MiB on the node \(VmPin 65536 kB, io_uring fd 3\) still holds pages there" /tmp/remove.txt
+	reap pinned movable
+	check_eq "pinned keeps running" alive "$(exit_status pinned)"
+	check_eq "movable keeps running" alive "$(exit_status movable)"
+	check_eq "movable has no page left on node 1" 0 "$(grep -o 'N1=[0-9]*' /proc/$(pid_of movable)/numa_maps | cut -d= -f2 | awk '{s += $1} END {print s + 0}')"
+	fact after_pinned "$(daxctl list -D -d dax0.0 | tr -d ' \n' | cut -c1-200)"
+	check_eq "dax0.0 still in system-ram mode" system-ram "$(daxctl list -D -d dax0.0 | jq -r '.[0].mode')"
+	show_dmesg "daxguard remove on a kmem device with a pin" | head -20
+	kill_all_spawned
+	finish
+fi
 spawn membind numactl --membind=1 dgvm-probe -r /tmp/ready/membind map /dev/zero 0 $MB64 private-cow 0
 spawn preferred numactl --preferred=1 dgvm-probe -r /tmp/ready/preferred map /dev/zero 0 $MB64 private-cow 0
 spawn other numactl --membind=0 dgvm-probe -r /tmp/ready/other map /dev/zero 0 $MB64 private-cow 0
