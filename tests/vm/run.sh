@@ -75,7 +75,7 @@ SMP=${DGVM_SMP:-1}
 KERNEL_ARG=all
 WRITE_DOC=0
 REFRESH=0
-DEFAULT_SCENARIOS="remove-xfs remove-ext4 unbind-xfs unbind-ext4 badblocks-xfs badblocks-ext4 badblocks-xfs_normap hwpoison-xfs hwpoison-ext4 devdax dm-xfs watch-xfs pciehp cxl-remove cxl-interleave cxl-disable-baseline-region cxl-disable-baseline-memdev kmem"
+DEFAULT_SCENARIOS="remove-xfs remove-ext4 unbind-xfs unbind-ext4 badblocks-xfs badblocks-ext4 badblocks-xfs_normap hwpoison-xfs hwpoison-ext4 devdax dm-xfs watch-xfs pciehp cxl-remove cxl-interleave cxl-disable-baseline-region cxl-disable-baseline-memdev kmem kmem-pin"
 # scenarios expected to fail (space-separated, padded with spaces): printed
 # XFAIL; an unexpected pass fails the run.
 XFAIL=" "
@@ -104,7 +104,7 @@ while [ $# -gt 0 ]; do
 	--write-doc) WRITE_DOC=1; shift ;;
 	--refresh) REFRESH=1; shift ;;
 	--no-xfail) XFAIL=" "; shift ;;
-	--list) for s in $DEFAULT_SCENARIOS smoke-xfs smoke-ext4 ndrelease cxl-remove-xfs cxl-remove-ext4 cxl-fail cxl-sysfs kmem-pin; do echo "$s"; done; exit 0 ;;
+	--list) for s in $DEFAULT_SCENARIOS smoke-xfs smoke-ext4 ndrelease cxl-remove-xfs cxl-remove-ext4 cxl-fail cxl-sysfs; do echo "$s"; done; exit 0 ;;
 	-h|--help) usage; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	*) break ;;
