@@ -366,6 +366,51 @@ int dg_parse_numa_maps_line(const char *line, size_t len, unsigned int node,
 	return 0;
 }
 
+int dg_parse_mpol(const char *str, size_t len, enum dg_mpol *mode, uint64_t *nodes)
+{
+	struct dg_numa_maps_entry e;
+	struct cursor c = { str, str + len };
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	rc = parse_policy(&c, &e);
+	if (!rc && !at_end(&c))
+		rc = -EINVAL;
+	if (rc)
+		return rc;
+	*mode = e.mode;
+	memcpy(nodes, e.nodes, sizeof(e.nodes));
+	return 0;
+}
+
+void dg_mpol_dest_nodes(const char *const *policies, size_t nr, const uint64_t *others,
+			uint64_t *to)
+{
+	uint64_t allowed[DG_NUMA_MAX_NODES / 64] = { 0 }, nodes[DG_NUMA_MAX_NODES / 64];
+	bool restricted = false, any = false;
+	enum dg_mpol mode;
+	size_t i, w;
+
+	for (i = 0; i < nr; i++) {
+		if (dg_parse_mpol(policies[i], strlen(policies[i]), &mode, nodes))
+			continue;
+		/* only these keep a process off the nodes they do not name */
+		if (mode != DG_MPOL_BIND && mode != DG_MPOL_INTERLEAVE &&
+		    mode != DG_MPOL_WEIGHTED_INTERLEAVE)
+			continue;
+		restricted = true;
+		for (w = 0; w < DG_NUMA_MAX_NODES / 64; w++)
+			allowed[w] |= nodes[w];
+	}
+	for (w = 0; w < DG_NUMA_MAX_NODES / 64; w++) {
+		to[w] = others[w] & (restricted ? allowed[w] : ~0ULL);
+		any |= to[w] != 0;
+	}
+	/* its policies allow no other node with memory: anywhere beats nowhere */
+	if (!any)
+		memcpy(to, others, DG_NUMA_MAX_NODES / 8);
+}
+
 bool dg_numa_maps_binds_to(const struct dg_numa_maps_entry *e, unsigned int node)
 {
 	unsigned int i;

@@ -670,6 +670,16 @@ struct dg_numa_maps_entry {
 int dg_parse_numa_maps_line(const char *line, size_t len, unsigned int node,
 			    struct dg_numa_maps_entry *e);
 const char *dg_mpol_name(enum dg_mpol mode);
+/* a policy as numa_maps prints it ("bind=static:0-1"): 0 or -EINVAL */
+int dg_parse_mpol(const char *str, size_t len, enum dg_mpol *mode, uint64_t *nodes);
+/*
+ * Where a process's pages on a node being emptied go: the nodes with
+ * memory besides it (@others) that its @policies (one per mapping, as
+ * printed) allow; bind and interleave restrict, the rest do not; when
+ * nothing is left, @others.
+ */
+void dg_mpol_dest_nodes(const char *const *policies, size_t nr, const uint64_t *others,
+			uint64_t *to);
 /* the policy lets the mapping allocate on @node and nowhere else */
 bool dg_numa_maps_binds_to(const struct dg_numa_maps_entry *e, unsigned int node);
 /* the policy's node list holds @node */

@@ -131,14 +131,14 @@ static int migrate_one(struct dg_report *rep, struct dg_user *u, const uint64_t 
 {
 	struct dg_target *t = rep->target;
 	unsigned int node = t->kmem->node;
-	uint64_t from[NODE_WORDS] = { 0 }, to[NODE_WORDS], allowed[NODE_WORDS] = { 0 };
+	uint64_t from[NODE_WORDS] = { 0 }, to[NODE_WORDS];
+	const char **policies;
+	size_t nr = 0;
 	char obj[96], a[32], b[32], dest[128];
 	struct dg_user *v;
-	bool restricted = false;
 	int64_t before, after;
 	struct dg_step *s;
 	long left;
-	unsigned int i;
 	int pidfd, rc = 0;
 
 	snprintf(obj, sizeof(obj), "%d (%s)", u->pid, u->comm ? u->comm : "?");
@@ -148,28 +148,22 @@ static int migrate_one(struct dg_report *rep, struct dg_user *u, const uint64_t 
 		dg_step_end(rep, s, 0, "exited before it was moved");
 		return 0;
 	}
-	/* the nodes its policies name, where they bind it */
-	dg_user_foreach(rep->result, v) {
-		struct dg_numa_maps_entry e;
-		size_t len;
-
-		if (v->pid != u->pid || strncmp(v->policy, "bind:", 5))
-			continue;
-		len = strlen(v->policy + 5);
-		memset(&e, 0, sizeof(e));
-		if (!dg_parse_nodelist(v->policy + 5, len, e.nodes)) {
-			restricted = true;
-			for (i = 0; i < NODE_WORDS; i++)
-				allowed[i] |= e.nodes[i];
-		}
+	/* where its policies let its pages go */
+	dg_user_foreach(rep->result, v)
+		if (v->pid == u->pid)
+			nr++;
+	policies = calloc(nr ? nr : 1, sizeof(*policies));
+	if (!policies) {
+		close(pidfd);
+		dg_step_end(rep, s, -ENOMEM, "out of memory");
+		return -ENOMEM;
 	}
-	for (i = 0; i < NODE_WORDS; i++)
-		to[i] = others[i] & (restricted ? allowed[i] : ~0ULL);
-	for (i = 0; i < NODE_WORDS && !to[i]; i++)
-		;
-	if (i == NODE_WORDS) {
-		memcpy(to, others, sizeof(to));
-	}
+	nr = 0;
+	dg_user_foreach(rep->result, v)
+		if (v->pid == u->pid)
+			policies[nr++] = v->policy;
+	dg_mpol_dest_nodes(policies, nr, others, to);
+	free(policies);
 	nodelist_str(to, dest, sizeof(dest));
 	from[node / 64] = 1ULL << (node % 64);
 	before = pid_node_bytes(u->pid, node);

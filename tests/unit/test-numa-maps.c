@@ -201,6 +201,40 @@ static void only_memory(void)
 	CHECK(dg_parse_nodelist("1-0", 3, nodes) == -EINVAL, "descending range");
 }
 
+/* where the pages of a process on the node being emptied (1) may go */
+static void dest_nodes(void)
+{
+	static const struct {
+		const char *policies[3];
+		const char *others; /* nodes with memory besides node 1 */
+		const char *want;
+	} cases[] = {
+		{ { "prefer:1", "default" }, "0,2", "0,2" },
+		{ { "default" }, "0", "0" },
+		{ { "bind:1-2", "default" }, "0,2", "2" },
+		{ { "bind=static:0-1" }, "0,2", "0" },
+		{ { "interleave:1-3", "bind:0-1" }, "0,2-3", "0,2-3" },
+		{ { "weighted interleave:1,3" }, "0,3", "3" },
+		{ { "prefer (many):1-2" }, "0,2", "0,2" },
+		/* bound to 1 alone: signalled, not moved; were it moved, anywhere */
+		{ { "bind:1" }, "0,2", "0,2" },
+		{ { "local", "nonsense" }, "0", "0" },
+	};
+	uint64_t others[DG_NUMA_MAX_NODES / 64], want[DG_NUMA_MAX_NODES / 64],
+		to[DG_NUMA_MAX_NODES / 64];
+	size_t i, n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (n = 0; n < 3 && cases[i].policies[n]; n++)
+			;
+		dg_parse_nodelist(cases[i].others, strlen(cases[i].others), others);
+		dg_parse_nodelist(cases[i].want, strlen(cases[i].want), want);
+		dg_mpol_dest_nodes(cases[i].policies, n, others, to);
+		CHECK(!memcmp(to, want, sizeof(to)), "case %zu (%s, others %s): not %s", i,
+		      cases[i].policies[0], cases[i].others, cases[i].want);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -212,6 +246,7 @@ int main(int argc, char **argv)
 	good();
 	bad();
 	only_memory();
+	dest_nodes();
 	if (failures)
 		fprintf(stderr, "%d check(s) failed\n", failures);
 	return failures ? 1 : 0;

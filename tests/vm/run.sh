@@ -60,6 +60,8 @@
 #                              remove migrates, stops the bound one, offlines
 #   kmem-pin                   the same in ZONE_NORMAL with an io_uring pin:
 #                              remove stops, bounded, naming the pinned process
+#   kmem-bench                 pages migrated per second: remove against the
+#                              kernel's own offline (facts, not in CI)
 #
 # Environment: DAXGUARD (daxguard binary; default: build /work tree's build/),
 # DGVM_CACHE, DGVM_JOBS (-j), DGVM_SMP (guest CPUs, default 1),
@@ -104,7 +106,7 @@ while [ $# -gt 0 ]; do
 	--write-doc) WRITE_DOC=1; shift ;;
 	--refresh) REFRESH=1; shift ;;
 	--no-xfail) XFAIL=" "; shift ;;
-	--list) for s in $DEFAULT_SCENARIOS smoke-xfs smoke-ext4 ndrelease cxl-remove-xfs cxl-remove-ext4 cxl-fail cxl-sysfs; do echo "$s"; done; exit 0 ;;
+	--list) for s in $DEFAULT_SCENARIOS smoke-xfs smoke-ext4 ndrelease cxl-remove-xfs cxl-remove-ext4 cxl-fail cxl-sysfs kmem-bench; do echo "$s"; done; exit 0 ;;
 	-h|--help) usage; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	*) break ;;
@@ -455,6 +457,7 @@ watchdog_for() {
 	[ -n "${DGVM_WATCHDOG:-}" ] && { echo "$DGVM_WATCHDOG"; return; }
 	case $1 in
 	unbind-*|cxl-disable-*|kmem-pin) echo 150 ;;
+	kmem-bench) echo 300 ;;
 	*) echo 120 ;;
 	esac
 }

@@ -89,6 +89,56 @@ if [ "$MODE" = pin ]; then
 	kill_all_spawned
 	finish
 fi
+if [ "$MODE" = bench ]; then
+	# pages migrated per second: daxguard remove (migrate_pages per
+	# process, then the offline) against the kernel's own offline of the
+	# same blocks (which migrates as it isolates), with the same processes
+	MB=${DGVM_BENCH_MB:-128}
+	bench_spawn() {
+		for i in 1 2 3; do
+			spawn "b$1$i" numactl --preferred=1 dgvm-probe -r "/tmp/ready/b$1$i" map /dev/zero 0 $((MB << 20)) private-cow 0
+		done
+		for i in 1 2 3; do wait_ready "/tmp/ready/b$1$i" || die "b$1$i ready"; done
+	}
+	node1_pages() {
+		cat /proc/[0-9]*/numa_maps 2>/dev/null | grep -o ' N1=[0-9]*' | cut -d= -f2 | awk '{s += $1} END {print s + 0}'
+	}
+	step "bench: daxguard remove"
+	bench_spawn d
+	pages=$(node1_pages)
+	t0=$(up)
+	daxguard remove /dev/dax0.0 -J >/tmp/bench-dg.json 2>/tmp/bench-dg.err
+	rc=$?
+	t1=$(up)
+	check_eq "bench: remove exit status" 0 "$rc"
+	mig=$(json /tmp/bench-dg.json '[.steps[] | select(.stage == "migrate" and .object == "total") | .message] | join("")')
+	fact bench_daxguard "$pages pages on node 1; remove took $(echo "$t1 - $t0" | bc) s; migrate: $mig"
+	fact bench_daxguard_pages_per_s "$(echo "$pages / ($t1 - $t0)" | bc)"
+	reap bd1 bd2 bd3
+	for i in 1 2 3; do check_eq "bench: bd$i alive" alive "$(exit_status "bd$i")"; done
+
+	step "bench: the kernel's offline"
+	daxctl reconfigure-device --mode=system-ram dax0.0 >/tmp/reconf2.json 2>&1 || { cat /tmp/reconf2.json; die "system-ram again"; }
+	bench_spawn k
+	pages=$(node1_pages)
+	res=$(cat /sys/bus/dax/devices/dax0.0/resource)
+	bs=$((0x$(cat /sys/devices/system/memory/block_size_bytes)))
+	first=$(((res + bs - 1) / bs))
+	last=$(((res + $(cat /sys/bus/dax/devices/dax0.0/size)) / bs - 1))
+	t0=$(up)
+	krc=0
+	for b in $(seq $first $last); do
+		echo offline >/sys/devices/system/memory/memory$b/state || krc=1
+	done
+	t1=$(up)
+	check_eq "bench: the kernel offlined every block" 0 "$krc"
+	fact bench_kernel "$pages pages on node 1; echo offline > memory$first..$last took $(echo "$t1 - $t0" | bc) s"
+	fact bench_kernel_pages_per_s "$(echo "$pages / ($t1 - $t0)" | bc)"
+	reap bk1 bk2 bk3
+	for i in 1 2 3; do check_eq "bench: bk$i alive" alive "$(exit_status "bk$i")"; done
+	kill_all_spawned
+	finish
+fi
 spawn membind numactl --membind=1 dgvm-probe -r /tmp/ready/membind map /dev/zero 0 $MB64 private-cow 0
 spawn preferred numactl --preferred=1 dgvm-probe -r /tmp/ready/preferred map /dev/zero 0 $MB64 private-cow 0
 spawn other numactl --membind=0 dgvm-probe -r /tmp/ready/other map /dev/zero 0 $MB64 private-cow 0
