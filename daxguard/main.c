@@ -24,7 +24,7 @@ static void usage(FILE *out)
 	size_t i;
 
 	fputs("Usage:\n"
-	      " daxguard [--version] [--help] <command> [<args>]\n"
+	      " daxguard [-V|--version] [-h|--help] <command> [<args>]\n"
 	      "\n"
 	      "Find who uses a DAX or block device range, and make them let go.\n"
 	      "\n"
@@ -33,6 +33,29 @@ static void usage(FILE *out)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, " %-8s %s\n", commands[i].name, commands[i].help);
 	fputs("\nSee 'daxguard <command> --help' and daxguard(8).\n", out);
+}
+
+/*
+ * The version first, alone on its line, as ndctl and xfs_io print it; then
+ * what the library in use can do, which a bug report needs and which may
+ * be newer than this program.
+ */
+static void print_version(void)
+{
+	const char *name;
+	unsigned int i;
+
+	printf("daxguard %s\n", VERSION);
+	printf("libdaxguard %s\n", dg_get_version());
+	fputs("features:", stdout);
+	for (i = 0; (name = dg_feature_name(i)); i++)
+		printf("%s %s", i ? "," : "", name);
+	/* the command's own: watch logs to the journal and talks sd_notify */
+	printf("%s libsystemd", i ? "," : "");
+	fputs("\nreverse maps:", stdout);
+	for (i = 0; (name = dg_rmap_name(i)); i++)
+		printf("%s %s", i ? "," : "", name);
+	putchar('\n');
 }
 
 int main(int argc, char **argv)
@@ -55,7 +78,7 @@ int main(int argc, char **argv)
 		return DG_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
-		printf("daxguard %s\n", VERSION);
+		print_version();
 		return DG_EXIT_OK;
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -371,10 +371,8 @@ int watch_config_load(const char *path, const struct watch_policy *base,
 		      void (*errfn)(const char *msg), struct watch_config **out)
 {
 	struct watch_config *cfg = calloc(1, sizeof(*cfg));
-	struct loader l = { .path = path, .errfn = errfn };
 	char why[PATH_MAX + 128], *msg;
-	struct watch_policy global = { 0 };
-	size_t i;
+	FILE *f;
 	int rc, fd;
 
 	if (!cfg)
@@ -388,8 +386,11 @@ int watch_config_load(const char *path, const struct watch_policy *base,
 		*out = cfg;
 		return 0;
 	}
-	l.cfg = cfg;
 	cfg->path = strdup(path);
+	if (!cfg->path) {
+		watch_config_free(cfg);
+		return -ENOMEM;
+	}
 	rc = dg_path_root_only(path, why, sizeof(why));
 	if (rc) {
 		if (rc == -EPERM)
@@ -424,8 +425,8 @@ int watch_config_load(const char *path, const struct watch_policy *base,
 			errno = e;
 		}
 	}
-	l.f = fd < 0 ? NULL : fdopen(fd, "r");
-	if (!l.f) {
+	f = fd < 0 ? NULL : fdopen(fd, "r");
+	if (!f) {
 		rc = -errno;
 		if (fd >= 0)
 			close(fd);
@@ -436,6 +437,24 @@ int watch_config_load(const char *path, const struct watch_policy *base,
 		watch_config_free(cfg);
 		return rc;
 	}
+	rc = watch_config_parse(cfg, f, base, errfn);
+	fclose(f);
+	if (rc) {
+		watch_config_free(cfg);
+		return rc;
+	}
+	*out = cfg;
+	return 0;
+}
+
+int watch_config_parse(struct watch_config *cfg, FILE *f, const struct watch_policy *base,
+		       void (*errfn)(const char *msg))
+{
+	struct loader l = { .f = f, .path = cfg->path, .cfg = cfg, .errfn = errfn };
+	struct watch_policy global = { 0 };
+	size_t i;
+	int rc;
+
 	/* lines as long as a protect list needs; libinih's are globals */
 	ini_use_stack = false;
 	ini_initial_alloc = CONFIG_LINE_MAX;
@@ -443,7 +462,6 @@ int watch_config_load(const char *path, const struct watch_policy *base,
 	ini_allow_realloc = false;
 	ini_stop_on_first_error = false;
 	rc = ini_parse_stream(reader, &l, handler, &l);
-	fclose(l.f);
 	if (rc > 0 && (unsigned int)rc != l.handler_error_line) {
 		/* a line inih could not read at all (no '=', no ']') */
 		l.lineno = (unsigned int)rc;
@@ -451,10 +469,8 @@ int watch_config_load(const char *path, const struct watch_policy *base,
 	} else if (rc < 0) {
 		l.errors++;
 	}
-	if (l.errors) {
-		watch_config_free(cfg);
+	if (l.errors)
 		return -EINVAL;
-	}
 	/* complete each policy once: [global] over the command line, sections over that */
 	global = cfg->global;
 	memset(&cfg->global, 0, sizeof(cfg->global));
@@ -467,12 +483,7 @@ int watch_config_load(const char *path, const struct watch_policy *base,
 		watch_policy_free(&sec);
 	}
 	watch_policy_free(&global);
-	if (rc) {
-		watch_config_free(cfg);
-		return rc;
-	}
-	*out = cfg;
-	return 0;
+	return rc;
 }
 
 static bool section_matches(const struct watch_section *s, struct dg_device *dev)

@@ -60,6 +60,12 @@ struct watch_config {
  */
 int watch_config_load(const char *path, const struct watch_policy *base,
 		      void (*errfn)(const char *msg), struct watch_config **out);
+/*
+ * The text of a config file, from @f, into @cfg (its path, for the
+ * messages, already set); 0, or -EINVAL after @errfn was told each fault
+ */
+int watch_config_parse(struct watch_config *cfg, FILE *f, const struct watch_policy *base,
+		       void (*errfn)(const char *msg));
 void watch_config_free(struct watch_config *cfg);
 /* the policy for @dev: the first section that matches, over [global] */
 const struct watch_policy *watch_config_policy(const struct watch_config *cfg,

@@ -36,6 +36,20 @@ trap 'exit 130' INT TERM
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*" >&2; "$@"; }
+# what the demo says must be so: it is also the installed packages' test
+# (scripts/package-test.sh)
+fact() { # WHAT COMMAND...
+	local what=$1
+	shift
+	"$@" || { echo "demo: not so: $what" >&2; exit 1; }
+}
+declare -A pid_of=()
+alive() { # NAME: runs (a zombie the shell has yet to reap does not)
+	local stat
+	stat=$(cat "/proc/${pid_of[$1]}/stat" 2>/dev/null) || return 1
+	[[ $stat == *"($1) "* && ${stat##*) } != Z* ]]
+}
+gone() { ! alive "$1"; }
 
 say "A 512 MiB XFS with the reverse-mapping btree, on a loop device"
 truncate -s 512M "$tmp/pmem.img"
@@ -66,6 +80,7 @@ start() { # NAME OPS...: the helper, under a name ps and daxguard show
 	ln -sf "$DG_MAPPER" "$tmp/$name"
 	"$tmp/$name" -r "$tmp/$name.ready" "$@" >/dev/null &
 	pids+=($!)
+	pid_of[$name]=$!
 	disown $! # no "Killed" notices when daxguard ends it
 	for _ in $(seq 100); do [ -e "$tmp/$name.ready" ] && break; sleep 0.05; done
 	[ -e "$tmp/$name.ready" ] || { echo "demo: $name did not start" >&2; exit 1; }
@@ -93,8 +108,12 @@ echo "db-reader (maps 4-8 MiB) and db-backup (maps all of it) are hit; db-writer
 echo "(maps 0-4 MiB), tailer (holds the journal) and shell (cwd) are not."
 
 say "The same, as JSON, for scripts"
-run "$DAXGUARD" who "$dev" --offset "$phys" --length 4K -J |
-	jq -c '{owners: [.owners[] | {path, file_offset}], users: [.users[] | {pid, command, file_offset, file_length}]}'
+json=$(run "$DAXGUARD" who "$dev" --offset "$phys" --length 4K -J)
+jq -c '{owners: [.owners[] | {path, file_offset}], users: [.users[] | {pid, command, file_offset, file_length}]}' <<<"$json"
+fact "the block is the database's, at file offset 5 MiB" \
+	[ "$(jq -r '[.owners[] | "\(.path) \(.file_offset)"] | join(",")' <<<"$json")" = "$mnt/database.dat $((5 << 20))" ]
+fact "exactly db-backup and db-reader map it" \
+	[ "$(jq -r '[.users[].command] | unique | join(" ")' <<<"$json")" = "db-backup db-reader" ]
 
 say "Who keeps the whole device busy (what a removal must stop)?"
 run "$DAXGUARD" who "$dev"
@@ -108,6 +127,8 @@ say "The block goes bad: act on exactly the processes that map it"
 run "$DAXGUARD" fail "$dev" --offset "$phys" --length 4K --action kill
 echo
 echo "db-reader and db-backup are gone; db-writer, tailer and shell still run."
+for p in db-reader db-backup; do fact "$p is gone" gone $p; done
+for p in db-writer tailer shell; do fact "$p still runs" alive $p; done
 
 say "The device is about to be removed: the plan first, changing nothing"
 run "$DAXGUARD" remove --dry-run "$dev"
@@ -116,6 +137,8 @@ say "Then the removal: stop every user, unmount, release the loop device"
 run "$DAXGUARD" remove --grace 2 "$dev"
 losetup -a | grep -q "$tmp/pmem.img" && { echo "demo: the loop device is still attached" >&2; exit 1; }
 dev=
+for p in db-writer tailer shell; do fact "$p is gone" gone $p; done
+fact "the filesystem is unmounted" eval '! mountpoint -q "$mnt"'
 
 say "Nothing that reached the filesystem was lost: attach the image again and compare"
 dev=$(losetup --find --show "$tmp/pmem.img")

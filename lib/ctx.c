@@ -32,6 +32,19 @@ static int log_priority_from_env(void)
 	return (int)strtol(env, NULL, 10);
 }
 
+DG_EXPORT const char *dg_get_version(void)
+{
+	return VERSION;
+}
+
+DG_EXPORT const char *dg_feature_name(unsigned int i)
+{
+	/* the libraries a build could leave out; each is linked in today */
+	static const char *const features[] = { "libndctl", "libcxl", "libdevmapper", "libudev" };
+
+	return i < ARRAY_SIZE(features) ? features[i] : NULL;
+}
+
 DG_EXPORT int dg_new(struct dg_ctx **ctx)
 {
 	struct dg_ctx *c = calloc(1, sizeof(*c));

@@ -28,6 +28,11 @@ static const struct dg_holder_ops *const holders[] = {
 	&dg_holder_fiemap,
 };
 
+DG_EXPORT const char *dg_rmap_name(unsigned int i)
+{
+	return i < ARRAY_SIZE(holders) ? holders[i]->name : NULL;
+}
+
 static bool holder_applies(const struct dg_holder_ops *h, struct dg_fs *fs, int rootfd)
 {
 	if (h == &dg_holder_xfs_rmapbt)

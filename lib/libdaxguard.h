@@ -66,6 +66,17 @@ void *dg_get_userdata(struct dg_ctx *ctx);
  */
 const char *dg_get_error(struct dg_ctx *ctx);
 
+/*
+ * What the library in use is and can do, for --version and bug reports
+ * (a program may run against a newer library than it was built with):
+ * its version ("0.1.0"); the i-th optional library it was built with
+ * ("libndctl", "libdevmapper", "libudev", ...); the i-th reverse map that
+ * dg_target_set_rmap() takes, best first.  Each returns NULL past the last.
+ */
+const char *dg_get_version(void);
+const char *dg_feature_name(unsigned int i);
+const char *dg_rmap_name(unsigned int i);
+
 /* ------------------------------------------------------------------ */
 /* Sizes and ranges                                                     */
 

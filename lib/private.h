@@ -242,6 +242,8 @@ struct dg_user {
 	struct dg_fs *fs;
 	uint64_t ino;
 	char *path;
+	/* the path as we see it, where the process's root differs from ours */
+	char *our_path;
 	struct dg_owner *owner;
 	int fd;
 	uint64_t vm_start, vm_end, vm_pgoff;
@@ -289,7 +291,7 @@ struct dg_result {
 struct dg_owner *dg_result_add_owner(struct dg_result *res, struct dg_fs *fs,
 				     const struct dg_owner *tmpl);
 struct dg_user *dg_result_add_user(struct dg_result *res, const struct dg_user *tmpl,
-				   const char *comm, const char *path);
+				   const char *comm, const char *path, const char *our_path);
 void dg_result_warn(struct dg_result *res, const char *format, ...)
 	__attribute__((format(printf, 2, 3)));
 void dg_result_sort_owners(struct dg_result *res);

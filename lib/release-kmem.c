@@ -73,7 +73,7 @@ static struct dg_result *sub_result(struct dg_result *res, bool (*want)(struct d
 	sub->warnings_tail = &sub->warnings;
 	sub->unreadable_tail = &sub->unreadable;
 	dg_user_foreach(res, u)
-		if (want(u) && !dg_result_add_user(sub, u, u->comm, u->path)) {
+		if (want(u) && !dg_result_add_user(sub, u, u->comm, u->path, u->our_path)) {
 			dg_result_free(sub);
 			return NULL;
 		}

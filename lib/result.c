@@ -29,7 +29,7 @@ struct dg_owner *dg_result_add_owner(struct dg_result *res, struct dg_fs *fs,
 }
 
 struct dg_user *dg_result_add_user(struct dg_result *res, const struct dg_user *tmpl,
-				   const char *comm, const char *path)
+				   const char *comm, const char *path, const char *our_path)
 {
 	struct dg_user *u = malloc(sizeof(*u));
 
@@ -40,6 +40,17 @@ struct dg_user *dg_result_add_user(struct dg_result *res, const struct dg_user *
 	u->result = res;
 	u->comm = comm ? strdup(comm) : NULL;
 	u->path = path ? strdup(path) : NULL;
+	/* kept only where it differs: most processes share our root */
+	if (!path || !our_path || !strcmp(path, our_path))
+		our_path = NULL;
+	u->our_path = our_path ? strdup(our_path) : NULL;
+	if ((comm && !u->comm) || (path && !u->path) || (our_path && !u->our_path)) {
+		free(u->comm);
+		free(u->path);
+		free(u->our_path);
+		free(u);
+		return NULL;
+	}
 	*res->users_tail = u;
 	res->users_tail = &u->next;
 	return u;

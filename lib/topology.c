@@ -418,7 +418,9 @@ static uint64_t read_mntns(const char *pid)
 	unsigned long long ino;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%s/ns/mnt", pid);
+	/* a pid's name in /proc is short; anything longer is not one */
+	if (snprintf(path, sizeof(path), "/proc/%s/ns/mnt", pid) >= (int)sizeof(path))
+		return 0;
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n < 0)
 		return 0;

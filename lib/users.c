@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <linux/capability.h>
 #include <linux/kcmp.h>
+#include <linux/openat2.h>
 
 #include "private.h"
 
@@ -172,7 +173,7 @@ static const char *proc_root(struct dg_collector *c)
 
 static int add_user(struct dg_collector *c, struct dg_user *u, const char *path)
 {
-	const char *root;
+	const char *root, *ours = path;
 	size_t n;
 
 	c->count++;
@@ -186,7 +187,7 @@ static int add_user(struct dg_collector *c, struct dg_user *u, const char *path)
 		if (!strncmp(path, root, n) && (path[n] == '/' || !path[n]))
 			path = path[n] ? path + n : "/";
 	}
-	if (!dg_result_add_user(c->res, u, proc_comm(c), path))
+	if (!dg_result_add_user(c->res, u, proc_comm(c), path, ours))
 		return -ENOMEM;
 	return 0;
 }
@@ -868,6 +869,33 @@ static struct dg_owner *owner_of(struct dg_result *res, struct dg_u64map *by_ino
 	return NULL;
 }
 
+/*
+ * Does @path, as a user's /proc link gave it, still name inode @ino of
+ * @fs?  Looked up without following any symlink (the kernel's own links
+ * have none), and checked by device and inode.  A whole-device answer
+ * names its files this way: one lookup per file in use, where a walk of
+ * the filesystem costs in proportion to all its files.
+ */
+static bool path_names(const char *path, const struct dg_fs *fs, uint64_t ino)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	struct stat st;
+	bool ok;
+	int fd;
+
+	if (!path || path[0] != '/')
+		return false;
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (fd < 0)
+		return false;
+	ok = !fstat(fd, &st) && st.st_dev == fs->devnum && st.st_ino == ino;
+	close(fd);
+	return ok;
+}
+
 /* Whole device: each file in use becomes an owner, for paths and counts. */
 static int owners_from_users(struct dg_result *res)
 {
@@ -901,6 +929,14 @@ static int owners_from_users(struct dg_result *res)
 		if (u->unlinked)
 			o->flags |= DG_OWNER_UNLINKED;
 		u->owner = o;
+		if (!o->path && !u->unlinked && !u->fs->dax_ino &&
+		    path_names(u->our_path ? u->our_path : u->path, u->fs, u->ino)) {
+			o->path = strdup(u->our_path ? u->our_path : u->path);
+			if (!o->path) {
+				rc = -ENOMEM;
+				break;
+			}
+		}
 	}
 	dg_u64map_free(&by_ino);
 	return rc;

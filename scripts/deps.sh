@@ -7,7 +7,7 @@ pkgs=(
 	build-essential meson ninja-build pkg-config
 	libmount-dev libsmartcols-dev libjson-c-dev libudev-dev libext2fs-dev
 	comerr-dev xfslibs-dev libndctl-dev libcxl-dev libdaxctl-dev libdevmapper-dev
-	xfsprogs e2fsprogs util-linux fdisk psmisc procps lsof jq groff-base attr
+	xfsprogs e2fsprogs util-linux fdisk psmisc procps lsof jq groff-base attr strace
 	numactl
 )
 # watch: the config parser, sd_notify and the journal, and what its tests
@@ -20,6 +20,13 @@ pkgs+=(libasan8 libubsan1)
 # llvm-profdata/llvm-cov for tests/fuzz/coverage.sh (DG_DEPS_NO_FUZZ=1:
 # not these, for a pass that runs no fuzzer: 400 MB less to unpack)
 [ -n "${DG_DEPS_NO_FUZZ:-}" ] || pkgs+=(clang libclang-rt-14-dev llvm)
+
+# --list: the packages, one a line, installing nothing (package-test.sh
+# keeps these when it purges what it installed)
+if [ "${1:-}" = --list ]; then
+	printf '%s\n' "${pkgs[@]}"
+	exit 0
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -20,7 +20,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# as root, or as a user who may sudo (README's commands work both ways)
 if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		exec sudo bash "$PWD/scripts/test.sh" "$@"
+	fi
 	echo "test.sh: run as root: the integration tests use loop devices and mounts" >&2
 	exit 1
 fi
@@ -110,16 +114,20 @@ vm_pass() {
 }
 
 if [ -n "${CI:-}" ] || [ -n "${DG_FRESH_CHROOT:-}" ]; then
-	# 1. The plain build in a fresh Debian 12, where scripts/deps.sh is
-	# the only install step: a test whose tool it lacks fails there (CI
-	# is set: no skips).  Meanwhile, on the host, the fuzzers, one at a
+	# 1. The Debian packages (scripts/package-test.sh), then the plain
+	# build, in a fresh Debian 12 where scripts/deps.sh is the only
+	# install step: a test whose tool it lacks fails there (CI is set:
+	# no skips).  Meanwhile, on the host, the fuzzers, one at a
 	# time (mostly one CPU; the tests mostly wait on I/O).
-	echo "== plain: unit and root tests in a fresh Debian 12 chroot (scripts/fresh-chroot.sh)," \
+	echo "== plain: the packages, then unit and root tests in a fresh Debian 12 chroot (scripts/fresh-chroot.sh)," \
 		"with the fuzzers alongside"
 	in_background fuzz:fuzz fuzz_pass 1
 	rc=0
 	DG_CHROOT_OUT=$PWD/$LOGS/chroot CI=${CI:-true} bash scripts/fresh-chroot.sh \
 		/var/tmp/daxguard-chroot bash -c '
+		# the packages first, while the system has none of the build
+		# dependencies: they must build from Build-Depends alone
+		DG_PKG_RESTORE=deps bash scripts/package-test.sh || exit 1
 		DG_DEPS_NO_FUZZ=1 bash scripts/deps.sh >deps.log 2>&1 ||
 			{ tail -20 deps.log; exit 1; }
 		echo "scripts/deps.sh: $(grep -c "^Setting up" deps.log) packages installed"

@@ -3,6 +3,21 @@
 set -euo pipefail
 : "${DAXGUARD:?}" "${DOC_DIR:?}"
 fail=0
+# What the kernel does (../shared/FACTS.md section 1), wherever it is told:
+# MF_MEM_PRE_REMOVE is v6.8-rc1 (fa422b353d21), and ext4 is no DAX holder.
+for doc in "$DOC_DIR/../README.md" "$DOC_DIR"/*.8; do
+	name=${doc#"$DOC_DIR/"}
+	if grep -qi 'about 6\.7' "$doc"; then
+		echo "$name: says MF_MEM_PRE_REMOVE came in 'about 6.7' (it is v6.8-rc1)"; fail=1
+	fi
+	if grep -q 'MF_MEM_PRE_REMOVE' "$doc" && ! grep -q 'fa422b353d21' "$doc"; then
+		echo "$name: names MF_MEM_PRE_REMOVE without its commit (v6.8-rc1, fa422b353d21)"; fail=1
+	fi
+done
+for doc in "$DOC_DIR/../README.md" "$DOC_DIR/daxguard.8"; do
+	tr '\n' ' ' <"$doc" | grep -qi 'ext4 is not a DAX holder' ||
+		{ echo "${doc#"$DOC_DIR/"}: does not say that ext4 is not a DAX holder"; fail=1; }
+done
 cmds=$("$DAXGUARD" --help | awk '/^Commands:/ {on = 1; next} on && !NF {exit} on {print $1}')
 [ -n "$cmds" ] || { echo "no commands listed by daxguard --help"; exit 1; }
 for page in daxguard.8 $(for c in $cmds; do echo "daxguard-$c.8"; done); do
