@@ -93,7 +93,7 @@ if [ "$MODE" = bench ]; then
 	# pages migrated per second: daxguard remove (migrate_pages per
 	# process, then the offline) against the kernel's own offline of the
 	# same blocks (which migrates as it isolates), with the same processes
-	MB=${DGVM_BENCH_MB:-128}
+	MB=128
 	bench_spawn() {
 		for i in 1 2 3; do
 			spawn "b$1$i" numactl --preferred=1 dgvm-probe -r "/tmp/ready/b$1$i" map /dev/zero 0 $((MB << 20)) private-cow 0
