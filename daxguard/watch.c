@@ -1429,6 +1429,11 @@ static int setup(struct watch *w)
 	}
 	start_global(w, SRC_KMSG, dg_source_kmsg_new, &w->kmsg, &w->kmsg_tag);
 	start_global(w, SRC_UDEV, dg_source_udev_new, &w->udev, &w->udev_tag);
+	if (w->udev)
+		watch_log(LOG_INFO, NULL, "udev: %s",
+			  strcmp(dg_source_get_path(w->udev) ?: "", "udev") ?
+				  "no udevd runs (no /run/udev/control): the kernel's uevents" :
+				  "udevd's events, after its rules");
 	start_global(w, SRC_PCIEHP, dg_source_pciehp_new, &w->pciehp, &w->pciehp_tag);
 	/* mounts that come and go: the snapshot a removal alert reports from */
 	w->mounts = mnt_new_monitor();

@@ -213,6 +213,7 @@ DG_EXPORT void dg_result_free(struct dg_result *res)
 		un = u->next;
 		free(u->comm);
 		free(u->path);
+		free(u->our_path);
 		free(u);
 	}
 	for (w = res->warnings; w; w = wn) {

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "private.h"
+#include "xfs-be.h"
 
 #define XFS_AGF_MAGIC 0x58414746 /* "XAGF" */
 #define XFS_AGI_MAGIC 0x58414749 /* "XAGI" */
@@ -56,30 +57,6 @@
 #define SBLOCK_CRC 52
 
 #define REFC_COWFLAG (1U << 31)
-
-static uint16_t get16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return be16toh(v);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return be32toh(v);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return be64toh(v);
-}
 
 const char *dg_xfs_meta_name(enum dg_xfs_meta_kind kind)
 {

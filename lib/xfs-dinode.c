@@ -21,6 +21,7 @@
 #include <ext2fs/ext2fs.h>
 
 #include "private.h"
+#include "xfs-be.h"
 
 #define XFS_DINODE_MAGIC 0x494e /* "IN" */
 #define XFS_BMAP_MAGIC 0x424d4150 /* "BMAP", v4 bmbt block */
@@ -35,30 +36,6 @@
 #define XFS_DIFLAG2_NREXT64 (1ULL << 4)
 #define XFS_DIFLAG2_BIGTIME (1ULL << 3)
 #define XFS_BIGTIME_EPOCH_OFFSET 2147483648LL /* -(int64_t)INT32_MIN */
-
-static uint16_t get16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return be16toh(v);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return be32toh(v);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return be64toh(v);
-}
 
 int dg_xfs_geo_init(struct dg_xfs_geo *g, uint32_t blocksize, uint32_t agblocks, uint32_t agcount,
 		    uint32_t inodesize, bool crc)

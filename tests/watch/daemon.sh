@@ -18,7 +18,11 @@
 #     /run/systemd/journal/socket (a tmpfs and a listener of the test's
 #     own, in a mount namespace of its own) with its fields, not to stderr;
 #  F. udev (the kernel's uevents, no udevd here): a loop device attached
-#     after the start is watched; detached, it is said to be gone.
+#     after the start is watched; detached, it is said to be gone;
+#  G. the same through a real systemd-udevd, the test's own, in a mount
+#     namespace with a tmpfs on /run/udev (nothing outside sees its control
+#     socket): the daemon says it listens to udevd, and gets the events
+#     after udevd's rules ran.
 #
 # Usage: daemon.sh
 
@@ -243,5 +247,62 @@ losetup -d "$LATE"
 watch_wait_err "^<5>$LATE: went away \\(nothing was mounted on it\\)" 5 &&
 	dg_ok "udev: detached, it is said to be gone" ||
 	dg_notok "udev: $LATE not said gone: $(cat "$WATCH_ERR")"
+grep -q "^<6>udev: no udevd runs" "$WATCH_ERR" &&
+	dg_ok "udev: without udevd, it says it listens to the kernel" ||
+	dg_notok "udev: no word of the kernel's uevents: $(cat "$WATCH_ERR")"
 watch_stop
+
+# ------------------------------------------------------------------ #
+# G. udev through systemd-udevd (the test's own, in its own mount namespace)
+
+UDEVD=/lib/systemd/systemd-udevd
+[[ -x $UDEVD ]] || dg_fail "$UDEVD is missing (scripts/deps.sh installs udev)"
+made_run_udev=false
+if [[ ! -d /run/udev ]]; then
+	mkdir /run/udev || dg_fail "mkdir /run/udev"
+	made_run_udev=true
+fi
+WATCH_ERR=$DG_TMP/watch-udevd.err
+: >"$WATCH_ERR"
+cat >"$DG_TMP/udevd-ns.sh" <<'SH'
+# in a private mount namespace: udevd, then the daemon
+mount -t tmpfs tmpfs /run/udev || exit 1
+"$UDEVD" >"$DG_TMP/udevd.log" 2>&1 &
+echo $! >"$DG_TMP/udevd.pid"
+for i in $(seq 200); do
+	[ -S /run/udev/control ] && break
+	sleep 0.05
+done
+[ -S /run/udev/control ] || { echo "udevd did not start" >&2; exit 1; }
+exec "$DAXGUARD" watch --state-dir "$DG_TMP/state-udevd" -J --all --sources udev
+SH
+UDEVD=$UDEVD DG_TMP=$DG_TMP DAXGUARD=$DAXGUARD unshare -m --propagation private \
+	bash "$DG_TMP/udevd-ns.sh" </dev/null >"$DG_TMP/watch-udevd.out" 2>>"$WATCH_ERR" &
+WATCH_PID=$!
+dg_register_pid "$WATCH_PID"
+for ((i = 0; i < 200; i++)); do
+	[[ -s $DG_TMP/udevd.pid ]] && break
+	dg_sleep 0.05
+done
+UDEVD_PID=$(cat "$DG_TMP/udevd.pid" 2>/dev/null)
+[[ -n $UDEVD_PID ]] && dg_register_pid "$UDEVD_PID"
+watch_wait_err "^<6>watching" 10 || dg_fail "watch with udevd did not start: $(cat "$WATCH_ERR")"
+grep -q "^<6>udev: udevd's events" "$WATCH_ERR" &&
+	dg_ok "udevd: the daemon says it listens to udevd" ||
+	dg_notok "udevd: not listening to udevd: $(cat "$WATCH_ERR")"
+LATE=$(dg_losetup "$DG_TMP/late.img") || exit 1
+watch_wait_err "^<6>$LATE: watched \\(loop:$DG_TMP/late.img\\)" 10 &&
+	dg_ok "udevd: a loop device attached after the start is watched" ||
+	dg_notok "udevd: $LATE not watched: $(cat "$WATCH_ERR")"
+losetup -d "$LATE"
+watch_wait_err "^<5>$LATE: went away \\(nothing was mounted on it\\)" 10 &&
+	dg_ok "udevd: detached, it is said to be gone" ||
+	dg_notok "udevd: $LATE not said gone: $(cat "$WATCH_ERR")"
+kill -TERM "$WATCH_PID" "$UDEVD_PID" 2>/dev/null
+dg_wait_gone "$WATCH_PID" 10 || dg_notok "the daemon with udevd does not stop"
+dg_wait_gone "$UDEVD_PID" 10 || dg_notok "udevd does not stop"
+wait "$WATCH_PID" 2>/dev/null
+if $made_run_udev; then
+	rmdir /run/udev || dg_notok "/run/udev: not empty after the test's udevd"
+fi
 dg_done
