@@ -17,8 +17,8 @@
 #include "util/util.h"
 
 static const char *const stages[] = {
-	"collect",    "freeze", "rmap",	    "thaw",    "signal",  "wait",
-	"invalidate", "punch",	"shutdown", "unmount", "release",
+	"collect", "freeze",   "rmap",	  "thaw",    "signal",	"wait",	   "invalidate",
+	"punch",   "shutdown", "unmount", "migrate", "offline", "release",
 };
 
 static const char *pause_stage;
@@ -39,7 +39,8 @@ int act_set_pause(const char *stage)
 
 const char *act_stage_list(void)
 {
-	return "collect, freeze, rmap, thaw, signal, wait, invalidate, punch, shutdown, unmount, release";
+	return "collect, freeze, rmap, thaw, signal, wait, invalidate, punch, shutdown, unmount, "
+	       "migrate, offline, release";
 }
 
 /*

@@ -31,6 +31,9 @@ enum {
 	COL_U_FRANGE,
 	COL_U_INODE,
 	COL_U_PATH,
+	COL_U_NODEMEM,
+	COL_U_POLICY,
+	COL_U_PINNED,
 };
 
 static const struct dg_column who_columns[] = {
@@ -57,10 +60,16 @@ static const struct dg_column who_columns[] = {
 			   TABLE_USERS },
 	[COL_U_INODE] = { "INODE", 0.08, SCOLS_FL_RIGHT, "inode number", TABLE_USERS },
 	[COL_U_PATH] = { "PATH", 0.3, 0, "the file, as the process sees it", TABLE_USERS },
+	[COL_U_NODEMEM] = { "NODE-MEM", 0.08, SCOLS_FL_RIGHT,
+			    "the mapping's memory on a kmem target's node", TABLE_USERS },
+	[COL_U_POLICY] = { "POLICY", 0.08, 0, "memory policy (numa_maps); bound: that node alone",
+			   TABLE_USERS },
+	[COL_U_PINNED] = { "PINNED", 0.15, 0, "VmPin, io_uring and vfio descriptors", TABLE_USERS },
 };
 
 static const char *const whole_columns =
 	"DEVICE,TYPE,INODE,FLAGS,OWNER,PID,COMMAND,USE,FD,MODE,PATH";
+static const char *const kmem_columns = "PID,COMMAND,USE,VMA,NODE-MEM,POLICY,PINNED";
 static const char *const default_columns =
 	"DEVICE,TYPE,OFFSET,LENGTH,FILE-OFFSET,OWNER,PID,COMMAND,USE,MODE,FILE-RANGE,PATH";
 
@@ -116,6 +125,7 @@ struct who_opts {
 	struct dg_output_opts out;
 	struct dg_columns cols;
 	unsigned int flags;
+	bool kmem; /* the target is memory onlined as system RAM */
 };
 
 static char *user_mode(struct dg_user *u)
@@ -208,7 +218,9 @@ static char *user_cell(struct who_opts *opts, struct dg_user *u, int col)
 	case COL_U_MODE:
 		return map ? user_mode(u) : NULL;
 	case COL_U_VMA:
-		if (map)
+		if (dg_user_get_use(u) == DG_USE_NODE)
+			rc = asprintf(&s, "%#" PRIx64, dg_user_get_vm_start(u));
+		else if (map)
 			rc = asprintf(&s, "%#" PRIx64 "-%#" PRIx64, dg_user_get_vm_start(u),
 				      dg_user_get_vm_end(u));
 		break;
@@ -222,6 +234,27 @@ static char *user_cell(struct who_opts *opts, struct dg_user *u, int col)
 		break;
 	case COL_U_PATH:
 		return dg_user_get_path(u) ? strdup(dg_user_get_path(u)) : NULL;
+	case COL_U_NODEMEM:
+		if (dg_user_get_use(u) == DG_USE_NODE) {
+			char sz[32];
+
+			if (opts->out.bytes)
+				rc = asprintf(&s, "%" PRIu64, dg_user_get_node_bytes(u));
+			else
+				s = strdup(dg_size_str(dg_user_get_node_bytes(u), sz, sizeof(sz)));
+		}
+		break;
+	case COL_U_POLICY:
+		if (dg_user_get_policy(u))
+			rc = asprintf(&s, "%s%s", dg_user_get_policy(u),
+				      dg_user_is_bound(u) ? " (bound)" : "");
+		break;
+	case COL_U_PINNED:
+		if (dg_user_get_vm_pin_kb(u) || dg_user_get_pin_hint(u))
+			rc = asprintf(&s, "VmPin %" PRIu64 " kB%s%s", dg_user_get_vm_pin_kb(u),
+				      dg_user_get_pin_hint(u) ? ", " : "",
+				      dg_user_get_pin_hint(u) ?: "");
+		break;
 	}
 	return rc < 0 ? NULL : s;
 }
@@ -261,7 +294,9 @@ static int print_tables(struct who_opts *opts, struct dg_result *res)
 	tb = new_table(opts, TABLE_OWNERS, map, &nr);
 	if (!tb)
 		return -ENOMEM;
-	if (nr && dg_owner_get_first(res)) {
+	if (opts->kmem) {
+		/* no files: the node's memory has users only */
+	} else if (nr && dg_owner_get_first(res)) {
 		dg_owner_foreach(res, o) {
 			struct libscols_line *ln = scols_table_new_line(tb, NULL);
 
@@ -301,7 +336,8 @@ static int print_tables(struct who_opts *opts, struct dg_result *res)
 		}
 		scols_print_table(tb);
 	} else if (nr && !(opts->flags & DG_WHO_NO_USERS)) {
-		printf("\nno process uses it\n");
+		printf(opts->kmem ? "no process has pages on its node\n" :
+				    "\nno process uses it\n");
 	}
 	scols_unref_table(tb);
 	return 0;
@@ -368,6 +404,21 @@ static void print_topology(struct who_opts *opts, struct dg_target *t, struct dg
 	putchar('\n');
 	if (dg_target_get_cxl_region(t))
 		dg_print_cxl_region(dg_target_get_cxl_region(t), "  ");
+	if (dg_target_is_kmem(t)) {
+		const char *state, *zone;
+		uint64_t id;
+		int removable;
+
+		printf("  system RAM of node %d, %zu memory block%s of %s:\n",
+		       dg_target_get_numa_node(t), dg_target_get_nr_memory_blocks(t),
+		       dg_target_get_nr_memory_blocks(t) == 1 ? "" : "s",
+		       dg_size_str(dg_target_get_memory_block_size(t), sz, sizeof(sz)));
+		for (i = 0; !dg_target_get_memory_block(t, i, &id, &state, &zone, &removable); i++)
+			printf("    memory%" PRIu64 ": %s, %s%s\n", id, state, zone,
+			       removable == 0 ? ", not removable" : "");
+		putchar('\n');
+		return;
+	}
 	dg_fs_foreach(t, fs) {
 		struct dg_mount *m;
 
@@ -423,6 +474,33 @@ static json_object *json_pieces(struct dg_fs *fs)
 	return ja;
 }
 
+/* memory onlined as system RAM: its node and memory blocks */
+static json_object *json_kmem(struct dg_target *t)
+{
+	json_object *jk = json_object_new_object(), *jbs = json_object_new_array();
+	const char *state, *zone;
+	uint64_t id;
+	int removable;
+	size_t i;
+
+	json_object_object_add(jk, "node", json_object_new_int(dg_target_get_numa_node(t)));
+	json_object_object_add(jk, "block_size", ju64(dg_target_get_memory_block_size(t)));
+	for (i = 0; !dg_target_get_memory_block(t, i, &id, &state, &zone, &removable); i++) {
+		json_object *jb = json_object_new_object();
+		char name[32];
+
+		snprintf(name, sizeof(name), "memory%" PRIu64, id);
+		json_object_object_add(jb, "block", dg_jstr(name));
+		json_object_object_add(jb, "state", dg_jstr(state));
+		json_object_object_add(jb, "zone", dg_jstr(zone));
+		json_object_object_add(jb, "removable",
+				       removable < 0 ? NULL : json_object_new_boolean(removable));
+		json_object_array_add(jbs, jb);
+	}
+	json_object_object_add(jk, "blocks", jbs);
+	return jk;
+}
+
 static json_object *json_target(struct dg_target *t)
 {
 	json_object *jt = json_object_new_object(), *jfss = json_object_new_array();
@@ -442,6 +520,8 @@ static json_object *json_target(struct dg_target *t)
 	}
 	if (dg_target_get_cxl_region(t))
 		json_object_object_add(jt, "cxl", dg_json_cxl_region(dg_target_get_cxl_region(t)));
+	if (dg_target_is_kmem(t))
+		json_object_object_add(jt, "kmem", json_kmem(t));
 	dg_fs_foreach(t, fs) {
 		json_object *jfs = json_object_new_object();
 		json_object *jms = json_object_new_array();
@@ -542,7 +622,9 @@ static json_object *json_user(struct dg_user *u)
 	json_object_object_add(ju, "pid", json_object_new_int(dg_user_get_pid(u)));
 	json_object_object_add(ju, "command", dg_jstr(dg_user_get_comm(u)));
 	json_object_object_add(ju, "use", dg_jstr(dg_use_name(dg_user_get_use(u))));
-	json_object_object_add(ju, "filesystem", dg_jstr(dg_fs_get_devname(dg_user_get_fs(u))));
+	json_object_object_add(ju, "filesystem",
+			       dg_user_get_fs(u) ? dg_jstr(dg_fs_get_devname(dg_user_get_fs(u))) :
+						   NULL);
 	json_object_object_add(ju, "inode", ju64(dg_user_get_inode(u)));
 	json_object_object_add(ju, "path", dg_jstr(dg_user_get_path(u)));
 	switch (dg_user_get_use(u)) {
@@ -558,6 +640,14 @@ static json_object *json_user(struct dg_user *u)
 		break;
 	case DG_USE_FD:
 		json_object_object_add(ju, "fd", json_object_new_int(dg_user_get_fd(u)));
+		break;
+	case DG_USE_NODE:
+		json_object_object_add(ju, "vma_start", ju64(dg_user_get_vm_start(u)));
+		json_object_object_add(ju, "node_bytes", ju64(dg_user_get_node_bytes(u)));
+		json_object_object_add(ju, "policy", dg_jstr(dg_user_get_policy(u)));
+		json_object_object_add(ju, "bound", json_object_new_boolean(dg_user_is_bound(u)));
+		json_object_object_add(ju, "vm_pin_kb", ju64(dg_user_get_vm_pin_kb(u)));
+		json_object_object_add(ju, "pin_hint", dg_jstr(dg_user_get_pin_hint(u)));
 		break;
 	default:
 		break;
@@ -667,8 +757,11 @@ void dg_print_who(const struct dg_output_opts *out, struct dg_target *t, struct 
 		.out = *out, .cols = { .all = who_columns, .nr_all = ARRAY_SIZE(who_columns) }
 	};
 
+	opts.kmem = dg_target_is_kmem(t);
 	/* a removal is about processes; the files in use are in PATH */
-	if (dg_columns_parse(&opts.cols, owners ? default_columns : "PID,COMMAND,USE,MODE,PATH"))
+	if (dg_columns_parse(&opts.cols, opts.kmem ? kmem_columns :
+					 owners	   ? default_columns :
+						     "PID,COMMAND,USE,MODE,PATH"))
 		return;
 	print_topology(&opts, t, res);
 	print_tables(&opts, res);
@@ -698,6 +791,7 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 	struct dg_target *target = NULL;
 	struct dg_result *res = NULL;
 	const char *columns = NULL;
+	bool chosen_columns = true;
 	bool all_columns = false;
 	int c, rc, ret = DG_EXIT_FAILURE;
 
@@ -773,6 +867,7 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 		free(all);
 	} else {
 		/* a whole device has no ranges: show what identifies the files */
+		chosen_columns = columns != NULL;
 		if (!columns)
 			columns = ra.nr_off || ra.badblocks ? default_columns : whole_columns;
 		rc = dg_columns_parse(&opts.cols, columns);
@@ -790,6 +885,17 @@ int cmd_who(int argc, char **argv, struct dg_ctx *ctx)
 	ret = range_args_resolve(&ra, target, ctx);
 	if (ret)
 		goto out;
+	opts.kmem = dg_target_is_kmem(target);
+	if (opts.kmem && !chosen_columns && !all_columns) {
+		/* no files, no offsets: the node's pages and policies */
+		free(opts.cols.ids);
+		opts.cols.ids = NULL;
+		opts.cols.nr = 0;
+		if (dg_columns_parse(&opts.cols, kmem_columns)) {
+			ret = DG_EXIT_FAILURE;
+			goto out;
+		}
+	}
 	if (ra.badblocks && !ra.nr) {
 		/* an empty list is good news, not a whole-device query */
 		printf("%s: no bad blocks listed\n", dg_target_get_devname(target));

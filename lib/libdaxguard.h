@@ -173,6 +173,26 @@ const char *dg_target_get_devname(struct dg_target *target);
 dev_t dg_target_get_devnum(struct dg_target *target);
 uint64_t dg_target_get_size(struct dg_target *target);
 enum dg_target_kind dg_target_get_kind(struct dg_target *target);
+/*
+ * A device-dax target in system-ram mode (bound to the kmem driver;
+ * LIBDAXGUARD_5): its memory is the RAM of a NUMA node, in memory blocks
+ * (/sys/devices/system/memory/memoryN).  Its users are the processes with
+ * pages on the node (DG_USE_NODE); its removal migrates them or stops the
+ * ones bound to the node, offlines the blocks and disables the device.
+ */
+bool dg_target_is_kmem(struct dg_target *target);
+/* the node, or -1 for a target not in system-ram mode */
+int dg_target_get_numa_node(struct dg_target *target);
+uint64_t dg_target_get_memory_block_size(struct dg_target *target);
+size_t dg_target_get_nr_memory_blocks(struct dg_target *target);
+/*
+ * Block @idx (0 to nr - 1): its number N (memoryN), state ("online",
+ * "offline"), zone (valid_zones: "Movable", "Normal", ...) and removable
+ * (1, 0, or -1 when the kernel does not say), as read when the target was
+ * made.  Any pointer may be NULL.  -ENOENT past the end.
+ */
+int dg_target_get_memory_block(struct dg_target *target, size_t idx, uint64_t *id,
+			       const char **state, const char **zone, int *removable);
 /* the loop device's backing file, or NULL */
 const char *dg_target_get_backing_file(struct dg_target *target);
 
@@ -354,6 +374,7 @@ enum dg_use {
 	DG_USE_ROOT, /* root directory */
 	DG_USE_EXE, /* executable */
 	DG_USE_DEVICE, /* the block device node itself, held open */
+	DG_USE_NODE, /* a mapping with pages on a kmem target's node (LIBDAXGUARD_5) */
 };
 
 enum dg_user_flags {
@@ -393,6 +414,23 @@ uint64_t dg_user_get_vm_end(struct dg_user *user);
 uint64_t dg_user_get_vm_pgoff(struct dg_user *user); /* bytes */
 uint64_t dg_user_get_file_offset(struct dg_user *user);
 uint64_t dg_user_get_file_length(struct dg_user *user);
+/*
+ * DG_USE_NODE (LIBDAXGUARD_5), from /proc/PID/numa_maps: the mapping at
+ * dg_user_get_vm_start() has this many bytes on the target's node; its
+ * memory policy as the kernel prints it ("bind:1", "prefer:1",
+ * "interleave:0-1", "default"); bound: the policy lets it allocate on that
+ * node and nowhere else, so it cannot run once the node is gone.
+ */
+uint64_t dg_user_get_node_bytes(struct dg_user *user);
+const char *dg_user_get_policy(struct dg_user *user);
+bool dg_user_is_bound(struct dg_user *user);
+/*
+ * The kernel's hints that some of the process's pages cannot move: its
+ * VmPin (kB, from /proc/PID/status), and its io_uring or vfio descriptors
+ * ("io_uring fd 5, vfio fd 7"; NULL for none).
+ */
+uint64_t dg_user_get_vm_pin_kb(struct dg_user *user);
+const char *dg_user_get_pin_hint(struct dg_user *user);
 
 /* ------------------------------------------------------------------ */
 /* Acting: the failure flow and the pre-remove flow                    */

@@ -539,6 +539,9 @@ static int pre_remove(struct dg_ctx *ctx, struct dg_report *rep, const struct dg
 	size_t nr = 0, i;
 	int rc;
 
+	/* memory onlined as system RAM: a node to empty, no filesystem */
+	if (rep->target->kmem)
+		return dg_kmem_remove(ctx, rep, o);
 	rc = dg_cxl_release_check(ctx, rep->target, o->flags, &peers, &nr);
 	for (i = 0; !rc && i < nr; i++)
 		rc = take_in(ctx, rep, o, peers[i]);

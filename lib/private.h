@@ -198,6 +198,7 @@ void dg_target_find_cxl(struct dg_target *t);
 struct dg_target {
 	struct dg_ctx *ctx;
 	struct dg_cxl_region *cxl; /* the CXL region it lies on, or NULL */
+	struct dg_kmem *kmem; /* device-dax in system-ram mode, or NULL */
 	char *devname;
 	dev_t devnum;
 	uint64_t size;
@@ -247,6 +248,12 @@ struct dg_user {
 	int fd;
 	uint64_t vm_start, vm_end, vm_pgoff;
 	uint64_t file_offset, file_length;
+	/* DG_USE_NODE: the mapping's pages on the kmem target's node */
+	uint64_t node_bytes;
+	char policy[64];
+	bool bound; /* its policy allows that node alone */
+	uint64_t vm_pin_kb; /* the process's VmPin */
+	char pin_hint[96]; /* io_uring or vfio descriptors, or "" */
 };
 
 struct dg_warning {
@@ -609,6 +616,76 @@ bool dg_maps_line_dev(const char *line, dev_t *dev);
  * with it too.
  */
 ssize_t dg_maps_unescape_path(const char *path, char *buf, size_t size, bool *ambiguous);
+
+/* topology-kmem.c: a device-dax device in system-ram mode */
+struct dg_kmem_block {
+	uint64_t id; /* memoryN */
+	char state[24]; /* online, offline, going-offline */
+	char zone[64]; /* valid_zones */
+	int removable; /* -1: the kernel no longer says */
+};
+struct dg_kmem {
+	unsigned int node;
+	uint64_t block_size;
+	struct dg_kmem_block *blocks;
+	size_t nr_blocks;
+	size_t node_blocks; /* the node's blocks, the device's and any other */
+	bool only_memory; /* no other node has memory */
+};
+int dg_target_find_kmem(struct dg_target *t, int devdir);
+void dg_kmem_free(struct dg_kmem *k);
+int dg_kmem_block_read(struct dg_kmem_block *b);
+/* @has_memory (a node mask) has no node but @node */
+bool dg_kmem_only_memory(const uint64_t *has_memory, unsigned int node);
+struct dg_report;
+struct dg_mf_opts;
+int dg_kmem_remove(struct dg_ctx *ctx, struct dg_report *rep, const struct dg_mf_opts *o);
+/* "0-3,5" into a node mask of DG_NUMA_MAX_NODES bits: 0, -EINVAL, -ERANGE */
+int dg_parse_nodelist(const char *str, size_t len, uint64_t *nodes);
+
+/* numa-maps.c: one line of /proc/PID/numa_maps */
+#define DG_NUMA_MAX_NODES 1024 /* CONFIG_NODES_SHIFT=10 */
+enum dg_mpol {
+	DG_MPOL_DEFAULT = 1,
+	DG_MPOL_PREFERRED,
+	DG_MPOL_BIND,
+	DG_MPOL_INTERLEAVE,
+	DG_MPOL_LOCAL,
+	DG_MPOL_PREFERRED_MANY,
+	DG_MPOL_WEIGHTED_INTERLEAVE,
+};
+struct dg_numa_maps_entry {
+	uint64_t start;
+	char policy[64]; /* as printed: "bind:1", "prefer=static:0-1", ... */
+	enum dg_mpol mode;
+	bool has_nodes;
+	uint64_t nodes[DG_NUMA_MAX_NODES / 64]; /* the policy's node list */
+	bool has_file, huge;
+	uint64_t node_pages; /* on the node asked for */
+	uint64_t total_pages; /* on every node */
+	uint64_t page_kb; /* kernelpagesize_kB: the unit of the counts; 0 with no page */
+};
+/*
+ * @len bytes at @line (a final newline allowed), pages counted for @node.
+ * 0, -EINVAL for a malformed line, -ERANGE for a number past its bounds.
+ */
+int dg_parse_numa_maps_line(const char *line, size_t len, unsigned int node,
+			    struct dg_numa_maps_entry *e);
+const char *dg_mpol_name(enum dg_mpol mode);
+/* a policy as numa_maps prints it ("bind=static:0-1"): 0 or -EINVAL */
+int dg_parse_mpol(const char *str, size_t len, enum dg_mpol *mode, uint64_t *nodes);
+/*
+ * Where a process's pages on a node being emptied go: the nodes with
+ * memory besides it (@others) that its @policies (one per mapping, as
+ * printed) allow; bind and interleave restrict, the rest do not; when
+ * nothing is left, @others.
+ */
+void dg_mpol_dest_nodes(const char *const *policies, size_t nr, const uint64_t *others,
+			uint64_t *to);
+/* the policy lets the mapping allocate on @node and nowhere else */
+bool dg_numa_maps_binds_to(const struct dg_numa_maps_entry *e, unsigned int node);
+/* the policy's node list holds @node */
+bool dg_numa_maps_names(const struct dg_numa_maps_entry *e, unsigned int node);
 
 /* ------------------------------------------------------------------ */
 /* Flows: report.c, kill.c, invalidate.c, unmount.c, notify.c */

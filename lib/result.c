@@ -368,6 +368,8 @@ DG_EXPORT const char *dg_use_name(enum dg_use use)
 		return "exe";
 	case DG_USE_DEVICE:
 		return "device";
+	case DG_USE_NODE:
+		return "node";
 	}
 	return "?";
 }
@@ -425,4 +427,29 @@ DG_EXPORT uint64_t dg_user_get_file_offset(struct dg_user *u)
 DG_EXPORT uint64_t dg_user_get_file_length(struct dg_user *u)
 {
 	return u->file_length;
+}
+
+DG_EXPORT uint64_t dg_user_get_node_bytes(struct dg_user *u)
+{
+	return u->node_bytes;
+}
+
+DG_EXPORT const char *dg_user_get_policy(struct dg_user *u)
+{
+	return u->use == DG_USE_NODE ? u->policy : NULL;
+}
+
+DG_EXPORT bool dg_user_is_bound(struct dg_user *u)
+{
+	return u->bound;
+}
+
+DG_EXPORT uint64_t dg_user_get_vm_pin_kb(struct dg_user *u)
+{
+	return u->vm_pin_kb;
+}
+
+DG_EXPORT const char *dg_user_get_pin_hint(struct dg_user *u)
+{
+	return u->pin_hint[0] ? u->pin_hint : NULL;
 }

@@ -118,6 +118,7 @@ DG_EXPORT void dg_target_free(struct dg_target *t)
 	free(t->backing_file);
 	free(t->rmap);
 	dg_cxl_region_free(t->cxl);
+	dg_kmem_free(t->kmem);
 	dg_unref(t->ctx);
 	free(t);
 }
@@ -593,6 +594,8 @@ static int dax_target(struct dg_target *t, const char *spec)
 	if (!rc && dg_read_text(dir, "resource", buf, sizeof(buf)) > 0 &&
 	    sscanf(buf, "%" SCNx64, &t->phys_start) == 1 && t->phys_start)
 		t->phys_size = t->size;
+	if (!rc)
+		rc = dg_target_find_kmem(t, dir);
 	close(dir);
 	if (rc)
 		return rc;

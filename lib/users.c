@@ -654,6 +654,134 @@ static int scan_threads(struct dg_collector *c, bool links)
 	return rc == -ENOENT || rc == -ESRCH ? 0 : rc;
 }
 
+/*
+ * The kernel's hints that pages of the process cannot move: VmPin, and
+ * the descriptors through which it pins pages for a long time (io_uring
+ * registered buffers, vfio DMA mappings).  Only where it has pages there.
+ */
+static void pin_hints(struct dg_collector *c, struct dg_user *first)
+{
+	char path[64], target[128], hint[96] = "", line[256];
+	uint64_t pin_kb = 0;
+	struct dirent *de;
+	struct dg_user *u;
+	size_t len = 0;
+	FILE *f;
+	DIR *d;
+	int dfd;
+
+	snprintf(path, sizeof(path), "%d/status", c->pid);
+	dfd = openat(c->procfd, path, O_RDONLY | O_CLOEXEC);
+	if (dfd >= 0 && (f = fdopen(dfd, "r"))) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "VmPin: %" SCNu64 " kB", &pin_kb) == 1)
+				break;
+		fclose(f);
+	} else if (dfd >= 0) {
+		close(dfd);
+	}
+	snprintf(path, sizeof(path), "%d/fd", c->pid);
+	dfd = openat(c->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d && dfd >= 0)
+		close(dfd);
+	while (d && (de = readdir(d))) {
+		const char *kind = NULL;
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (!strcmp(target, "anon_inode:[io_uring]"))
+			kind = "io_uring";
+		else if (!strncmp(target, "/dev/vfio/", 10) ||
+			 !strcmp(target, "anon_inode:[vfio-device]"))
+			kind = "vfio";
+		if (kind && len < sizeof(hint))
+			len += (size_t)snprintf(hint + len, sizeof(hint) - len, "%s%s fd %s",
+						len ? ", " : "", kind, de->d_name);
+	}
+	if (d)
+		closedir(d);
+	for (u = first; u; u = u->next) {
+		u->vm_pin_kb = pin_kb;
+		snprintf(u->pin_hint, sizeof(u->pin_hint), "%s", hint);
+	}
+}
+
+/*
+ * A kmem target: the process's mappings with pages on the node, or whose
+ * policy binds them to it alone (they would allocate there), from
+ * /proc/PID/numa_maps.  Threads share the mappings, so the process is
+ * read once.
+ */
+static int scan_numa(struct dg_collector *c)
+{
+	struct dg_user **tail = c->res->users_tail;
+	unsigned int node = c->res->target->kmem->node;
+	struct dg_user bound = { .use = DG_USE_NODE, .fd = -1 };
+	char path[64], *line, *next;
+	unsigned int lineno = 0, added = 0;
+	ssize_t len;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%d/numa_maps", c->pid);
+	c->mapsfd = openat(c->procfd, path, O_RDONLY | O_CLOEXEC);
+	if (c->mapsfd < 0)
+		return -errno;
+	len = read_all(c);
+	close(c->mapsfd);
+	c->mapsfd = -1;
+	if (len < 0)
+		return (int)len;
+	for (line = c->buf; line && *line && !rc; line = next) {
+		struct dg_numa_maps_entry e;
+		size_t n;
+
+		lineno++;
+		next = strchr(line, '\n');
+		n = next ? (size_t)(next - line) : strlen(line);
+		if (next)
+			next++;
+		rc = dg_parse_numa_maps_line(line, n, node, &e);
+		if (rc) {
+			/* what we cannot read may hold pages there: say so */
+			if (!c->count_only)
+				dg_result_incomplete(
+					c->res, "%d: numa_maps line %u not understood: %.*s",
+					c->pid, lineno, (int)DG_MIN(n, (size_t)80), line);
+			rc = 0;
+			continue;
+		}
+		if (e.node_pages) {
+			struct dg_user u = { .use = DG_USE_NODE, .fd = -1 };
+
+			u.vm_start = e.start;
+			u.node_bytes = e.node_pages * e.page_kb * 1024;
+			u.bound = dg_numa_maps_binds_to(&e, node);
+			snprintf(u.policy, sizeof(u.policy), "%s", e.policy);
+			rc = add_user(c, &u, NULL);
+			added++;
+		} else if (!bound.bound && dg_numa_maps_binds_to(&e, node)) {
+			bound.vm_start = e.start;
+			bound.bound = true;
+			snprintf(bound.policy, sizeof(bound.policy), "%s", e.policy);
+		}
+	}
+	/*
+	 * Bound to the node alone with no page there yet: a user all the
+	 * same, since all it will ever get is there.  Once, not per mapping.
+	 */
+	if (!rc && !added && bound.bound)
+		rc = add_user(c, &bound, NULL);
+	if (!rc && !c->count_only && *tail)
+		pin_hints(c, *tail);
+	return rc;
+}
+
 static int scan_process(struct dg_collector *c, pid_t pid)
 {
 	bool links = c->whole;
@@ -663,11 +791,16 @@ static int scan_process(struct dg_collector *c, pid_t pid)
 	c->have_comm = false;
 	c->have_root = false;
 	set_task(c, 0);
+	if (c->res->target->kmem) {
+		rc = scan_numa(c);
+		goto out;
+	}
 	rc = scan_maps(c);
 	if (!rc && (links || c->need_fds))
 		rc = scan_links(c, links, true);
 	if (!rc && nr_threads(c) > 1)
 		rc = scan_threads(c, links);
+out:
 	switch (rc) {
 	case 0:
 		return 0;
@@ -773,7 +906,7 @@ static int owners_from_users(struct dg_result *res)
 	dg_user_foreach(res, u) {
 		struct dg_owner *o, tmpl = { .type = DG_OWNER_FILE, .flags = DG_OWNER_NO_RANGE };
 
-		if (u->use == DG_USE_DEVICE)
+		if (u->use == DG_USE_DEVICE || u->use == DG_USE_NODE)
 			continue;
 
 		o = owner_of(res, &by_ino, u->fs, u->ino);
@@ -958,6 +1091,9 @@ int dg_collector_recheck(struct dg_collector *c, const struct dg_user *u)
 		break;
 	case DG_USE_EXE:
 		rc = check_link(c, "exe", DG_USE_EXE, -1);
+		break;
+	case DG_USE_NODE:
+		rc = c->res->target->kmem ? scan_numa(c) : -EINVAL;
 		break;
 	default:
 		rc = -ENOTTY;

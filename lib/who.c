@@ -156,6 +156,11 @@ int dg_who_hooked(struct dg_target *t, const struct dg_range *ranges, size_t nr_
 	int rc;
 
 	dg_clear_error(ctx);
+	if (t->kmem && nr_ranges)
+		return dg_fail(ctx, -EINVAL,
+			       "%s: in system-ram mode: its memory is node %u's, which has no "
+			       "device offsets to ask about; ask without a range",
+			       t->devname, t->kmem->node);
 	res = calloc(1, sizeof(*res));
 	if (!res)
 		return -ENOMEM;

@@ -6,8 +6,9 @@ set -euo pipefail
 pkgs=(
 	build-essential meson ninja-build pkg-config
 	libmount-dev libsmartcols-dev libjson-c-dev libudev-dev libext2fs-dev
-	comerr-dev xfslibs-dev libndctl-dev libcxl-dev libdevmapper-dev
+	comerr-dev xfslibs-dev libndctl-dev libcxl-dev libdaxctl-dev libdevmapper-dev
 	xfsprogs e2fsprogs util-linux fdisk psmisc procps lsof jq groff-base attr strace
+	numactl
 )
 # watch: the config parser, sd_notify and the journal, and what its tests
 # run: udevd for the udev source, node_exporter to read the metrics back,

@@ -100,8 +100,8 @@ cols=$("$DAXGUARD" who --list-columns | awk '!s[$1]++ {print $1}' | LC_ALL=C sor
 check "$cols" "$(comp who -o '')" "who -o: every column, once"
 [[ " $cols " == *" FILE-OFFSET "* && " $cols " == *" PID "* ]] ||
 	check "FILE-OFFSET and PID among the columns" "$cols" "who --list-columns"
-check "PATH PID" "$(comp who --output P)" "who --output P"
-check "OWNER,PID OWNER,PATH" "$(comp who -o OWNER,P | tr ' ' '\n' | sort -r | paste -sd' ')" \
+check "PATH PID PINNED POLICY" "$(comp who --output P)" "who --output P"
+check "OWNER,POLICY OWNER,PINNED OWNER,PID OWNER,PATH" "$(comp who -o OWNER,P | tr ' ' '\n' | sort -r | paste -sd' ')" \
 	"who -o OWNER,P: the list so far is kept"
 check "OFFSET OWNER" "$(comp who --output = O)" "who --output=O (bash splits at =)"
 check "$cols" "$(comp who --output =)" "who --output="

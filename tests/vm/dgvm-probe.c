@@ -28,6 +28,10 @@
  *       Check that PATH holds pattern(file offset) in the range.
  *   dgvm-probe statx PATH
  *       Print "dax=1" or "dax=0" (STATX_ATTR_DAX).
+ *   dgvm-probe [-r READYFILE] pin LENGTH
+ *       Allocate LENGTH bytes of anonymous memory, touch every page, and
+ *       register it as an io_uring fixed buffer: a long-term pin
+ *       (FOLL_LONGTERM) held until the process dies.  Prints "pinned N".
  *
  * Every SIGBUS is logged on stdout, one line each (up to 20 lines, then
  * counted only):
@@ -48,6 +52,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
+#include <linux/io_uring.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -540,6 +546,35 @@ static int cmd_statx(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_pin(int argc, char **argv)
+{
+	struct io_uring_params p;
+	struct iovec iov;
+	size_t len;
+	char *mem;
+	int fd;
+
+	if (argc < 2)
+		return 1;
+	len = strtoull(argv[1], NULL, 0);
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		die("mmap");
+	for (size_t i = 0; i < len; i += 4096)
+		mem[i] = 1;
+	memset(&p, 0, sizeof(p));
+	fd = (int)syscall(__NR_io_uring_setup, 4, &p);
+	if (fd < 0)
+		die("io_uring_setup");
+	iov = (struct iovec){ .iov_base = mem, .iov_len = len };
+	if (syscall(__NR_io_uring_register, fd, IORING_REGISTER_BUFFERS, &iov, 1) < 0)
+		die("io_uring_register");
+	printf("pinned %zu\n", len);
+	signal_ready();
+	for (;;)
+		pause();
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -547,7 +582,8 @@ static void usage(void)
 		"       dgvm-probe [-r READYFILE] writer PATH\n"
 		"       dgvm-probe verify PATH MIN\n"
 		"       dgvm-probe check PATH OFFSET LENGTH\n"
-		"       dgvm-probe statx PATH\n");
+		"       dgvm-probe statx PATH\n"
+		"       dgvm-probe [-r READYFILE] pin LENGTH\n");
 	exit(1);
 }
 
@@ -577,6 +613,8 @@ int main(int argc, char **argv)
 		rc = cmd_check(argc, argv);
 	else if (!strcmp(argv[0], "statx"))
 		rc = cmd_statx(argc, argv);
+	else if (!strcmp(argv[0], "pin"))
+		rc = cmd_pin(argc, argv);
 	else
 		usage();
 	if (rc == 1 && argc < 2)

@@ -55,6 +55,13 @@
 #   cxl-disable-baseline-region cxl-disable-baseline-memdev  the baselines:
 #                              raw cxl disable-region / disable-memdev -f
 #   cxl-sysfs                  records the CXL sysfs tree (unit-test fixtures)
+#   kmem                       device-dax onlined as system RAM on node 1:
+#                              who names the processes with pages there,
+#                              remove migrates, stops the bound one, offlines
+#   kmem-pin                   the same in ZONE_NORMAL with an io_uring pin:
+#                              remove stops, bounded, naming the pinned process
+#   kmem-bench                 pages migrated per second: remove against the
+#                              kernel's own offline (facts, not in CI)
 #
 # Environment: DAXGUARD (daxguard binary; default: build /work tree's build/),
 # DGVM_CACHE, DGVM_JOBS (-j), DGVM_SMP (guest CPUs, default 1),
@@ -70,7 +77,7 @@ SMP=${DGVM_SMP:-1}
 KERNEL_ARG=all
 WRITE_DOC=0
 REFRESH=0
-DEFAULT_SCENARIOS="remove-xfs remove-ext4 unbind-xfs unbind-ext4 badblocks-xfs badblocks-ext4 badblocks-xfs_normap hwpoison-xfs hwpoison-ext4 devdax dm-xfs watch-xfs pciehp cxl-remove cxl-interleave cxl-disable-baseline-region cxl-disable-baseline-memdev"
+DEFAULT_SCENARIOS="remove-xfs remove-ext4 unbind-xfs unbind-ext4 badblocks-xfs badblocks-ext4 badblocks-xfs_normap hwpoison-xfs hwpoison-ext4 devdax dm-xfs watch-xfs pciehp cxl-remove cxl-interleave cxl-disable-baseline-region cxl-disable-baseline-memdev kmem kmem-pin"
 # scenarios expected to fail (space-separated, padded with spaces): printed
 # XFAIL; an unexpected pass fails the run.
 XFAIL=" "
@@ -99,7 +106,7 @@ while [ $# -gt 0 ]; do
 	--write-doc) WRITE_DOC=1; shift ;;
 	--refresh) REFRESH=1; shift ;;
 	--no-xfail) XFAIL=" "; shift ;;
-	--list) for s in $DEFAULT_SCENARIOS smoke-xfs smoke-ext4 ndrelease cxl-remove-xfs cxl-remove-ext4 cxl-fail cxl-sysfs; do echo "$s"; done; exit 0 ;;
+	--list) for s in $DEFAULT_SCENARIOS smoke-xfs smoke-ext4 ndrelease cxl-remove-xfs cxl-remove-ext4 cxl-fail cxl-sysfs kmem-bench; do echo "$s"; done; exit 0 ;;
 	-h|--help) usage; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	*) break ;;
@@ -132,7 +139,7 @@ exec 9>"$CACHE/lock"
 HOST_NEEDS="qemu-system-x86_64:qemu-system-x86 cpio:cpio depmod:kmod
 ndctl:ndctl daxctl:daxctl mkfs.xfs:xfsprogs xfs_io:xfsprogs xfs_repair:xfsprogs
 mkfs.ext4:e2fsprogs e2fsck:e2fsprogs jq:jq dmsetup:dmsetup gcc:gcc xz:xz-utils zstd:zstd
-dpkg-deb:dpkg apt-get:apt gzip:gzip bc:bc flock:util-linux"
+dpkg-deb:dpkg apt-get:apt gzip:gzip bc:bc flock:util-linux numactl:numactl numastat:numactl"
 
 ensure_host_tools() {
 	local missing="" pair cmd pkg
@@ -277,13 +284,16 @@ extract_pvh() {
 # ------------------------------------------------------------------ initramfs
 GUEST_TOOLS="/usr/bin/ndctl /usr/bin/daxctl /usr/bin/cxl /usr/sbin/mkfs.xfs /usr/sbin/xfs_io
 /usr/sbin/xfs_repair /usr/sbin/xfs_db /usr/sbin/mkfs.ext4 /usr/sbin/e2fsck
-/usr/sbin/debugfs /usr/sbin/dumpe2fs /usr/bin/kmod /usr/bin/jq /usr/sbin/dmsetup"
+/usr/sbin/debugfs /usr/sbin/dumpe2fs /usr/bin/kmod /usr/bin/jq /usr/sbin/dmsetup
+/usr/bin/numactl /usr/bin/numastat"
 # wanted modules: the first line must all be there (module or built in)
 GUEST_MODULES="nfit libnvdimm nd_pmem nd_btt dax_pmem device_dax xfs ext4 dm_mod"
 GUEST_MODULES_OPTIONAL="crc32c_generic crc32c_intel libcrc32c nd_e820 loop virtio_pci virtio_pmem"
 # the CXL tier (cxl-* scenarios): a type-3 device's driver stack, from the
 # ACPI0017 root to the nvdimm bridge of a pmem region; dax_cxl is 6.3+
 GUEST_MODULES_OPTIONAL="$GUEST_MODULES_OPTIONAL cxl_acpi cxl_pci cxl_port cxl_mem cxl_pmem cxl_core dax_cxl"
+# the kmem tier: device-dax memory onlined as system RAM
+GUEST_MODULES_OPTIONAL="$GUEST_MODULES_OPTIONAL kmem"
 # bump these when the way the initramfs parts are built changes
 BASE_VERSION=1
 MODULES_VERSION=3
@@ -446,7 +456,8 @@ build_overlay() {
 watchdog_for() {
 	[ -n "${DGVM_WATCHDOG:-}" ] && { echo "$DGVM_WATCHDOG"; return; }
 	case $1 in
-	unbind-*|cxl-disable-*) echo 150 ;;
+	unbind-*|cxl-disable-*|kmem-pin) echo 150 ;;
+	kmem-bench) echo 300 ;;
 	*) echo 120 ;;
 	esac
 }
@@ -491,6 +502,15 @@ machine_args() {
 			-device cxl-type3,bus=root_port14,memdev=cxl-mem2,lsa=cxl-lsa2,id=cxl-pmem2,sn=0x2
 			-M cxl-fmw.0.targets.0=cxl.1,cxl-fmw.0.size=4G
 			-monitor none)
+		;;
+	kmem|kmem-*)
+		# The NVDIMM on a NUMA node of its own (node 1, no CPU, no
+		# other memory): onlined as system RAM it is that node's memory
+		MACHINE=(-machine pc,nvdimm=on -m 1G,slots=2,maxmem=4G
+			-object memory-backend-ram,id=ram0,size=1G
+			-numa node,nodeid=0,cpus=0,memdev=ram0 -numa node,nodeid=1
+			-object memory-backend-file,id=nvmem0,share=on,mem-path="$2",size=1G
+			-device nvdimm,id=nvdimm0,memdev=nvmem0,node=1 -monitor none)
 		;;
 	pciehp)
 		# native PCIe hotplug (pciehp), not ACPI's: the attention button
