@@ -193,6 +193,7 @@ unshare -m --propagation private bash -c '
 	mount -t tmpfs tmpfs /run/systemd
 	mkdir /run/systemd/journal
 	"$1" /run/systemd/journal/socket "$2/journal.ready" >"$3" 2>&1 &
+	echo $! >"$2/listener.pid"
 	for i in $(seq 100); do [ -e "$2/journal.ready" ] && break; sleep 0.05; done
 	exec 2>"$2/inner.err"
 	export JOURNAL_STREAM=$(stat -c "%d:%i" "$2/inner.err")
@@ -202,9 +203,17 @@ unshare -m --propagation private bash -c '
 	while [ ! -e "$2/inner.stop" ]; do sleep 0.1; done
 	kill -TERM "$(cat "$2/inner.pid")"
 	wait "$(cat "$2/inner.pid")"
+	kill -TERM "$(cat "$2/listener.pid")"
+	wait "$(cat "$2/listener.pid")"
 ' inner "$DG_SDLISTEN" "$DG_TMP" "$JLOG" "$DAXGUARD" "$DEV" "$BB" </dev/null >/dev/null 2>&1 &
 INNER=$!
 dg_register_pid "$INNER"
+for ((i = 0; i < 200; i++)); do
+	[[ -s $DG_TMP/listener.pid ]] && break
+	dg_sleep 0.05
+done
+LISTENER=$(cat "$DG_TMP/listener.pid" 2>/dev/null)
+[[ -n $LISTENER ]] && dg_register_pid "$LISTENER"
 for ((i = 0; i < 200; i++)); do
 	grep -q '^MESSAGE=watching' "$JLOG" 2>/dev/null && break
 	dg_sleep 0.05
@@ -232,6 +241,8 @@ grep -q "badblocks (badblocks-file)" "$DG_TMP/inner.err" &&
 touch "$DG_TMP/inner.stop"
 dg_wait_gone "$INNER" 10 || dg_notok "the daemon in the namespace does not stop"
 wait "$INNER" 2>/dev/null
+dg_wait_gone "$LISTENER" 5 && dg_ok "journal: the test's journal listener is gone" ||
+	dg_notok "journal: the listener $LISTENER is left running"
 dg_wait_gone "$P22" 2 && dg_ok "journal: the mapper was killed" || dg_notok "page 22's mapper lives"
 
 # ------------------------------------------------------------------ #
