@@ -294,10 +294,20 @@ int act_run(const char *name, struct dg_target *target, const struct dg_range *r
 	if (rep)
 		act_print(out, target, rep, dg_action_name(mf->action), mf->flags & DG_MF_DRY_RUN,
 			  !ranges);
-	if (rc)
+	if (rc) {
 		dg_lib_fail(dg_target_get_ctx(target), name, rc);
-	else if (dg_report_is_complete(rep))
+	} else if (dg_report_is_complete(rep)) {
 		ret = DG_EXIT_OK;
+	} else {
+		/* the exit status is not the only word of it, even under -J */
+		const char *w = dg_warning_get_first(dg_report_get_result(rep));
+		char *dev = dg_safe(dg_target_get_devname(target)), *why = w ? dg_safe(w) : NULL;
+
+		dg_errx("%s: not done completely: %s", dev ? dev : "?",
+			why ? why : "a step failed (see the report's steps)");
+		free(dev);
+		free(why);
+	}
 	dg_report_free(rep);
 	return ret;
 }
