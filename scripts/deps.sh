@@ -7,7 +7,7 @@ pkgs=(
 	build-essential meson ninja-build pkg-config
 	libmount-dev libsmartcols-dev libjson-c-dev libudev-dev libext2fs-dev
 	comerr-dev xfslibs-dev libndctl-dev libcxl-dev libdaxctl-dev libdevmapper-dev
-	xfsprogs e2fsprogs util-linux fdisk psmisc procps lsof jq groff-base attr strace
+	xfsprogs e2fsprogs util-linux fdisk psmisc procps lsof jq groff-base attr strace libc-bin
 	numactl
 )
 # watch: the config parser, sd_notify and the journal, and what its tests
