@@ -355,3 +355,46 @@ info_ratio()
 	printf "  %-${ratio_width}s %7sx %9sx   (info%s)\n" "$1" "$(median_ratio "$2" "$3")" \
 		"$(paired "$2" "$3")" "${4:+: $4}"
 }
+
+# ratio LABEL NUM DEN OP GOAL: a ratio row with a target (OP ">=" or "<="),
+# LABEL in a column $ratio_width wide, and PASS or MISS; a miss sets
+# $missed
+ratio()
+{
+	local label=$1 a=$2 b=$3 op=$4 goal=$5 r verdict
+
+	r=$(median_ratio "$a" "$b")
+	if awk -v r="$r" -v g="$goal" -v op="$op" \
+		'BEGIN { exit !(op == ">=" ? r >= g : r <= g) }'; then
+		verdict=PASS
+	else
+		verdict=MISS
+		missed=true
+	fi
+	printf "  %-${ratio_width}s %7sx %9sx   %s %-5s %s\n" "$label" "$r" \
+		"$(paired "$a" "$b")" "$op" "${goal}x" "$verdict"
+}
+
+# who_finish: the end of the who benchmarks: with --hold keep the setup
+# until a signal, then exit 1 on a wrong answer ($wrong), or on a missed
+# target ($missed) under --strict, else 0
+who_finish()
+{
+	if $hold; then
+		echo
+		echo "holding the setup until Ctrl-C: device $loop, mount $mnt, farm pid $farm_pid"
+		echo "  ${dg_cmd[*]}"
+		while :; do
+			sleep 1
+		done
+	fi
+	if $wrong; then
+		echo
+		echo "RESULT: daxguard who gave a WRONG ANSWER (see above)" >&2
+		exit 1
+	fi
+	if $missed && $strict; then
+		exit 1
+	fi
+	exit 0
+}

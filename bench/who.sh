@@ -309,21 +309,6 @@ row raw "dg-readmaps: every maps file, in C (info)"
 row fsmap "xfs_io fsmap of the page (reverse map only; info)"
 
 missed=false
-ratio()
-{
-	local label=$1 a=$2 b=$3 op=$4 goal=$5 r verdict
-
-	r=$(median_ratio "$a" "$b")
-	if awk -v r="$r" -v g="$goal" -v op="$op" \
-		'BEGIN { exit !(op == ">=" ? r >= g : r <= g) }'; then
-		verdict=PASS
-	else
-		verdict=MISS
-		missed=true
-	fi
-	printf "  %-26s %7sx %9sx   %s %-5s %s\n" "$label" "$r" "$(paired "$a" "$b")" \
-		"$op" "${goal}x" "$verdict"
-}
 
 if ! $baselines_only; then
 	echo
@@ -337,21 +322,4 @@ echo
 echo "load average before / after timing: $load_before / $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "(ratios come from medians; 'paired' is the median of the per-round ratios)"
 
-if $hold; then
-	echo
-	echo "holding the setup until Ctrl-C: device $loop, mount $mnt, farm pid $farm_pid"
-	echo "  ${dg_cmd[*]}"
-	while :; do
-		sleep 1
-	done
-fi
-
-if $wrong; then
-	echo
-	echo "RESULT: daxguard who gave a WRONG ANSWER (see above)" >&2
-	exit 1
-fi
-if $missed && $strict; then
-	exit 1
-fi
-exit 0
+who_finish
