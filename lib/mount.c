@@ -54,13 +54,68 @@ static int open_resolved(int dirfd, const char *path, int flags, uint64_t resolv
  * Is @fd (at @name below it, or itself for "") on mount @m, the root of
  * that mount when @root?  0, -ESTALE when it is something else.
  */
+/* The mount ID of @fd (at @name below it, or itself for ""), from fdinfo. */
+static int fdinfo_mnt_id(int fd, const char *name, uint64_t *id)
+{
+	char path[64];
+	uint64_t ino;
+	int o = fd, rc;
+
+	if (*name) {
+		o = openat(fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (o < 0)
+			return -errno;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", o);
+	rc = dg_read_fdinfo(AT_FDCWD, path, id, &ino);
+	if (o != fd)
+		close(o);
+	return rc;
+}
+
+/*
+ * check_mount() of a filesystem that shut itself down (XFS after an I/O
+ * error, its device gone): statx() asks the filesystem and fails with
+ * EIO, yet it is the very one to unmount.  The mount ID comes from fdinfo
+ * instead, which the filesystem is not asked for.  It is the mount's root
+ * if what is above it (its parent directory, or "..") is another mount:
+ * any other directory of a mount has its parent on the same mount.
+ */
+static int check_mount_fdinfo(const struct dg_mount *m, int fd, const char *name, bool root)
+{
+	uint64_t id, above;
+	int rc;
+
+	rc = fdinfo_mnt_id(fd, name, &id);
+	if (rc)
+		return rc == -ENODATA ? -EIO : rc;
+	if (id != m->mnt_id)
+		return -ESTALE;
+	if (!root)
+		return 0;
+	if (*name) {
+		rc = fdinfo_mnt_id(fd, "", &above);
+	} else {
+		int up = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		if (up < 0)
+			return -errno;
+		rc = fdinfo_mnt_id(up, "", &above);
+		close(up);
+	}
+	if (rc)
+		return rc == -ENODATA ? -EIO : rc;
+	/* "/" of the namespace is above itself: its own root */
+	return above != id || !strcmp(m->target, "/") ? 0 : -ESTALE;
+}
+
 static int check_mount(const struct dg_mount *m, int fd, const char *name, bool root)
 {
 	struct statx stx;
 
 	if (statx(fd, name, (*name ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH) | AT_NO_AUTOMOUNT,
 		  STATX_MNT_ID | STATX_INO, &stx) < 0)
-		return -errno;
+		return errno == EIO ? check_mount_fdinfo(m, fd, name, root) : -errno;
 	if (!(stx.stx_mask & STATX_MNT_ID))
 		return -EOPNOTSUPP; /* before 5.8: no way to tell */
 	if (stx.stx_mnt_id != m->mnt_id)

@@ -78,6 +78,18 @@ static int freeze_all(struct dg_ctx *ctx, struct dg_report *rep, const struct dg
 			continue; /* device-dax: nothing to freeze */
 		s = dg_step_begin(rep, "freeze", fs->devname);
 		rootfd = dg_open_fs_root(fs);
+		if (rootfd == -EIO) {
+			/*
+			 * Shut down after I/O errors (XFS), or its device
+			 * gone: it takes no writes, so there is nothing to
+			 * hold still, and its users must still be found and
+			 * let go.  Not a failure of the removal.
+			 */
+			dg_step_end(rep, s, 0,
+				    "not frozen: its root answers with an I/O error (shut "
+				    "down?); it takes no writes");
+			continue;
+		}
 		if (rootfd < 0) {
 			dg_step_end(rep, s, rootfd == -ENOENT ? 0 : rootfd, "not frozen: %s",
 				    dg_mount_error(rootfd));

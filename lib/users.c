@@ -429,6 +429,59 @@ static int scan_maps_text(struct dg_collector *c)
 	return 0;
 }
 
+/* The filesystem mounted as mount @id (mountinfo's first field), or NULL. */
+static struct dg_fs *fs_of_mount(struct dg_target *t, uint64_t id)
+{
+	struct dg_mount *m;
+	struct dg_fs *fs;
+
+	dg_fs_foreach(t, fs)
+		for (m = fs->mounts; m; m = m->next)
+			if (m->mnt_id == id)
+				return fs;
+	return NULL;
+}
+
+/*
+ * A link whose file cannot be stat()ed: the filesystem shut itself down
+ * (XFS after an I/O error, a device gone from under it), and getattr
+ * fails with EIO for every file on it.  Those are exactly the users a
+ * dead device must be rid of, and a stat() that fails must not make them
+ * nobody.  The kernel still says which mount and inode the file is,
+ * without asking the filesystem: /proc/PID/fdinfo/N for a descriptor;
+ * for cwd, root and exe, our own fdinfo of an O_PATH descriptor opened
+ * through the link.  Fills @st's device and inode; its mode stays 0.
+ */
+static int link_by_fdinfo(struct dg_collector *c, const char *name, int fd, struct stat *st)
+{
+	char path[NAME_MAX + 64];
+	uint64_t mnt_id, ino;
+	struct dg_fs *fs;
+	int rc, o;
+
+	if (fd >= 0) {
+		snprintf(path, sizeof(path), "%s/fdinfo/%d", c->dir, fd);
+		rc = dg_read_fdinfo(c->procfd, path, &mnt_id, &ino);
+	} else {
+		snprintf(path, sizeof(path), "%s/%s", c->dir, name);
+		o = openat(c->procfd, path, O_PATH | O_CLOEXEC);
+		if (o < 0)
+			return -errno;
+		snprintf(path, sizeof(path), "self/fdinfo/%d", o);
+		rc = dg_read_fdinfo(c->procfd, path, &mnt_id, &ino);
+		close(o);
+	}
+	if (rc)
+		return rc;
+	memset(st, 0, sizeof(*st));
+	fs = fs_of_mount(c->res->target, mnt_id);
+	/* a mount of no filesystem of the target: somebody else's file */
+	st->st_dev = fs ? fs->devnum : 0;
+	st->st_ino = (ino_t)ino;
+	st->st_nlink = 1; /* unknown: not taken for unlinked */
+	return 0;
+}
+
 /* fd, cwd, root and exe: the uses that keep a filesystem busy. */
 static int check_link(struct dg_collector *c, const char *name, enum dg_use use, int fd)
 {
@@ -437,10 +490,26 @@ static int check_link(struct dg_collector *c, const char *name, enum dg_use use,
 	struct dg_fs *fs;
 	struct stat st;
 	ssize_t n;
+	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s", c->dir, name);
-	if (fstatat(c->procfd, path, &st, 0) < 0)
-		return 0;
+	if (fstatat(c->procfd, path, &st, 0) < 0) {
+		/*
+		 * gone (the fd closed, the process exited): no use; not ours
+		 * to read: the process is found unreadable as a whole below
+		 */
+		if (errno == ENOENT || errno == ESRCH || errno == EACCES || errno == EPERM)
+			return 0;
+		rc = link_by_fdinfo(c, name, fd, &st);
+		if (rc == -ENOENT || rc == -ESRCH)
+			return 0;
+		if (rc) {
+			if (!c->count_only)
+				dg_result_incomplete(c->res, "%d: %s: %s", c->pid, name,
+						     strerror(-rc));
+			return 0;
+		}
+	}
 	if (S_ISCHR(st.st_mode) && st.st_rdev == c->res->target->devnum &&
 	    c->res->target->kind == DG_TARGET_DAX) {
 		/* the device-dax device, through whatever node */
@@ -1209,6 +1278,8 @@ static void join_part(struct dg_result *res, struct scan_part *p)
 		res->warnings_tail = p->shadow.warnings_tail;
 		res->nr_warnings += p->shadow.nr_warnings;
 	}
+	/* what a part could not tell (a link it could not follow) */
+	res->incomplete |= p->shadow.incomplete;
 	if (p->shadow.unreadable) {
 		*res->unreadable_tail = p->shadow.unreadable;
 		res->unreadable_tail = p->shadow.unreadable_tail;

@@ -47,6 +47,24 @@ int dg_read_u64(int dirfd, const char *path, uint64_t *val)
 	return 0;
 }
 
+int dg_read_fdinfo(int dirfd, const char *path, uint64_t *mnt_id, uint64_t *ino)
+{
+	char buf[1024];
+	const char *m, *i;
+	ssize_t n;
+
+	n = dg_read_text(dirfd, path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	/* each field starts a line; "pos:" is the first */
+	m = strstr(buf, "\nmnt_id:");
+	i = strstr(buf, "\nino:");
+	if (!m || !i || sscanf(m + 8, "%" SCNu64, mnt_id) != 1 ||
+	    sscanf(i + 5, "%" SCNu64, ino) != 1)
+		return -ENODATA;
+	return 0;
+}
+
 const char *dg_size_str(uint64_t bytes, char *buf, size_t size)
 {
 	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };

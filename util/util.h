@@ -35,6 +35,14 @@ ssize_t dg_read_text(int dirfd, const char *path, char *buf, size_t size);
 /* Same, parsed as an unsigned decimal number. */
 int dg_read_u64(int dirfd, const char *path, uint64_t *val);
 
+/*
+ * "mnt_id:" and "ino:" of a /proc fdinfo file (@dirfd, @path): which mount
+ * and inode a descriptor is, told by the kernel without asking the
+ * filesystem, whose getattr may fail (EIO once it shut itself down).
+ * 0, -ENODATA for a file without them, or another -errno.
+ */
+int dg_read_fdinfo(int dirfd, const char *path, uint64_t *mnt_id, uint64_t *ino);
+
 /* "1.5 GiB" style, into @buf; returns @buf. */
 const char *dg_size_str(uint64_t bytes, char *buf, size_t size);
 
