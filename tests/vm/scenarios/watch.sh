@@ -159,11 +159,10 @@ check "an alert (<1>) that /dev/pmem0 went away while mounted" test -n "$alert"
 check "the alert names the mount" sh -c "echo '$alert' | grep -q 'mounted on $MNT ($FS)'"
 check "the alert names the mapper omap (pid $(pid_of omap))" \
 	sh -c "echo '$alert' | grep -q ' $(pid_of omap) '"
-# an fd or a cwd is matched by stat(), which a filesystem the kernel shut
-# down answers with EIO: recorded, not required
-named=no
-echo "$alert" | grep -q " $(pid_of holder) " && named=yes
-fact unbind_alert_names_fd_holder "$named"
+# an fd or a cwd is not matched by stat(), which a filesystem the kernel
+# shut down answers with EIO, but by /proc/PID/fdinfo (mount and inode)
+check "the alert names the fd and cwd holder (pid $(pid_of holder))" \
+	sh -c "echo '$alert' | grep -q ' $(pid_of holder) '"
 fact unbind_alert "$(echo "$alert" | cut -c1-300)"
 
 step "stop"
