@@ -867,7 +867,14 @@ static int scan_process(struct dg_collector *c, pid_t pid)
 	rc = scan_maps(c);
 	if (!rc && (links || c->need_fds))
 		rc = scan_links(c, links, true);
-	if (!rc && nr_threads(c) > 1)
+	/*
+	 * Threads matter for what they may have apart: fds, cwd and root
+	 * (when those are looked at), and a mm when the leader's reads
+	 * empty.  A range query of a process with mappings has nothing to
+	 * learn there, and its threads are not even counted (one stat of a
+	 * process less, thousands a query).
+	 */
+	if (!rc && (links || c->need_fds || c->maps_empty) && nr_threads(c) > 1)
 		rc = scan_threads(c, links);
 out:
 	switch (rc) {
