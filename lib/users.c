@@ -81,6 +81,7 @@ struct dg_collector {
 	bool need_fds; /* range mode: some owner is held open only */
 	bool use_procmap_query; /* DAXGUARD_MAPS=query */
 	bool no_procmap_query; /* the kernel has none (before 6.11) */
+	bool first_only; /* a user is found once one use is: stop there */
 	struct want *wants;
 	size_t nr_wants;
 	uint64_t page_mask;
@@ -171,6 +172,9 @@ static const char *proc_root(struct dg_collector *c)
 	return c->root;
 }
 
+/* add_user()'s word that the process is known a user: read no further */
+#define SCAN_ENOUGH 1
+
 static int add_user(struct dg_collector *c, struct dg_user *u, const char *path)
 {
 	const char *root, *ours = path;
@@ -189,7 +193,7 @@ static int add_user(struct dg_collector *c, struct dg_user *u, const char *path)
 	}
 	if (!dg_result_add_user(c->res, u, proc_comm(c), path, ours))
 		return -ENOMEM;
-	return 0;
+	return c->first_only ? SCAN_ENOUGH : 0;
 }
 
 /* The name of the mapping at @addr, through a second, named query. */
@@ -879,6 +883,7 @@ static int scan_process(struct dg_collector *c, pid_t pid)
 out:
 	switch (rc) {
 	case 0:
+	case SCAN_ENOUGH:
 		return 0;
 	case -ENOENT:
 	case -ESRCH:
@@ -1342,6 +1347,14 @@ int dg_users_collect(struct dg_result *res, const struct dg_collect_hook *hook)
 		p->pids = pids + DG_MIN(i * per, nr_pids);
 		p->nr = DG_MIN(per, nr_pids - DG_MIN(i * per, nr_pids));
 		p->hook = hook;
+		/*
+		 * Signalled as found, a process need not be read to the end:
+		 * its first use decides, and the rest of its maps, fds,
+		 * cwd, root and threads (half the reads of a process that
+		 * maps a file) would only delay the signal and take CPU from
+		 * the exits of those already signalled.
+		 */
+		p->c->first_only = hook && p->c->whole;
 		if (!p->c->whole && !p->c->nr_wants)
 			goto out; /* nothing a process could map */
 	}
