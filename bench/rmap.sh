@@ -6,8 +6,9 @@
 # what people use today.
 #
 # Setup (all of it in a mktemp -d directory under /var/tmp, removed on exit):
-#   two 4 GiB sparse images, ext4 and XFS with rmapbt=0, each on a loop
-#   device, mounted, each with the same 200,000 files (dg-mkfiles, same
+#   two sparse images (4 GiB, or about 20 KiB a file for more than 200,000
+#   files), ext4 and XFS with rmapbt=0, each on a loop device, mounted,
+#   each with the same 200,000 files (dg-mkfiles, same
 #   seed);  on each, dg-fiemapwalk --pick chooses 1,003 4 KiB blocks owned
 #   by files (so every answer is known and non-trivial).  Sorted by owner
 #   inode, the ones at the 10th, 50th and 90th percentile are the single
@@ -52,7 +53,7 @@ nranges=1000
 runs=5
 warmup=1
 seed=1
-image_size=4G
+image_size=
 strict=false
 hold=false
 only=
@@ -66,7 +67,8 @@ Usage: $0 [options]
 
 Benchmark 'daxguard who' on ext4 and on XFS without rmapbt, for one 4 KiB
 range and for a batch of ranges, against debugfs icheck and the FIEMAP walk.
-Needs root; setting up takes one to two minutes at full scale.
+Needs root; setting up takes one to two minutes at the default scale, about
+three at --files 1000000 (then about 15 GiB of /var/tmp per filesystem).
 
 Options:
   --files N       files on each test filesystem (default $files)
@@ -75,6 +77,9 @@ Options:
   --warmup N      warm-up rounds, not counted (default $warmup)
   --seed N        seed of the file set and of the chosen blocks (default $seed)
   --only FS       ext4 or xfs: set up and measure one filesystem only
+  --image-size S  size of each sparse image, as truncate -s takes it
+                  (default: 4G, or 20 KiB a file rounded up to GiB when
+                  that is more: 20G for 1,000,000 files)
   --strict        exit 1 when a target is missed, not only on a wrong answer
   --hold          after measuring, keep the setup until Ctrl-C or SIGTERM
                   (to profile)
@@ -87,7 +92,16 @@ Environment:
   DG_FIEMAPWALK   the FIEMAP walk (default: \$BUILD/bench/dg-fiemapwalk)
 
 A quick smoke run: $0 --files 2000 --ranges 50 --runs 2 --warmup 1
+At scale (issue 14): $0 --files 1000000   (image size and ext4 inode count
+                    follow the file count; about 8 minutes in all)
 EOF
+}
+
+# shellcheck disable=SC2317  # called through parse_options
+set_image_size()
+{
+	[[ $2 =~ ^[0-9]+[KMGT]?$ ]] || die "--image-size: '$2' is not a size like 20G"
+	image_size=$2
 }
 
 # shellcheck disable=SC2317  # called through parse_options
@@ -99,12 +113,21 @@ set_only()
 
 number_options=([--files]=files [--ranges]=nranges [--runs]=runs [--warmup]=warmup
 	[--seed]=seed)
-value_options=([--only]=set_only)
+value_options=([--only]=set_only [--image-size]=set_image_size)
 flag_options=([--strict]=strict=true [--hold]=hold=true)
 parse_options "$@"
 ((files >= 20)) || die "--files $files: need at least 20 files"
 ((nranges >= 1)) || die "--ranges must be at least 1"
 ((runs >= 1)) || die "--runs must be at least 1"
+
+# dg-mkfiles' default mix averages about 14.3 KiB a file (one in 100 of
+# 1 MiB, ten of 16 MiB); 20 KiB leaves room for metadata and the journal
+if [[ -z $image_size ]]; then
+	image_size=$(((files * 20 + (1 << 20) - 1) >> 20))
+	((image_size >= 4)) || image_size=4
+	image_size=${image_size}G
+fi
+image_bytes=$(numfmt --from=iec "$image_size")
 
 (($(id -u) == 0)) || die "needs root (loop devices, mounts, reading block devices)"
 
@@ -151,6 +174,13 @@ cleanup()
 }
 bench_traps
 
+# the file set writes about 15 KiB a file into each sparse image: say so
+# now rather than fail on a full disk minutes later
+need_kib=$((files * 15 * ${#fss[@]} + (1 << 20)))
+avail_kib=$(df -k --output=avail /var/tmp | tail -1 | tr -d ' ')
+((avail_kib >= need_kib)) ||
+	die "/var/tmp has $((avail_kib >> 20)) GiB free; $files files on ${#fss[@]} filesystem(s) need about $((need_kib >> 20)) GiB"
+
 work=$(mktemp -d /var/tmp/dg-bench-rmap.XXXXXX)
 
 echo "daxguard rmap benchmark: $files files on each of ${fss[*]}, 1 and $nranges ranges," \
@@ -158,7 +188,7 @@ echo "daxguard rmap benchmark: $files files on each of ${fss[*]}, 1 and $nranges
 echo "machine: $(machine);" \
 	"$(debugfs -V 2>&1 | head -1); $(mkfs.xfs -V)"
 print_daxguard
-echo "setting up in $work (takes a minute or two at full scale) ..."
+echo "setting up in $work (one to two minutes for 200,000 files, three for 1,000,000) ..."
 t_setup=$(now_us)
 
 for fs in "${fss[@]}"; do
@@ -168,16 +198,23 @@ for fs in "${fss[@]}"; do
 	t=$(now_us)
 	truncate -s "$image_size" "${img[$fs]}"
 	if [[ $fs == ext4 ]]; then
+		# mkfs.ext4 gives one inode per 16 KiB; ask for more when that
+		# is short of the files, their directories and a margin
+		inodes=()
+		if ((image_bytes / 16384 < files + files / 10 + 1000)); then
+			inodes=(-N $((files + files / 10 + 1000)))
+		fi
 		# inode tables written now, not by ext4lazyinit while we measure
-		mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "${img[$fs]}"
-		how="mkfs.ext4"
+		mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "${inodes[@]}" "${img[$fs]}"
+		how="mkfs.ext4${inodes[*]:+ ${inodes[*]}}"
 	else
 		mkfs.xfs -q -f -m rmapbt=0 "${img[$fs]}"
 		how="mkfs.xfs -m rmapbt=0"
 	fi
+	how="$image_size image, $how"
 	loop[$fs]=$(losetup --find --show "${img[$fs]}")
 	mount -t "$fs" "${loop[$fs]}" "${mnt[$fs]}"
-	echo "  $fs: image, $how, mount on ${loop[$fs]}: $(seconds_since "$t") s"
+	echo "  $fs: $how, mount on ${loop[$fs]}: $(seconds_since "$t") s"
 	t=$(now_us)
 	run_bg "$DG_MKFILES" --quiet --files "$files" --seed "$seed" "${mnt[$fs]}/files"
 	run_bg sync -f "${mnt[$fs]}"
