@@ -49,6 +49,7 @@ procs=2000
 runs=15
 warmup=5
 hit=3
+farm_maps=1-3
 seed=1
 image_size=4G
 baselines_only=false
@@ -80,6 +81,7 @@ Options:
   --runs N        measured runs of each command (default $runs)
   --warmup N      warm-up runs of each command, not counted (default $warmup)
   --hit N         processes that map the queried page (default $hit)
+  --maps MIN-MAX  files each process maps, the target among them (default $farm_maps)
   --seed N        seed of the file set and of the farm (default $seed)
   --baselines     measure the other tools only (no daxguard needed)
   --strict        exit 1 when a target is missed, not only on a wrong answer
@@ -123,7 +125,7 @@ set_list()
 	esac
 }
 
-# set_maps OPTION VALUE: MIN-MAX, 1 <= MIN <= MAX
+# set_maps OPTION VALUE: MIN-MAX, 1 <= MIN <= MAX, for --maps or --scale-maps
 # shellcheck disable=SC2317  # called through parse_options
 set_maps()
 {
@@ -131,13 +133,18 @@ set_maps()
 		((BASH_REMATCH[1] < 1 || BASH_REMATCH[1] > BASH_REMATCH[2])); then
 		die "$1: '$2' is not MIN-MAX with 1 <= MIN <= MAX"
 	fi
-	scale_maps=$2
+	if [[ $1 == --maps ]]; then
+		farm_maps=$2
+	else
+		scale_maps=$2
+	fi
 }
 
 number_options=([--files]=files [--procs]=procs [--runs]=runs [--warmup]=warmup
 	[--hit]=hit [--seed]=seed [--scale-runs]=scale_runs [--scale-warmup]=scale_warmup
 	[--scale-lsof-runs]=scale_lsof_runs)
-value_options=([--scale-files]=set_list [--scale-procs]=set_list [--scale-maps]=set_maps)
+value_options=([--maps]=set_maps [--scale-files]=set_list [--scale-procs]=set_list
+	[--scale-maps]=set_maps)
 flag_options=([--baselines]=baselines_only=true [--strict]=strict=true [--hold]=hold=true
 	[--scale]=scale=true)
 parse_options "$@"
@@ -157,7 +164,7 @@ if $scale; then
 		die "--baselines and --hold do not go with --scale"
 	fi
 else
-	((files >= 20)) || die "--files $files: need at least 20 files"
+	((files >= 20 + ${farm_maps#*-})) || die "--files $files: too few for --maps $farm_maps"
 	((procs >= hit + 2)) || die "--procs $procs: need at least --hit + 2 ($((hit + 2)))"
 	((runs >= 1)) || die "--runs must be at least 1"
 fi
@@ -495,7 +502,7 @@ rows=()
 # rounds and the peak RSS; adds a line to $rows
 scale_point()
 {
-	local nfiles=$1 n=$2 t nmaps mem_before mem_farm load rss r_fuser r_lsof r_floor
+	local nfiles=$1 n=$2 t nmaps mem_before mem_farm load rss r_fuser r_lsof r_floor nproc_all
 
 	mem_before=$(awk '/MemAvailable/ { print $2 }' /proc/meminfo)
 	t=$(now_us)
@@ -527,6 +534,7 @@ scale_point()
 		loud "daxguard exited with status ${status_bad[0]} in ${#status_bad[@]} of $runs timed runs"
 	fi
 	rss=$(peak_rss)
+	nproc_all=$(find /proc -maxdepth 1 -name '[0-9]*' | wc -l)
 	stop_farm
 
 	for name in daxguard fuser lsof raw; do
@@ -536,7 +544,7 @@ scale_point()
 	r_lsof=$(median_ratio lsof daxguard)
 	r_floor=$(median_ratio daxguard raw)
 	echo "  $runs rounds after $warmup warm-up (lsof in $lsof_runs), load $load," \
-		"$(seconds_since "$t") s; $(find /proc -maxdepth 1 -name '[0-9]*' | wc -l) processes after"
+		"$(seconds_since "$t") s; $nproc_all processes on the machine"
 	echo "  median ms: daxguard ${median[daxguard]}, fuser -m ${median[fuser]}," \
 		"lsof ${median[lsof]}, dg-readmaps ${median[raw]}; peak RSS $rss KiB"
 	echo "  ratios (paired): fuser/who $r_fuser ($(paired fuser daxguard))," \
@@ -653,8 +661,8 @@ make_fs "$files" "$image_size"
 find_target
 
 t=$(now_us)
-start_farm "$procs"
-echo "  $procs mapping processes (dg-mapper-farm): $(seconds_since "$t") s"
+start_farm "$procs" --maps "$farm_maps"
+echo "  $procs processes mapping $farm_maps files each (dg-mapper-farm): $(seconds_since "$t") s"
 echo "setup: $(seconds_since "$t_setup") s"
 echo
 echo "target: $target (inode $target_ino), file offset $target_off"
