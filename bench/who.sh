@@ -90,8 +90,9 @@ Options:
 
 Scale curve (issue 14, item 3):
   --scale               measure every file count x process count below
-                        instead of one point; --files, --procs, --runs,
-                        --warmup, --baselines and --hold do not apply
+                        instead of one point; --files, --procs, --maps,
+                        --runs and --warmup do not apply, and --baselines
+                        and --hold are refused
   --scale-files LIST    file counts, one filesystem each (default $scale_files)
   --scale-procs LIST    process counts, one farm each (default $scale_procs)
   --scale-maps MIN-MAX  files each farm process maps (default $scale_maps)
@@ -110,7 +111,7 @@ Environment:
 
 A quick smoke run: $0 --files 2000 --procs 50 --runs 5 --warmup 1
 A scale smoke run: $0 --scale --scale-files 2000,5000 --scale-procs 50,100 --scale-maps 1-10
-The full curve takes about half an hour, most of it creating 1M files.
+The full curve takes about 8 minutes here, 10,000-process farms and 1M files included.
 EOF
 }
 
