@@ -3,10 +3,11 @@
  * dg-mapper-farm: start many small processes that each map a few files.
  *
  * One parent forks every child, so each child is a copy-on-write image of
- * a small program.  Each child opens 1 to 3 files from a dg-mkfiles
- * manifest, maps them MAP_SHARED and read-only, closes the descriptors (so
- * only the mappings tie it to the filesystem), touches every page and then
- * sleeps.  The choice of files is seeded, so a run is repeatable.
+ * a small program.  Each child opens 1 to 3 distinct files (--maps MIN-MAX:
+ * a seeded count in that range) from a dg-mkfiles manifest, maps them
+ * MAP_SHARED and read-only, closes the descriptors (so only the mappings
+ * tie it to the filesystem), touches every page and then sleeps.  The
+ * choice of files is seeded, so a run is repeatable.
  *
  * One file, the target, is treated apart so that the benchmark can check
  * an answer to the page:
@@ -50,7 +51,8 @@
 #include "benchutil.h"
 
 #define PAGE 4096ull
-#define MAX_MAPS 3
+/* far below vm.max_map_count, and each child gets its own array */
+#define MAPS_LIMIT 10000u
 
 enum role { ROLE_OTHER, ROLE_HIT, ROLE_MISS };
 
@@ -66,7 +68,7 @@ struct child {
 	pid_t pid;
 	enum role role;
 	unsigned int nr_maps;
-	struct map maps[MAX_MAPS];
+	struct map *maps;
 };
 
 /* What a child tells the parent once its files are mapped. */
@@ -91,6 +93,8 @@ struct opts {
 	unsigned long procs;
 	unsigned long hit;
 	unsigned long miss;
+	unsigned int maps_min;
+	unsigned int maps_max;
 	unsigned long long target_offset;
 	bool have_offset;
 	bool exit_when_gone;
@@ -169,6 +173,14 @@ static void add_map(struct child *c, const char *path, unsigned long long offset
 	m->length = length;
 }
 
+static bool mapped_already(const struct child *c, const char *path)
+{
+	for (unsigned int m = 0; m < c->nr_maps; m++)
+		if (c->maps[m].path == path)
+			return true;
+	return false;
+}
+
 /*
  * Decide every child's mappings up front, so the children are forked from
  * a parent whose state no longer changes.
@@ -184,9 +196,17 @@ static int plan(const struct opts *o, struct child *kids, const char *target,
 
 	if (read_manifest(o->manifest, target, &files, &nfiles))
 		return -1;
+	/* distinct files: a child that maps no target needs maps_max of them */
+	if (nfiles < o->maps_max) {
+		fprintf(stderr,
+			"%s: %s: %zu files of at least 4 KiB, fewer than --maps %u-%u needs\n",
+			prog, o->manifest, nfiles, o->maps_min, o->maps_max);
+		return -1;
+	}
 
 	for (unsigned long i = 0; i < o->procs; i++) {
 		struct child *c = &kids[i];
+		struct map special_map = { .path = target };
 		unsigned int want;
 
 		c->role = ROLE_OTHER;
@@ -215,22 +235,33 @@ static int plan(const struct opts *o, struct child *kids, const char *target,
 				start = 0;
 			if (end > tsize)
 				end = tsize;
-			add_map(c, target, start, end - start);
+			special_map.offset = start;
+			special_map.length = end - start;
 		} else if (c->role == ROLE_MISS) {
 			/* stop right before the page, or start right after */
-			if (nmiss++ % 2 == 0 && toff > 0)
-				add_map(c, target, 0, toff);
-			else if (toff + PAGE < tsize)
-				add_map(c, target, toff + PAGE, tsize - toff - PAGE);
-			else
-				add_map(c, target, 0, toff);
+			if (nmiss++ % 2 == 0 && toff > 0) {
+				special_map.length = toff;
+			} else if (toff + PAGE < tsize) {
+				special_map.offset = toff + PAGE;
+				special_map.length = tsize - toff - PAGE;
+			} else {
+				special_map.length = toff;
+			}
 		}
 
-		want = 1 + rng_next(&rng) % MAX_MAPS;
+		/* the target, when mapped, is one of the @want mappings */
+		want = o->maps_min + rng_next(&rng) % (o->maps_max - o->maps_min + 1);
+		c->maps = calloc(want, sizeof(*c->maps));
+		if (!c->maps)
+			goto nomem;
+		if (c->role != ROLE_OTHER)
+			add_map(c, target, special_map.offset, special_map.length);
+		/* distinct files, so that --maps counts mappings of different files */
 		while (c->nr_maps < want) {
 			struct file *f = &files[rng_next(&rng) % nfiles];
 
-			add_map(c, f->path, 0, f->size & ~(PAGE - 1));
+			if (!mapped_already(c, f->path))
+				add_map(c, f->path, 0, f->size & ~(PAGE - 1));
 		}
 	}
 
@@ -252,6 +283,9 @@ static int plan(const struct opts *o, struct child *kids, const char *target,
 	/* smaller copy-on-write images for the children */
 	malloc_trim(0);
 	return 0;
+nomem:
+	fprintf(stderr, "%s: out of memory\n", prog);
+	return -1;
 }
 
 static int map_one(const struct map *m)
@@ -431,12 +465,42 @@ static void serve(struct child *kids, unsigned long n, bool exit_when_gone)
 	}
 }
 
+/* "MIN-MAX" or "N" into @o's maps_min and maps_max */
+static int parse_maps(const char *arg, struct opts *o)
+{
+	unsigned long long lo, hi;
+	const char *dash = strchr(arg, '-');
+	char *first;
+	int ret;
+
+	first = strndup(arg, dash ? (size_t)(dash - arg) : strlen(arg));
+	if (!first) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return -1;
+	}
+	ret = parse_ull(first, "--maps minimum", &lo);
+	free(first);
+	if (ret)
+		return -1;
+	hi = lo;
+	if (dash && parse_ull(dash + 1, "--maps maximum", &hi))
+		return -1;
+	if (lo < 1 || hi < lo || hi > MAPS_LIMIT) {
+		fprintf(stderr, "%s: --maps %s: need 1 <= MIN <= MAX <= %u\n", prog, arg,
+			MAPS_LIMIT);
+		return -1;
+	}
+	o->maps_min = lo;
+	o->maps_max = hi;
+	return 0;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: %s [options] -m MANIFEST -t TARGET\n"
 		"\n"
-		"Start processes that each map 1 to 3 files, then wait for SIGTERM.\n"
+		"Start processes that each map a few files, then wait for SIGTERM.\n"
 		"\n"
 		"Options:\n"
 		"  -m, --manifest FILE       files to map (dg-mkfiles --manifest)\n"
@@ -445,6 +509,8 @@ static void usage(FILE *out)
 		"  -n, --procs N             processes in all (default 2000)\n"
 		"  -H, --hit N               of which map the target page (default 3)\n"
 		"  -M, --miss N              of which map the target next to it (default 2)\n"
+		"  -c, --maps MIN-MAX        distinct files each process maps, the target\n"
+		"                            among them (seeded count; default 1-3)\n"
 		"  -s, --seed N              seed (default 1)\n"
 		"  -p, --pids FILE           write every child pid, one per line\n"
 		"  -r, --record FILE         write \"pid role path:offset:length...\"\n"
@@ -464,6 +530,7 @@ int main(int argc, char **argv)
 		{ "procs", required_argument, NULL, 'n' },
 		{ "hit", required_argument, NULL, 'H' },
 		{ "miss", required_argument, NULL, 'M' },
+		{ "maps", required_argument, NULL, 'c' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "pids", required_argument, NULL, 'p' },
 		{ "record", required_argument, NULL, 'r' },
@@ -473,7 +540,9 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { .procs = 2000, .hit = 3, .miss = 2, .seed = 1 };
+	struct opts o = {
+		.procs = 2000, .hit = 3, .miss = 2, .maps_min = 1, .maps_max = 3, .seed = 1
+	};
 	unsigned long long val, toff;
 	struct child *kids;
 	unsigned long ready = 0;
@@ -484,7 +553,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 	double t0;
 
-	while ((c = getopt_long(argc, argv, "m:t:o:n:H:M:s:p:r:x:R:eh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:t:o:n:H:M:c:s:p:r:x:R:eh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			o.manifest = optarg;
@@ -511,6 +580,10 @@ int main(int argc, char **argv)
 				o.miss = val;
 			else
 				o.seed = val;
+			break;
+		case 'c':
+			if (parse_maps(optarg, &o))
+				return 1;
 			break;
 		case 'p':
 			o.pid_file = optarg;
@@ -611,7 +684,7 @@ int main(int argc, char **argv)
 				ready, o.procs);
 			goto out;
 		}
-		if (r.idx >= o.procs || (r.err && r.map >= MAX_MAPS)) {
+		if (r.idx >= o.procs || (r.err && r.map >= kids[r.idx].nr_maps)) {
 			fprintf(stderr, "%s: garbled report from a child\n", prog);
 			goto out;
 		}

@@ -14,6 +14,8 @@ pkgs=(
 # run: udevd for the udev source, node_exporter to read the metrics back,
 # systemd-analyze to verify the unit
 pkgs+=(libinih-dev libsystemd-dev udev prometheus-node-exporter curl systemd)
+# bench/who.sh --scale: daxguard's peak RSS through /usr/bin/time -f %M
+pkgs+=(time)
 # the sanitizer run needs the runtimes gcc links against
 pkgs+=(libasan8 libubsan1)
 # the fuzz pass: clang with libFuzzer and its sanitizer runtimes, and
