@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <sys/epoll.h>
 #include <sys/pidfd.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -381,8 +382,8 @@ static bool send_signal(struct dg_report *rep, struct dg_victim *v, int sig)
 	return true;
 }
 
-/* Wait until every signalled victim of the round exited, or @timeout_ms. */
-static unsigned int wait_exits(struct dg_ctx *ctx, struct dg_report *rep, unsigned int timeout_ms)
+/* The same with poll(2), where no epoll set can be had (no descriptor left). */
+static unsigned int wait_exits_poll(struct dg_ctx *ctx, struct dg_report *rep, unsigned int timeout_ms)
 {
 	uint64_t start = dg_now_ms(), last_progress = 0;
 	struct pollfd *pfd = NULL;
@@ -429,6 +430,60 @@ static unsigned int wait_exits(struct dg_ctx *ctx, struct dg_report *rep, unsign
 	free(pfd);
 	free(map);
 	return left;
+}
+
+/*
+ * Wait until every signalled victim of the round exited, or @timeout_ms.
+ * Each pidfd joins one epoll set once and reports once, when its process
+ * exits: poll(2) of the whole list again after every wake-up cost
+ * thousands of pidfd checks for each of hundreds of wake-ups while
+ * thousands died.
+ */
+static unsigned int wait_exits(struct dg_ctx *ctx, struct dg_report *rep, unsigned int timeout_ms)
+{
+	uint64_t start = dg_now_ms(), last_progress = 0;
+	struct epoll_event ev[256];
+	struct dg_victim *v;
+	unsigned int left = 0;
+	int ep;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return wait_exits_poll(ctx, rep, timeout_ms);
+	dg_victim_foreach(rep, v) {
+		struct epoll_event e = { .events = EPOLLIN, .data.ptr = v };
+
+		if (!v->round || v->state != DG_VICTIM_SURVIVED)
+			continue;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, v->pidfd, &e) < 0) {
+			close(ep);
+			return wait_exits_poll(ctx, rep, timeout_ms);
+		}
+		left++;
+	}
+	while (left) {
+		uint64_t el = dg_now_ms() - start;
+		int n, i;
+
+		if (el >= timeout_ms)
+			break;
+		if (el - last_progress >= PROGRESS_MS) {
+			dg_stage_notify(ctx, "wait", DG_STAGE_PROGRESS, left, el);
+			last_progress = el;
+		}
+		n = epoll_wait(ep, ev, (int)ARRAY_SIZE(ev),
+			       (int)DG_MIN(timeout_ms - el, (uint64_t)PROGRESS_MS));
+		if (n < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < n; i++) {
+			v = ev[i].data.ptr;
+			epoll_ctl(ep, EPOLL_CTL_DEL, v->pidfd, NULL);
+			mark_exited(rep, v);
+			left--;
+		}
+	}
+	close(ep);
+	return dg_victims_survivors(rep);
 }
 
 unsigned int dg_victims_wait(struct dg_ctx *ctx, struct dg_report *rep, unsigned int timeout_ms)

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1315,8 +1316,37 @@ static bool may_read_all(void)
 	return dg_have_caps(caps, ARRAY_SIZE(caps));
 }
 
+/*
+ * A scan that signals as it finds runs beside the exits of the users it
+ * signalled, on the same CPUs: at the same priority it gets a share like
+ * any one of the dying, and the last users are found, and signalled, only
+ * once the first are done dying.  At the highest priority the scan keeps
+ * ahead of them and they all die at once, sooner (bench/remove.sh).  The
+ * threads of the scan inherit it; the caller's priority comes back after.
+ * Returns the priority to restore, or INT_MIN for none (not permitted).
+ */
+static int scan_priority_raise(void)
+{
+	int old;
+
+	errno = 0;
+	old = getpriority(PRIO_PROCESS, 0);
+	if ((old == -1 && errno) || old <= -20)
+		return INT_MIN;
+	if (setpriority(PRIO_PROCESS, 0, -20) < 0)
+		return INT_MIN;
+	return old;
+}
+
+static void scan_priority_restore(int old)
+{
+	if (old != INT_MIN)
+		setpriority(PRIO_PROCESS, 0, old);
+}
+
 int dg_users_collect(struct dg_result *res, const struct dg_collect_hook *hook)
 {
+	int prio = INT_MIN;
 	struct scan_part parts[SCAN_MAX_THREADS];
 	unsigned int vanished = 0;
 	size_t nr_pids = 0, nparts, i, per;
@@ -1358,7 +1388,10 @@ int dg_users_collect(struct dg_result *res, const struct dg_collect_hook *hook)
 		if (!p->c->whole && !p->c->nr_wants)
 			goto out; /* nothing a process could map */
 	}
+	if (hook)
+		prio = scan_priority_raise();
 	dg_run_parts(parts, sizeof(parts[0]), nparts, scan_part_fn);
+	scan_priority_restore(prio);
 	for (i = 0; i < nparts; i++) {
 		join_part(res, &parts[i]);
 		vanished += parts[i].c->vanished;
