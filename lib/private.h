@@ -274,6 +274,7 @@ struct dg_result {
 	struct dg_range *ranges;
 	size_t nr_ranges;
 	bool whole;
+	bool no_paths; /* DG_WHO_NO_PATHS: owners are not named */
 	struct dg_owner *owners, **owners_tail;
 	size_t nr_owners;
 	struct dg_user *users, **users_tail;

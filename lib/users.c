@@ -1011,7 +1011,12 @@ static int owners_from_users(struct dg_result *res)
 		if (u->unlinked)
 			o->flags |= DG_OWNER_UNLINKED;
 		u->owner = o;
-		if (!o->path && !u->unlinked && !u->fs->dax_ino &&
+		/*
+		 * Named only when asked: each check is a lookup of the path
+		 * and a stat, thousands on a removal that names nobody's
+		 * files, run beside the exits of the users it killed.
+		 */
+		if (!o->path && !res->no_paths && !u->unlinked && !u->fs->dax_ino &&
 		    path_names(u->our_path ? u->our_path : u->path, u->fs, u->ino)) {
 			o->path = strdup(u->our_path ? u->our_path : u->path);
 			if (!o->path) {

@@ -170,6 +170,7 @@ int dg_who_hooked(struct dg_target *t, const struct dg_range *ranges, size_t nr_
 	res->warnings_tail = &res->warnings;
 	res->unreadable_tail = &res->unreadable;
 	res->whole = nr_ranges == 0;
+	res->no_paths = flags & DG_WHO_NO_PATHS;
 	rc = dg_normalize_ranges(t, ranges, nr_ranges, &res->ranges, &res->nr_ranges);
 	if (rc)
 		goto err;
