@@ -383,7 +383,8 @@ static bool send_signal(struct dg_report *rep, struct dg_victim *v, int sig)
 }
 
 /* The same with poll(2), where no epoll set can be had (no descriptor left). */
-static unsigned int wait_exits_poll(struct dg_ctx *ctx, struct dg_report *rep, unsigned int timeout_ms)
+static unsigned int wait_exits_poll(struct dg_ctx *ctx, struct dg_report *rep,
+				    unsigned int timeout_ms)
 {
 	uint64_t start = dg_now_ms(), last_progress = 0;
 	struct pollfd *pfd = NULL;
