@@ -388,9 +388,17 @@ who_finish()
 			sleep 1
 		done
 	fi
-	if $wrong; then
+	bench_result "$wrong" "daxguard who gave a WRONG ANSWER"
+}
+
+# bench_result BAD WHAT: the end of every benchmark: exit 1 when BAD is
+# true (a wrong answer or a failed run: WHAT says which), or on a missed
+# target ($missed) under --strict ($strict), else 0
+bench_result()
+{
+	if $1; then
 		echo
-		echo "RESULT: daxguard who gave a WRONG ANSWER (see above)" >&2
+		echo "RESULT: $2 (see above)" >&2
 		exit 1
 	fi
 	if $missed && $strict; then

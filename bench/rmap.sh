@@ -582,12 +582,4 @@ if $hold; then
 	done
 fi
 
-if $wrong; then
-	echo
-	echo "RESULT: a WRONG ANSWER or a failed run (see above)" >&2
-	exit 1
-fi
-if $missed && $strict; then
-	exit 1
-fi
-exit 0
+bench_result "$wrong" "a WRONG ANSWER or a failed run"
