@@ -54,25 +54,6 @@ static int open_resolved(int dirfd, const char *path, int flags, uint64_t resolv
  * Is @fd (at @name below it, or itself for "") on mount @m, the root of
  * that mount when @root?  0, -ESTALE when it is something else.
  */
-/* The mount ID of @fd (at @name below it, or itself for ""), from fdinfo. */
-static int fdinfo_mnt_id(int fd, const char *name, uint64_t *id)
-{
-	char path[64];
-	uint64_t ino;
-	int o = fd, rc;
-
-	if (*name) {
-		o = openat(fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (o < 0)
-			return -errno;
-	}
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", o);
-	rc = dg_read_fdinfo(AT_FDCWD, path, id, &ino);
-	if (o != fd)
-		close(o);
-	return rc;
-}
-
 /*
  * check_mount() of a filesystem that shut itself down (XFS after an I/O
  * error, its device gone): statx() asks the filesystem and fails with
@@ -83,26 +64,18 @@ static int fdinfo_mnt_id(int fd, const char *name, uint64_t *id)
  */
 static int check_mount_fdinfo(const struct dg_mount *m, int fd, const char *name, bool root)
 {
-	uint64_t id, above;
+	uint64_t id, above, ino;
 	int rc;
 
-	rc = fdinfo_mnt_id(fd, name, &id);
+	rc = dg_fdinfo_at(fd, name, O_NOFOLLOW, &id, &ino);
 	if (rc)
 		return rc == -ENODATA ? -EIO : rc;
 	if (id != m->mnt_id)
 		return -ESTALE;
 	if (!root)
 		return 0;
-	if (*name) {
-		rc = fdinfo_mnt_id(fd, "", &above);
-	} else {
-		int up = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-		if (up < 0)
-			return -errno;
-		rc = fdinfo_mnt_id(up, "", &above);
-		close(up);
-	}
+	/* above @name: @fd itself; above @fd: its ".." */
+	rc = dg_fdinfo_at(fd, *name ? "" : "..", *name ? 0 : O_DIRECTORY, &above, &ino);
 	if (rc)
 		return rc == -ENODATA ? -EIO : rc;
 	/* "/" of the namespace is above itself: its own root */

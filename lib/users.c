@@ -462,19 +462,14 @@ static int link_by_fdinfo(struct dg_collector *c, const char *name, int fd, stru
 	char path[NAME_MAX + 64];
 	uint64_t mnt_id, ino;
 	struct dg_fs *fs;
-	int rc, o;
+	int rc;
 
 	if (fd >= 0) {
 		snprintf(path, sizeof(path), "%s/fdinfo/%d", c->dir, fd);
 		rc = dg_read_fdinfo(c->procfd, path, &mnt_id, &ino);
 	} else {
 		snprintf(path, sizeof(path), "%s/%s", c->dir, name);
-		o = openat(c->procfd, path, O_PATH | O_CLOEXEC);
-		if (o < 0)
-			return -errno;
-		snprintf(path, sizeof(path), "self/fdinfo/%d", o);
-		rc = dg_read_fdinfo(c->procfd, path, &mnt_id, &ino);
-		close(o);
+		rc = dg_fdinfo_at(c->procfd, path, 0, &mnt_id, &ino);
 	}
 	if (rc)
 		return rc;

@@ -65,6 +65,23 @@ int dg_read_fdinfo(int dirfd, const char *path, uint64_t *mnt_id, uint64_t *ino)
 	return 0;
 }
 
+int dg_fdinfo_at(int dirfd, const char *name, int flags, uint64_t *mnt_id, uint64_t *ino)
+{
+	char path[64];
+	int fd = dirfd, rc;
+
+	if (*name) {
+		fd = openat(dirfd, name, O_PATH | O_CLOEXEC | flags);
+		if (fd < 0)
+			return -errno;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	rc = dg_read_fdinfo(AT_FDCWD, path, mnt_id, ino);
+	if (fd != dirfd)
+		close(fd);
+	return rc;
+}
+
 const char *dg_size_str(uint64_t bytes, char *buf, size_t size)
 {
 	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };

@@ -42,6 +42,12 @@ int dg_read_u64(int dirfd, const char *path, uint64_t *val);
  * 0, -ENODATA for a file without them, or another -errno.
  */
 int dg_read_fdinfo(int dirfd, const char *path, uint64_t *mnt_id, uint64_t *ino);
+/*
+ * The same of what @name below @dirfd leads to (@dirfd itself for ""),
+ * through an O_PATH descriptor (with @flags: O_NOFOLLOW, O_DIRECTORY) and
+ * our own fdinfo: it follows /proc's magic links without a getattr.
+ */
+int dg_fdinfo_at(int dirfd, const char *name, int flags, uint64_t *mnt_id, uint64_t *ino);
 
 /* "1.5 GiB" style, into @buf; returns @buf. */
 const char *dg_size_str(uint64_t bytes, char *buf, size_t size);
