@@ -54,8 +54,10 @@ static int proc_stat(pid_t pid, pid_t *ppid, unsigned long *flags)
 /*
  * daxguard's own ancestors, walked once per round: checking each of
  * thousands of victims by walking the chain again cost ~10,000 reads.
+ * With them our own pid: getpid() is a system call for each victim.
  */
 struct ancestors {
+	pid_t self;
 	pid_t pid[64];
 	size_t nr;
 };
@@ -64,6 +66,7 @@ static void find_ancestors(struct ancestors *a)
 {
 	pid_t p = getppid();
 
+	a->self = getpid();
 	a->nr = 0;
 	while (p > 1 && a->nr < ARRAY_SIZE(a->pid)) {
 		a->pid[a->nr++] = p;
@@ -111,7 +114,7 @@ static const char *spare_reason(pid_t pid, bool maps, const struct dg_mf_opts *o
 {
 	size_t i;
 
-	if (pid == getpid())
+	if (pid == anc->self)
 		return "daxguard itself";
 	if (pid == 1)
 		return "init (pid 1)";
