@@ -16,12 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
 #include <linux/kcmp.h>
@@ -80,7 +82,7 @@ struct dg_collector {
 	unsigned int count;
 	bool whole;
 	bool need_fds; /* range mode: some owner is held open only */
-	bool use_procmap_query; /* DAXGUARD_MAPS=query */
+	bool use_procmap_query; /* faster here, or DAXGUARD_MAPS=query */
 	bool no_procmap_query; /* the kernel has none (before 6.11) */
 	bool first_only; /* a user is found once one use is: stop there */
 	struct want *wants;
@@ -1026,18 +1028,95 @@ static int owners_from_users(struct dg_result *res)
 
 /*
  * Which way to read mappings.  PROCMAP_QUERY (6.11+) spares the kernel
- * formatting every line and us parsing it, but it is one ioctl per
- * mapping: about 15 per process (the binary, libc and ld.so have five
- * each).  Where a system call is expensive (virtual machines) one read of
- * the text is cheaper: measured on 2,000 processes here, 57-63 ms for the
- * text against 75 ms for the queries (doc/benchmarks.md).  So the text is
- * the default and DAXGUARD_MAPS=query selects the ioctl.
+ * formatting every line and us parsing it, but it costs one ioctl per
+ * file-backed mapping; the text costs one read for all of them.  Which is
+ * cheaper depends on the machine: measured on 2,000 processes, the text
+ * took 57-63 ms against 75 ms for the queries on one virtual machine, and
+ * 58-66 ms against 44-49 ms on another with the same kernel
+ * (doc/benchmarks.md).  So, as the kernel picks its RAID-6 and XOR
+ * routines at boot, daxguard times both ways once, on its own mappings,
+ * and keeps the faster.  Our own process has a larger file-backed share
+ * of mappings than most (every line but the heap, stack and vdso), which
+ * leans the choice towards the text.  DAXGUARD_MAPS=text or =query
+ * decides instead.
  */
-static bool dg_use_procmap_query(void)
+enum maps_way { MAPS_TEXT, MAPS_QUERY };
+
+static double now_us(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static enum maps_way maps_way;
+static double maps_text_us, maps_query_us;
+
+/* Time a text read and a query pass of our own maps, best of three. */
+static void calibrate_maps_way(void)
+{
+	static char buf[65536];
+	double best_text = 1e12, best_query = 1e12;
+	int i, fd;
+
+	maps_way = MAPS_TEXT;
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (i = 0; i < 3; i++) {
+		struct procmap_query q;
+		uint64_t addr = 0;
+		double t0, t1, t2;
+		ssize_t n;
+
+		t0 = now_us();
+		if (lseek(fd, 0, SEEK_SET) < 0)
+			break;
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			;
+		t1 = now_us();
+		for (;;) {
+			memset(&q, 0, sizeof(q));
+			q.size = sizeof(q);
+			q.query_flags =
+				PROCMAP_QUERY_COVERING_OR_NEXT_VMA | PROCMAP_QUERY_FILE_BACKED_VMA;
+			q.query_addr = addr;
+			if (ioctl(fd, PROCMAP_QUERY, &q) < 0)
+				break;
+			addr = q.vma_end;
+		}
+		t2 = now_us();
+		if (errno != ENOENT || n < 0)
+			break; /* no PROCMAP_QUERY here (ENOTTY), or unreadable */
+		best_text = DG_MIN(best_text, t1 - t0);
+		best_query = DG_MIN(best_query, t2 - t1);
+	}
+	close(fd);
+	if (i < 3)
+		return;
+	maps_text_us = best_text;
+	maps_query_us = best_query;
+	if (best_query < best_text)
+		maps_way = MAPS_QUERY;
+}
+
+static enum maps_way dg_maps_way(struct dg_ctx *ctx)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	static bool told;
 	const char *env = getenv("DAXGUARD_MAPS");
 
-	return env && !strcmp(env, "query");
+	if (env && !strcmp(env, "query"))
+		return MAPS_QUERY;
+	if (env && !strcmp(env, "text"))
+		return MAPS_TEXT;
+	pthread_once(&once, calibrate_maps_way);
+	if (!__atomic_exchange_n(&told, true, __ATOMIC_RELAXED))
+		dbg(ctx,
+		    "mappings read as %s (our own maps: %.0f us as text, %.0f us by PROCMAP_QUERY)\n",
+		    maps_way == MAPS_QUERY ? "queries" : "text", maps_text_us, maps_query_us);
+	return maps_way;
 }
 
 /*
@@ -1063,7 +1142,7 @@ int dg_collector_new(struct dg_result *res, bool count_only, struct dg_collector
 	c->whole = res->whole;
 	c->count_only = count_only;
 	c->mapsfd = -1;
-	c->use_procmap_query = dg_use_procmap_query();
+	c->use_procmap_query = dg_maps_way(res->target->ctx) == MAPS_QUERY;
 	c->no_procmap_query = dg_no_procmap_query();
 	c->page_mask = ~((uint64_t)sysconf(_SC_PAGESIZE) - 1);
 	c->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -19,9 +19,10 @@
 # collect; with --action kill each user is killed as the scan finds and
 # checks it, with no gap between) and for
 # `fail` on one page (paused after the thaw, just before the signals),
-# with the re-check through PROCMAP_QUERY (the default on 6.11+), with the
-# scan through it too (DAXGUARD_MAPS=query) and with neither
-# (DAXGUARD_MAPS=text, as before 6.11).
+# with the re-check through PROCMAP_QUERY (always, on 6.11+) and the scan
+# the way daxguard times faster here (the default), with the scan through
+# it too (DAXGUARD_MAPS=query) and with neither (DAXGUARD_MAPS=text, as
+# before 6.11).
 
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -84,8 +85,8 @@ dies()
 	fi
 }
 
-# default: the scan reads the text, the re-check queries; query: both
-# query; text: neither does
+# default: the scan reads the text or queries, whichever is faster here,
+# the re-check queries; query: both query; text: neither does
 for maps in default query text; do
 	if [[ $maps == default ]]; then
 		unset DAXGUARD_MAPS
