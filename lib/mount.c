@@ -62,12 +62,13 @@ static int open_resolved(int dirfd, const char *path, int flags, uint64_t resolv
  * if what is above it (its parent directory, or "..") is another mount:
  * any other directory of a mount has its parent on the same mount.
  */
-static int check_mount_fdinfo(const struct dg_mount *m, int fd, const char *name, bool root)
+static int check_mount_fdinfo(const struct dg_mount *m, int procfd, int fd, const char *name,
+			      bool root)
 {
 	uint64_t id, above, ino;
 	int rc;
 
-	rc = dg_fdinfo_at(fd, name, O_NOFOLLOW, &id, &ino);
+	rc = dg_fdinfo_at(procfd, fd, name, O_NOFOLLOW, &id, &ino);
 	if (rc)
 		return rc == -ENODATA ? -EIO : rc;
 	if (id != m->mnt_id)
@@ -75,20 +76,20 @@ static int check_mount_fdinfo(const struct dg_mount *m, int fd, const char *name
 	if (!root)
 		return 0;
 	/* above @name: @fd itself; above @fd: its ".." */
-	rc = dg_fdinfo_at(fd, *name ? "" : "..", *name ? 0 : O_DIRECTORY, &above, &ino);
+	rc = dg_fdinfo_at(procfd, fd, *name ? "" : "..", *name ? 0 : O_DIRECTORY, &above, &ino);
 	if (rc)
 		return rc == -ENODATA ? -EIO : rc;
 	/* "/" of the namespace is above itself: its own root */
 	return above != id || !strcmp(m->target, "/") ? 0 : -ESTALE;
 }
 
-static int check_mount(const struct dg_mount *m, int fd, const char *name, bool root)
+static int check_mount(const struct dg_mount *m, int procfd, int fd, const char *name, bool root)
 {
 	struct statx stx;
 
 	if (statx(fd, name, (*name ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH) | AT_NO_AUTOMOUNT,
 		  STATX_MNT_ID | STATX_INO, &stx) < 0)
-		return errno == EIO ? check_mount_fdinfo(m, fd, name, root) : -errno;
+		return errno == EIO ? check_mount_fdinfo(m, procfd, fd, name, root) : -errno;
 	if (!(stx.stx_mask & STATX_MNT_ID))
 		return -EOPNOTSUPP; /* before 5.8: no way to tell */
 	if (stx.stx_mnt_id != m->mnt_id)
@@ -165,7 +166,7 @@ int dg_mount_open(const struct dg_mount *m, int flags)
 		close(nsroot);
 	if (fd < 0)
 		return fd == -ELOOP ? -ESTALE : fd;
-	rc = check_mount(m, fd, "", true);
+	rc = check_mount(m, AT_FDCWD, fd, "", true);
 	if (rc) {
 		close(fd);
 		return rc;
@@ -178,9 +179,11 @@ int dg_mount_open(const struct dg_mount *m, int flags)
  * its root: the parent directory is opened without symlinks, the entry in
  * it checked to be the mount itself (not one stacked on top, not one put
  * there since), and unmounted by that one name.  A mountpoint cannot be
- * renamed or removed, so the name cannot be swapped in between.
+ * renamed or removed, so the name cannot be swapped in between.  @procfd:
+ * our /proc, held from before we joined the namespace, whose own /proc
+ * (if any) may be of another pid namespace, where we are nobody.
  */
-static int umount_checked(const struct dg_mount *m)
+static int umount_checked(const struct dg_mount *m, int procfd)
 {
 	char *copy = strdup(m->target), *base, *dir;
 	int dfd, rc;
@@ -204,7 +207,7 @@ static int umount_checked(const struct dg_mount *m)
 		free(copy);
 		return dfd == -ELOOP ? -ESTALE : dfd;
 	}
-	rc = check_mount(m, dfd, base, true);
+	rc = check_mount(m, procfd, dfd, base, true);
 	if (!rc && fchdir(dfd) < 0)
 		rc = -errno;
 	if (!rc && umount2(base, UMOUNT_NOFOLLOW) < 0)
@@ -221,7 +224,7 @@ static int umount_checked(const struct dg_mount *m)
  */
 int dg_mount_umount(const struct dg_mount *m)
 {
-	int nsfd = -1, rootfd = -1, status;
+	int nsfd = -1, rootfd = -1, procfd = AT_FDCWD, status;
 	char path[64];
 	pid_t pid;
 
@@ -238,37 +241,36 @@ int dg_mount_umount(const struct dg_mount *m)
 				nsfd = -1;
 			}
 		}
-		if (nsfd < 0 || rootfd < 0) {
-			if (nsfd >= 0)
-				close(nsfd);
-			if (rootfd >= 0)
-				close(rootfd);
-			return -ESRCH;
+		procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (nsfd < 0 || rootfd < 0 || procfd < 0) {
+			status = procfd < 0 ? -errno : -ESRCH;
+			goto out;
 		}
 	}
 	pid = fork();
 	if (pid < 0) {
 		status = -errno;
-		if (nsfd >= 0)
-			close(nsfd);
-		if (rootfd >= 0)
-			close(rootfd);
-		return status;
+		goto out;
 	}
 	if (pid == 0) {
 		if (!m->local &&
 		    (setns(nsfd, CLONE_NEWNS) < 0 || fchdir(rootfd) < 0 || chroot(".") < 0))
 			_exit(errno & 0xff);
-		_exit(-umount_checked(m) & 0xff);
+		_exit(-umount_checked(m, procfd) & 0xff);
 	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			status = -errno;
+			goto out;
+		}
+	}
+	status = WIFEXITED(status) ? -WEXITSTATUS(status) : -EINTR;
+out:
 	if (nsfd >= 0)
 		close(nsfd);
 	if (rootfd >= 0)
 		close(rootfd);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (!WIFEXITED(status))
-		return -EINTR;
-	return -WEXITSTATUS(status);
+	if (procfd >= 0)
+		close(procfd);
+	return status;
 }

@@ -471,7 +471,7 @@ static int link_by_fdinfo(struct dg_collector *c, const char *name, int fd, stru
 		rc = dg_read_fdinfo(c->procfd, path, &mnt_id, &ino);
 	} else {
 		snprintf(path, sizeof(path), "%s/%s", c->dir, name);
-		rc = dg_fdinfo_at(c->procfd, path, 0, &mnt_id, &ino);
+		rc = dg_fdinfo_at(c->procfd, c->procfd, path, 0, &mnt_id, &ino);
 	}
 	if (rc)
 		return rc;

@@ -65,7 +65,8 @@ int dg_read_fdinfo(int dirfd, const char *path, uint64_t *mnt_id, uint64_t *ino)
 	return 0;
 }
 
-int dg_fdinfo_at(int dirfd, const char *name, int flags, uint64_t *mnt_id, uint64_t *ino)
+int dg_fdinfo_at(int procfd, int dirfd, const char *name, int flags, uint64_t *mnt_id,
+		 uint64_t *ino)
 {
 	char path[64];
 	int fd = dirfd, rc;
@@ -75,8 +76,8 @@ int dg_fdinfo_at(int dirfd, const char *name, int flags, uint64_t *mnt_id, uint6
 		if (fd < 0)
 			return -errno;
 	}
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	rc = dg_read_fdinfo(AT_FDCWD, path, mnt_id, ino);
+	snprintf(path, sizeof(path), "%sself/fdinfo/%d", procfd == AT_FDCWD ? "/proc/" : "", fd);
+	rc = dg_read_fdinfo(procfd, path, mnt_id, ino);
 	if (fd != dirfd)
 		close(fd);
 	return rc;

@@ -45,9 +45,13 @@ int dg_read_fdinfo(int dirfd, const char *path, uint64_t *mnt_id, uint64_t *ino)
 /*
  * The same of what @name below @dirfd leads to (@dirfd itself for ""),
  * through an O_PATH descriptor (with @flags: O_NOFOLLOW, O_DIRECTORY) and
- * our own fdinfo: it follows /proc's magic links without a getattr.
+ * our own fdinfo: it follows /proc's magic links without a getattr.  Our
+ * fdinfo is read below @procfd, a descriptor of a /proc of our pid
+ * namespace (held, it still works in a mount namespace or chroot with no
+ * such /proc), or below /proc for AT_FDCWD.
  */
-int dg_fdinfo_at(int dirfd, const char *name, int flags, uint64_t *mnt_id, uint64_t *ino);
+int dg_fdinfo_at(int procfd, int dirfd, const char *name, int flags, uint64_t *mnt_id,
+		 uint64_t *ino);
 
 /* "1.5 GiB" style, into @buf; returns @buf. */
 const char *dg_size_str(uint64_t bytes, char *buf, size_t size);

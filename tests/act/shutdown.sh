@@ -18,8 +18,15 @@
 #    directory of it, and one chrooted into it;
 #  - after the shutdown, `who DEV -J` names all four, each by its use,
 #    and says the answer is complete;
-#  - `remove DEV --action kill -J` kills exactly the four, unmounts, and
-#    detaches the loop device; the freeze step says why it did not freeze.
+#  - a bystander in a mount namespace of its own, with a bind mount of the
+#    filesystem that exists there only and no /proc of ours (a tmpfs on
+#    it, as in a container): it uses nothing, so it is not signalled, but
+#    its mount must go too.  The check that the mount point still leads to
+#    that mount is made from inside the namespace, and after a shutdown
+#    it reads fdinfo, which it used to look for under that /proc;
+#  - `remove DEV --action kill -J` kills exactly the four, unmounts
+#    everywhere, and detaches the loop device; the freeze step says why it
+#    did not freeze.
 #
 # Usage: shutdown.sh xfs-rmap|xfs-normap|ext4
 
@@ -45,6 +52,17 @@ dg_spawn_mapper "root:$MNT/jail"
 P_ROOT=$DG_PID
 PIDS=("$P_MAP" "$P_HOLD" "$P_CWD" "$P_ROOT")
 dg_log "users: map=$P_MAP hold=$P_HOLD cwd=$P_CWD root=$P_ROOT"
+
+mkdir -p "$DG_TMP/ns-only" || dg_fail "mkdir $DG_TMP/ns-only"
+ready=$(mktemp "$DG_TMP/ready.XXXXXX")
+dg_spawn_ready "$ready" unshare -m --propagation private \
+	sh -c 'mount --bind "$1" "$2" && mount -t tmpfs none /proc && shift 2 && exec "$@"' \
+	sh "$MNT/cwd-dir" "$DG_TMP/ns-only" "$DG_MAPPER" -r "$ready" cwd:/
+P_NSIDLE=$DG_PID
+n=$(dg_mountinfo_lines "$MAJMIN" "/proc/$P_NSIDLE/mountinfo" | wc -l)
+dg_expect_eq "mounts of $MAJMIN in the bystander's namespace (1 copy, 1 its own)" 2 "$n"
+[[ -z "$(dg_mounts_below "$DG_TMP/ns-only")" ]] ||
+	dg_fail "the bystander's bind mount on $DG_TMP/ns-only leaked into our namespace"
 
 # uses PID: the uses `who` found for PID, sorted, as one line
 uses()
@@ -96,7 +114,12 @@ for pid in "${PIDS[@]}"; do
 	wait "$pid" 2>/dev/null
 done
 dg_ok "every user is gone"
-dg_expect_eq "remove: unmounted and released" '[true,true]' \
+kill -0 "$P_NSIDLE" 2>/dev/null || dg_fail "the bystander (pid $P_NSIDLE) was signalled"
+dg_ok "the bystander, which uses nothing, still runs"
+dg_expect_eq "mounts of $MAJMIN left in the bystander's namespace" 0 \
+	"$(dg_mountinfo_lines "$MAJMIN" "/proc/$P_NSIDLE/mountinfo" | wc -l)"
+# ours, and the bystander's copy of it and bind mount; then the release
+dg_expect_eq "remove: unmounted 3 mounts and released" '[true,true,true,true]' \
 	"$(dg_jq '[.steps[] | select(.stage == "unmount" or .stage == "release") | .ok]')"
 dg_expect_eq "remove: no step failed" '[]' \
 	"$(dg_jq '[.steps[] | select(.ok != true) | "\(.stage): \(.message)"]')"
