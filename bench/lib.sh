@@ -16,6 +16,15 @@ DG_MKFILES=${DG_MKFILES:-$BUILD/bench/dg-mkfiles}
 # option -> "variable=value" for an option without a value.
 declare -A number_options=() value_options=() flag_options=()
 
+# nr_processes: how many processes /proc lists now.  A glob, not find:
+# find fails (and set -e with it) when a process exits while it reads.
+nr_processes()
+{
+	local p=(/proc/[0-9]*)
+
+	echo "${#p[@]}"
+}
+
 # bench_traps: the script's cleanup() runs on every way out
 bench_traps()
 {

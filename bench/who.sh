@@ -439,7 +439,7 @@ check_machine()
 	for n in "${scale_proc_list[@]}"; do
 		((n > most)) && most=$n
 	done
-	running=$(find /proc -maxdepth 1 -name '[0-9]*' | wc -l)
+	running=$(nr_processes)
 	# the farm's parent, the tools measured, and room for the others' work
 	need=$((most + running + 2000))
 	pid_max=$(</proc/sys/kernel/pid_max)
@@ -535,7 +535,7 @@ scale_point()
 		loud "daxguard exited with status ${status_bad[0]} in ${#status_bad[@]} of $runs timed runs"
 	fi
 	rss=$(peak_rss)
-	nproc_all=$(find /proc -maxdepth 1 -name '[0-9]*' | wc -l)
+	nproc_all=$(nr_processes)
 	stop_farm
 
 	for name in daxguard fuser lsof raw; do
