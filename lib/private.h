@@ -28,6 +28,8 @@ struct dg_ctx {
 	/* lock.c: the device locks held while a flow acts */
 	int lock_fds[16];
 	unsigned int nr_lock_fds;
+	/* users.c: how mappings are read here, timed once (0: not yet) */
+	int maps_way;
 };
 
 /*

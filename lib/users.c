@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/pidfd.h>
@@ -1035,12 +1034,12 @@ static int owners_from_users(struct dg_result *res)
  * 58-66 ms against 44-49 ms on another with the same kernel
  * (doc/benchmarks.md).  So, as the kernel picks its RAID-6 and XOR
  * routines at boot, daxguard times both ways once, on its own mappings,
- * and keeps the faster.  Our own process has a larger file-backed share
- * of mappings than most (every line but the heap, stack and vdso), which
- * leans the choice towards the text.  DAXGUARD_MAPS=text or =query
- * decides instead.
+ * and keeps the faster, for as long as the context lives.  Our own
+ * process has a larger file-backed share of mappings than most (every
+ * line but the heap, stack and vdso), which leans the choice towards the
+ * text.  DAXGUARD_MAPS=text or =query decides instead.
  */
-enum maps_way { MAPS_TEXT, MAPS_QUERY };
+enum maps_way { MAPS_UNTIMED, MAPS_TEXT, MAPS_QUERY };
 
 static double now_us(void)
 {
@@ -1050,21 +1049,17 @@ static double now_us(void)
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
-static enum maps_way maps_way;
-static double maps_text_us, maps_query_us;
-
 /* Time a text read and a query pass of our own maps, best of three. */
-static void calibrate_maps_way(void)
+static enum maps_way time_maps_ways(struct dg_ctx *ctx)
 {
-	static char buf[65536];
 	double best_text = 1e12, best_query = 1e12;
-	int i, fd;
+	size_t size = 65536;
+	char *buf = malloc(size);
+	int i, fd = -1;
 
-	maps_way = MAPS_TEXT;
-	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	for (i = 0; i < 3; i++) {
+	if (buf)
+		fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	for (i = 0; fd >= 0 && i < 3; i++) {
 		struct procmap_query q;
 		uint64_t addr = 0;
 		double t0, t1, t2;
@@ -1073,7 +1068,7 @@ static void calibrate_maps_way(void)
 		t0 = now_us();
 		if (lseek(fd, 0, SEEK_SET) < 0)
 			break;
-		while ((n = read(fd, buf, sizeof(buf))) > 0)
+		while ((n = read(fd, buf, size)) > 0)
 			;
 		t1 = now_us();
 		for (;;) {
@@ -1092,31 +1087,30 @@ static void calibrate_maps_way(void)
 		best_text = DG_MIN(best_text, t1 - t0);
 		best_query = DG_MIN(best_query, t2 - t1);
 	}
-	close(fd);
-	if (i < 3)
-		return;
-	maps_text_us = best_text;
-	maps_query_us = best_query;
-	if (best_query < best_text)
-		maps_way = MAPS_QUERY;
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	if (i < 3) {
+		dbg(ctx, "mappings read as text (no PROCMAP_QUERY here)\n");
+		return MAPS_TEXT;
+	}
+	dbg(ctx, "mappings read as %s (our own maps: %.0f us as text, %.0f us by PROCMAP_QUERY)\n",
+	    best_query < best_text ? "queries" : "text", best_text, best_query);
+	return best_query < best_text ? MAPS_QUERY : MAPS_TEXT;
 }
 
+/* How this context reads mappings: timed on first use, kept after. */
 static enum maps_way dg_maps_way(struct dg_ctx *ctx)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	static bool told;
 	const char *env = getenv("DAXGUARD_MAPS");
 
 	if (env && !strcmp(env, "query"))
 		return MAPS_QUERY;
 	if (env && !strcmp(env, "text"))
 		return MAPS_TEXT;
-	pthread_once(&once, calibrate_maps_way);
-	if (!__atomic_exchange_n(&told, true, __ATOMIC_RELAXED))
-		dbg(ctx,
-		    "mappings read as %s (our own maps: %.0f us as text, %.0f us by PROCMAP_QUERY)\n",
-		    maps_way == MAPS_QUERY ? "queries" : "text", maps_text_us, maps_query_us);
-	return maps_way;
+	if (ctx->maps_way == MAPS_UNTIMED)
+		ctx->maps_way = time_maps_ways(ctx);
+	return ctx->maps_way;
 }
 
 /*
