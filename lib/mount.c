@@ -51,10 +51,6 @@ static int open_resolved(int dirfd, const char *path, int flags, uint64_t resolv
 }
 
 /*
- * Is @fd (at @name below it, or itself for "") on mount @m, the root of
- * that mount when @root?  0, -ESTALE when it is something else.
- */
-/*
  * check_mount() of a filesystem that shut itself down (XFS after an I/O
  * error, its device gone): statx() asks the filesystem and fails with
  * EIO, yet it is the very one to unmount.  The mount ID comes from fdinfo
@@ -83,6 +79,11 @@ static int check_mount_fdinfo(const struct dg_mount *m, int procfd, int fd, cons
 	return above != id || !strcmp(m->target, "/") ? 0 : -ESTALE;
 }
 
+/*
+ * Is @fd (at @name below it, or itself for "") on mount @m, the root of
+ * that mount when @root?  0, -ESTALE when it is something else.  @procfd:
+ * where our fdinfo is read when the filesystem answers with EIO.
+ */
 static int check_mount(const struct dg_mount *m, int procfd, int fd, const char *name, bool root)
 {
 	struct statx stx;
