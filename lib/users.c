@@ -330,19 +330,23 @@ static struct vma vma_of_query(const struct procmap_query *q)
 	return v;
 }
 
+/* The first file-backed mapping at or above @addr, into @q: 0 or -1 (errno) */
+static int next_file_vma(int mapsfd, uint64_t addr, struct procmap_query *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->size = sizeof(*q);
+	q->query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA | PROCMAP_QUERY_FILE_BACKED_VMA;
+	q->query_addr = addr;
+	return ioctl(mapsfd, PROCMAP_QUERY, q);
+}
+
 static int scan_maps_query(struct dg_collector *c)
 {
 	struct procmap_query q;
 	uint64_t addr = 0;
 	int rc;
 
-	for (;;) {
-		memset(&q, 0, sizeof(q));
-		q.size = sizeof(q);
-		q.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA | PROCMAP_QUERY_FILE_BACKED_VMA;
-		q.query_addr = addr;
-		if (ioctl(c->mapsfd, PROCMAP_QUERY, &q) < 0)
-			break;
+	for (; next_file_vma(c->mapsfd, addr, &q) == 0; addr = q.vma_end) {
 		c->maps_empty = false;
 		if (c->whole || find_wants(c, makedev(q.dev_major, q.dev_minor), q.inode)) {
 			struct vma v = vma_of_query(&q);
@@ -351,7 +355,6 @@ static int scan_maps_query(struct dg_collector *c)
 			if (rc)
 				return rc;
 		}
-		addr = q.vma_end;
 	}
 	switch (errno) {
 	case ENOENT: /* no more mappings */
@@ -1071,16 +1074,8 @@ static enum maps_way time_maps_ways(struct dg_ctx *ctx)
 		while ((n = read(fd, buf, size)) > 0)
 			;
 		t1 = now_us();
-		for (;;) {
-			memset(&q, 0, sizeof(q));
-			q.size = sizeof(q);
-			q.query_flags =
-				PROCMAP_QUERY_COVERING_OR_NEXT_VMA | PROCMAP_QUERY_FILE_BACKED_VMA;
-			q.query_addr = addr;
-			if (ioctl(fd, PROCMAP_QUERY, &q) < 0)
-				break;
+		while (next_file_vma(fd, addr, &q) == 0)
 			addr = q.vma_end;
-		}
 		t2 = now_us();
 		if (errno != ENOENT || n < 0)
 			break; /* no PROCMAP_QUERY here (ENOTTY), or unreadable */
