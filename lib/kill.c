@@ -455,7 +455,8 @@ static unsigned int wait_exits(struct dg_ctx *ctx, struct dg_report *rep, unsign
 	if (ep < 0)
 		return wait_exits_poll(ctx, rep, timeout_ms);
 	dg_victim_foreach(rep, v) {
-		struct epoll_event e = { .events = EPOLLIN, .data.ptr = v };
+		/* one report each: no removal from the set after it */
+		struct epoll_event e = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = v };
 
 		if (!v->round || v->state != DG_VICTIM_SURVIVED)
 			continue;
@@ -481,7 +482,6 @@ static unsigned int wait_exits(struct dg_ctx *ctx, struct dg_report *rep, unsign
 			break;
 		for (i = 0; i < n; i++) {
 			v = ev[i].data.ptr;
-			epoll_ctl(ep, EPOLL_CTL_DEL, v->pidfd, NULL);
 			mark_exited(rep, v);
 			left--;
 		}
